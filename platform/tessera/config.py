@@ -1,0 +1,31 @@
+"""Configuration defaults and how environment variables override them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TESSERA_INSTANCE")
+
+
+def default_instance_path() -> Path:
+    """Where the embedded database and uploads live (``instance/`` beside app.py)."""
+    return Path(os.environ.get("TESSERA_INSTANCE", Path.cwd() / "instance")).resolve()
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then environment variables, then explicit ``overrides`` (tests pass these)."""
+    instance = default_instance_path()
+    cfg: dict[str, Any] = {
+        "TESSERA_INSTANCE": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'tessera.db'}",
+        "REDIS_URL": None,
+        "SECRET_KEY": None,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    }
+    for key in ENV_KEYS:
+        if os.environ.get(key):
+            cfg[key] = os.environ[key]
+    cfg.update(overrides or {})
+    return cfg

@@ -1,0 +1,105 @@
+"""The field-type contract and its registry.
+
+Every field type — built-in or third-party — is one :class:`FieldType` subclass
+registered by name with :func:`register`. It holds, in one place: the column type,
+coercion from form strings and JSON, validation, and display formatting. Built-in
+types register through exactly this path (see ``fields/__init__.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from tessera.errors import FieldValueError
+from tessera.meta.model import Field
+
+_REGISTRY: dict[str, FieldType] = {}
+
+
+class FieldType:
+    """Base class: override what differs. Raise :class:`FieldValueError` for bad values."""
+
+    name: ClassVar[str] = ""
+    #: has its own column in the record table (False: link_many, lookup)
+    stored: ClassVar[bool] = True
+    #: value is computed by the engine, never accepted from users (formula, rollup, ...)
+    computed: ClassVar[bool] = False
+    #: condition operators this type supports (the query layer checks against this)
+    operators: ClassVar[frozenset[str]] = frozenset(
+        {"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}
+    )
+
+    def column_type(self, field: Field) -> sa.types.TypeEngine:
+        """The SQLAlchemy type of this field's column."""
+        return sa.Text()
+
+    def column_kwargs(self, field: Field) -> dict[str, Any]:
+        """Extra ``sa.Column`` keyword arguments (unique is handled by storage)."""
+        return {}
+
+    def coerce(self, field: Field, raw: Any) -> Any:
+        """Turn a JSON value or a form string into the Python value to store.
+
+        ``None`` and ``""`` mean empty and return ``None``. Raise FieldValueError.
+        """
+        if raw is None or raw == "":
+            return None
+        return raw
+
+    def validate(self, field: Field, value: Any) -> list[str]:
+        """Messages for a coerced, non-empty value that breaks the field's rules."""
+        return []
+
+    def is_empty(self, value: Any) -> bool:
+        """True when ``value`` counts as empty for ``required``."""
+        return value is None or value == "" or value == []
+
+    def to_json(self, field: Field, value: Any) -> Any:
+        """The JSON representation of a stored value (API output, exports)."""
+        return value
+
+    def format(self, field: Field, value: Any, locale: str = "en") -> str:
+        """Human-readable display text."""
+        return "" if value is None else str(value)
+
+    def clean(self, field: Field, raw: Any) -> Any:
+        """Coerce, then check required and the type's rules; raise FieldValueError."""
+        value = self.coerce(field, raw)
+        if self.is_empty(value):
+            if field.required:
+                raise FieldValueError("required")
+            return None
+        problems = self.validate(field, value)
+        if problems:
+            raise FieldValueError("; ".join(problems))
+        return value
+
+
+def register(field_type: FieldType) -> FieldType:
+    """Register a field type instance under its ``name``; returns it."""
+    if not field_type.name:
+        raise ValueError(f"{type(field_type).__name__} has no name")
+    _REGISTRY[field_type.name] = field_type
+    return field_type
+
+
+def get(name: str) -> FieldType:
+    """The registered field type ``name``; KeyError when unknown."""
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    """Names of all registered field types, sorted."""
+    return sorted(_REGISTRY)
+
+
+def for_field(field: Field) -> FieldType:
+    """The field type implementing ``field``."""
+    return _REGISTRY[field.type]
+
+
+def fail(message: str) -> None:
+    """Raise a FieldValueError with a user-facing message."""
+    raise FieldValueError(message)

@@ -1,0 +1,1 @@
+"""Templates: load (YAML/JSON), validate (schemas/ + semantic checks), compile into Meta."""

@@ -1,0 +1,178 @@
+"""Meta: the immutable, compiled form of a template that every other layer reads.
+
+Nothing here knows how a template is written (YAML, JSON, the builder) or how it is
+stored; the compiler (``meta.compile``) builds these objects from a validated
+template and storage turns them into tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+Label = Mapping[str, str]  # locale -> text; always has "en" after compiling
+
+
+def freeze(value: Any) -> Any:
+    """Deep-freeze plain data (dict -> read-only mapping, list -> tuple)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Inverse of :func:`freeze`: plain dicts and lists again (for JSON/YAML output)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [thaw(v) for v in value]
+    return value
+
+
+def pick_label(label: Label | None, locale: str, fallback: str) -> str:
+    """The label in ``locale``, else its language, else English, else ``fallback``."""
+    if not label:
+        return fallback
+    for key in (locale, locale.split("-")[0], "en"):
+        if key in label:
+            return label[key]
+    return next(iter(label.values()), fallback)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a record type. ``options`` holds the type-specific settings."""
+
+    key: str
+    type: str
+    label: Label
+    required: bool = False
+    unique: bool = False
+    default: Any = None
+    help: Label | None = None
+    renamed_from: str | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def opt(self, name: str, default: Any = None) -> Any:
+        """A type-specific option (``max_length``, ``to``, ``options``...)."""
+        return self.options.get(name, default)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A record-level rule: the record is valid only when ``condition`` holds."""
+
+    condition: Mapping[str, Any]
+    message: Label
+    fields: tuple[str, ...] = ()  # where the message is shown; empty = whole record
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """A kind of record; becomes one real table ``rt_<app>_<key>``."""
+
+    key: str
+    label: Label
+    fields: tuple[Field, ...]
+    title: str | None = None
+    indexes: tuple[tuple[str, ...], ...] = ()
+    validations: tuple[Validation, ...] = ()
+    renamed_from: str | None = None
+
+    def field(self, key: str) -> Field:
+        """The field named ``key``; KeyError when there is none."""
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def has_field(self, key: str) -> bool:
+        """True when the record type declares a field ``key``."""
+        return any(f.key == key for f in self.fields)
+
+    @property
+    def field_map(self) -> Mapping[str, Field]:
+        """Fields by key, in declaration order."""
+        return MappingProxyType({f.key: f for f in self.fields})
+
+
+@dataclass(frozen=True)
+class View:
+    """A declared view (table, kanban, calendar, chart) over one record type."""
+
+    key: str
+    type: str
+    record_type: str
+    label: Label
+    columns: tuple[str, ...] = ()
+    filter: Mapping[str, Any] | None = None
+    sort: tuple[Mapping[str, Any], ...] = ()
+    group_by: str | None = None
+    date_field: str | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class FormSection:
+    """A titled group of fields on a form."""
+
+    title: Label | None
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Form:
+    """A declared form over one record type."""
+
+    key: str
+    record_type: str
+    label: Label
+    sections: tuple[FormSection, ...]
+    public: bool = False
+    visible_when: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # field key -> condition
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A declared automation rule; interpreted by the automation layer."""
+
+    key: str
+    label: Label
+    trigger: Mapping[str, Any]
+    actions: tuple[Mapping[str, Any], ...]
+    record_type: str | None = None
+    when: Mapping[str, Any] | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class App:
+    """A compiled application template: the unit that is installed and upgraded."""
+
+    id: str
+    version: str
+    label: Label
+    record_types: tuple[RecordType, ...]
+    views: tuple[View, ...] = ()
+    forms: tuple[Form, ...] = ()
+    workflows: tuple[Workflow, ...] = ()
+    description: Label | None = None
+    source: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+
+    def record_type(self, key: str) -> RecordType:
+        """The record type named ``key``; KeyError when there is none."""
+        for rt in self.record_types:
+            if rt.key == key:
+                return rt
+        raise KeyError(key)
+
+    def has_record_type(self, key: str) -> bool:
+        """True when the app declares a record type ``key``."""
+        return any(rt.key == key for rt in self.record_types)

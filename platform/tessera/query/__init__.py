@@ -1,0 +1,1 @@
+"""Queries: the condition language, filters, sorting, pagination and aggregates."""

@@ -1,0 +1,1 @@
+"""Storage: Meta -> SQLAlchemy Core tables, system tables, migrations and app installs."""
