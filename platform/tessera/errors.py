@@ -57,3 +57,36 @@ class FieldValueError(TesseraError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class RecordError(TesseraError):
+    """Base of the records service's refusals; ``status`` is the matching HTTP code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ValidationFailed(RecordError):
+    """Values broke field or record rules; ``fields`` maps field key -> messages."""
+
+    status = 422
+    code = "validation_failed"
+
+
+class NotFound(RecordError):
+    """No such app, record type or record."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(RecordError):
+    """A stale version, or a delete blocked by records that link here."""
+
+    status = 409
+    code = "conflict"

@@ -1,0 +1,208 @@
+"""Command line, through Flask's CLI: ``flask --app app template|user|init ...``.
+
+Every command exits 1 with its errors on stderr when something is wrong, and changes
+nothing in that case.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import click
+import yaml
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from tessera.errors import TemplateError, TesseraError
+
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "templates_builtin"
+
+template_cli = AppGroup(
+    "template", help="Validate, install, upgrade, export and list app templates."
+)
+user_cli = AppGroup("user", help="Manage users.")
+
+
+def _tessera():
+    return current_app.extensions["tessera"]
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _load(path: str):
+    from tessera.meta import load_app
+
+    try:
+        return load_app(path)
+    except TemplateError as exc:
+        _fail(str(exc))
+
+
+def source_text(path: str | Path) -> str:
+    """The template's own text: the file, or a folder's template.yaml."""
+    p = Path(path)
+    return (p / "template.yaml").read_text("utf-8") if p.is_dir() else p.read_text("utf-8")
+
+
+@template_cli.command("validate")
+@click.argument("path", type=click.Path(exists=True))
+def validate_cmd(path: str) -> None:
+    """Check a template file or folder; print every problem found."""
+    started = time.perf_counter()
+    app = _load(path)
+    ms = (time.perf_counter() - started) * 1000
+    click.echo(
+        f"{path}: OK — app {app.id!r} {app.version}, "
+        f"{len(app.record_types)} record types ({ms:.0f} ms)"
+    )
+
+
+@template_cli.command("install")
+@click.argument("path", type=click.Path(exists=True))
+def install_cmd(path: str) -> None:
+    """Install a template: create its tables and record it as installed."""
+    from tessera.storage import installer
+
+    app = _load(path)
+    t = _tessera()
+    started = time.perf_counter()
+    try:
+        installer.install(t.engine, app, source_text(path))
+    except TesseraError as exc:
+        _fail(f"install refused: {exc}")
+    t.registry.reload()
+    ms = (time.perf_counter() - started) * 1000
+    click.echo(
+        f"installed {app.id} {app.version}: {len(app.record_types)} record types ({ms:.0f} ms)"
+    )
+
+
+@template_cli.command("upgrade")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--dry-run", is_flag=True, help="Print the migration plan; change nothing.")
+@click.option("--purge", is_flag=True, help="Really drop removed fields and record types.")
+def upgrade_cmd(path: str, dry_run: bool, purge: bool) -> None:
+    """Upgrade an installed app to this template's version."""
+    from tessera.storage import installer
+
+    app = _load(path)
+    t = _tessera()
+    try:
+        plan = installer.upgrade(t.engine, app, source_text(path), dry_run=dry_run, purge=purge)
+    except TesseraError as exc:
+        _fail(f"upgrade refused: {exc}")
+    for step in plan.steps:
+        mark = " [DATA LOSS]" if step.data_loss else ""
+        click.echo(f"  - {step.description}{mark}")
+    if dry_run:
+        click.echo(f"dry run: {len(plan.steps)} step(s) planned, nothing changed")
+        return
+    t.registry.reload()
+    click.echo(f"upgraded {app.id} to {app.version}: {len(plan.steps)} step(s) applied")
+
+
+@template_cli.command("export")
+@click.argument("app_id")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml")
+def export_cmd(app_id: str, fmt: str) -> None:
+    """Print an installed app's template (re-installable as is)."""
+    from tessera.storage import installer
+
+    try:
+        data = installer.export(_tessera().engine, app_id)
+    except TesseraError as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
+
+
+@template_cli.command("list")
+def list_cmd() -> None:
+    """List installed apps and their versions."""
+    from tessera.storage import installer
+
+    rows = installer.list_apps(_tessera().engine)
+    if not rows:
+        click.echo("no apps installed (try: flask --app app init)")
+    for row in rows:
+        click.echo(f"{row['id']}\t{row['version']}")
+
+
+@user_cli.command("create")
+@click.argument("username")
+@click.option("--password", help="Password; a random one is generated and printed if omitted.")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--name", "display_name", help="Display name.")
+@click.option("--email")
+def user_create_cmd(username, password, admin, display_name, email) -> None:
+    """Create a user who can sign in (and own API tokens)."""
+    from tessera import users
+
+    generated = not password
+    password = password or secrets.token_urlsafe(12)
+    try:
+        users.create_user(
+            _tessera().engine,
+            username,
+            password,
+            is_admin=admin,
+            display_name=display_name,
+            email=email,
+        )
+    except TesseraError as exc:
+        _fail(str(exc))
+    click.echo(f"created user {username}{' (admin)' if admin else ''}")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@user_cli.command("ensure-admin")
+def ensure_admin_cmd() -> None:
+    """Create a local admin (printing a one-time password) unless an admin exists."""
+    from tessera import users
+
+    engine = _tessera().engine
+    if users.has_admin(engine):
+        click.echo(
+            "sign in with your admin account (flask --app app user create NAME --admin adds one)"
+        )
+        return
+    password = secrets.token_urlsafe(12)
+    users.create_user(engine, "admin", password, is_admin=True, display_name="Administrator")
+    click.echo(f"created admin user: sign in as 'admin' with password {password}  (shown once)")
+
+
+@click.command("init")
+def init_cmd() -> None:
+    """Create the database and install every built-in template not yet installed."""
+    from tessera.storage import installer
+
+    t = _tessera()
+    installed = {row["id"] for row in installer.list_apps(t.engine)}
+    for folder in sorted(p for p in BUILTIN_DIR.iterdir() if (p / "template.yaml").exists()):
+        app = _load(str(folder))
+        if app.id in installed:
+            continue
+        try:
+            installer.install(t.engine, app, source_text(folder))
+        except TesseraError as exc:
+            _fail(f"installing built-in {folder.name} failed: {exc}")
+        click.echo(f"installed built-in template {app.id} {app.version}")
+    t.registry.reload()
+    click.echo(f"database ready: {t.engine.url.render_as_string(hide_password=True)}")
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to the Flask app."""
+    app.cli.add_command(template_cli)
+    app.cli.add_command(user_cli)
+    app.cli.add_command(init_cmd)

@@ -1,0 +1,556 @@
+"""The records service: the only code that writes record rows.
+
+create / update / delete / bulk_create clean and validate values per field type,
+check links and unique values, compute formulas and rollups, run the record type's
+validation rules, and write the row with its audit entry and outbox event in one
+transaction. Web, API, imports and workflows all come through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tessera.errors import Conflict, NotFound, ValidationFailed
+from tessera.fields import for_field
+from tessera.meta.model import App, RecordType, pick_label
+from tessera.query import conditions
+from tessera.records import log
+from tessera.records.actor import SYSTEM, Actor
+from tessera.records.values import Errors, clean_input, compute_formulas
+from tessera.storage.system import sequences, users
+
+MAX_CASCADE = 10_000
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(UTC)
+
+
+class Records:
+    """Record reads and writes for every installed app of a registry."""
+
+    def __init__(self, registry, clock: Callable[[], datetime] = utcnow):
+        self.registry = registry
+        self.clock = clock
+
+    # -- lookup helpers ---------------------------------------------------------------
+    def resolve(self, app_id: str, rt_key: str) -> tuple[App, RecordType, sa.Table]:
+        """(App, RecordType, Table) for a path, or NotFound naming what is missing."""
+        app = self.registry.apps.get(app_id)
+        if app is None:
+            raise NotFound(f"no app {app_id!r} is installed")
+        if not app.has_record_type(rt_key):
+            raise NotFound(f"app {app_id!r} has no record type {rt_key!r}")
+        return app, app.record_type(rt_key), self.registry.table(app_id, rt_key)
+
+    # -- reads ------------------------------------------------------------------------
+    def get(self, app_id: str, rt_key: str, record_id: int) -> dict[str, Any]:
+        """One record as a dict of Python values (lookups and link_many included)."""
+        app, rt, table = self.resolve(app_id, rt_key)
+        with self.registry.engine.connect() as conn:
+            row = self._row(conn, table, record_id)
+            if row is None:
+                raise NotFound(f"{rt_key} #{record_id} does not exist")
+            return self.attach(conn, app, rt, [dict(row)])[0]
+
+    def attach(self, conn: sa.Connection, app: App, rt: RecordType, rows: list[dict]) -> list[dict]:
+        """Add lookup values and link_many id lists to rows, batch-loaded (no N+1)."""
+        for f in rt.fields:
+            if f.type == "lookup":
+                self._attach_lookup(conn, app, rt, f, rows)
+            elif f.type == "link_many":
+                self._attach_many(conn, app, rt, f, rows)
+        return rows
+
+    def _attach_lookup(self, conn, app, rt, f, rows) -> None:
+        link = rt.field(f.opt("link"))
+        target = self.registry.table(app.id, link.opt("to"))
+        ids = {r[link.key] for r in rows if r.get(link.key) is not None}
+        found = {}
+        if ids:
+            col = target.c[f.opt("field")]
+            query = sa.select(target.c.id, col).where(target.c.id.in_(ids))
+            found = dict(conn.execute(query).all())
+        for r in rows:
+            r[f.key] = found.get(r.get(link.key))
+
+    def _attach_many(self, conn, app, rt, f, rows) -> None:
+        junction = self.registry.junction(app.id, rt.key, f.key)
+        ids = [r["id"] for r in rows]
+        found: dict[int, list[int]] = {i: [] for i in ids}
+        if ids:
+            query = (
+                sa.select(junction.c.source_id, junction.c.target_id)
+                .where(junction.c.source_id.in_(ids))
+                .order_by(junction.c.target_id)
+            )
+            for src, dst in conn.execute(query):
+                found[src].append(dst)
+        for r in rows:
+            r[f.key] = found.get(r["id"], [])
+
+    @staticmethod
+    def _row(conn, table, record_id, lock: bool = False):
+        query = sa.select(table).where(table.c.id == record_id)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return conn.execute(query).mappings().first()
+
+    # -- create -----------------------------------------------------------------------
+    def create(
+        self, app_id: str, rt_key: str, raw: Mapping[str, Any], actor: Actor = SYSTEM
+    ) -> dict[str, Any]:
+        """Create one record; raises ValidationFailed with per-field messages."""
+        return self.bulk_create(app_id, rt_key, [raw], actor, _single=True)[0]
+
+    def bulk_create(
+        self,
+        app_id: str,
+        rt_key: str,
+        rows: Iterable[Mapping[str, Any]],
+        actor: Actor = SYSTEM,
+        *,
+        _single: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Create many records all-or-nothing; errors are keyed by row index."""
+        app, rt, table = self.resolve(app_id, rt_key)
+        rows = list(rows)
+        cleaned, errors = self._clean_rows(rt, rows, creating=True)
+        now = self.clock()
+        try:
+            with self.registry.engine.begin() as conn:
+                self._check_refs(conn, app, rt, cleaned, errors)
+                self._check_unique(conn, rt, table, cleaned, errors)
+                self._finish_values(conn, app, rt, cleaned, errors, actor, now)
+                if errors:
+                    raise _failed(errors, single=_single)
+                return self._insert(conn, app, rt, table, cleaned, actor, now)
+        except sa.exc.IntegrityError as exc:
+            raise self._lost_race(rt, table, cleaned, exc, single=_single) from None
+
+    def _clean_rows(self, rt, rows, *, creating) -> tuple[list, dict[int, Errors]]:
+        cleaned, errors = [], {}
+        for i, raw in enumerate(rows):
+            if not isinstance(raw, Mapping):
+                errors[i] = {"_record": ["must be an object of field values"]}
+                cleaned.append(({}, {}))
+                continue
+            values, many, errs = clean_input(rt, raw, creating=creating)
+            cleaned.append((values, many))
+            if errs:
+                errors[i] = errs
+        return cleaned, errors
+
+    def _insert(self, conn, app, rt, table, cleaned, actor, now) -> list[dict]:
+        self._number(conn, app, rt, [v for v, _ in cleaned])
+        system = {
+            "created_at": now,
+            "updated_at": now,
+            "created_by": actor.user_id,
+            "updated_by": actor.user_id,
+            "version": 1,
+        }
+        params = [{**system, **values} for values, _ in cleaned]
+        if len(params) == 1:
+            ids = [conn.execute(table.insert().values(params[0])).inserted_primary_key[0]]
+        else:
+            result = conn.execute(
+                table.insert().returning(table.c.id, sort_by_parameter_order=True), params
+            )
+            ids = [r[0] for r in result]
+        for rid, (_, many) in zip(ids, cleaned, strict=True):
+            self._write_many(conn, app, rt, rid, many)
+        entries = [
+            (rid, log.json_values(rt, {**values, **many}))
+            for rid, (values, many) in zip(ids, cleaned, strict=True)
+        ]
+        log.write_many(
+            conn,
+            app_id=app.id,
+            rt_key=rt.key,
+            entries=entries,
+            action="create",
+            actor=actor,
+            at=now,
+        )
+        self._rollups(
+            conn, app, rt, [(None, {**v, "id": i}) for i, (v, _) in zip(ids, cleaned, strict=True)]
+        )
+        return [
+            {"id": rid, **system, **values, **many}
+            for rid, (values, many) in zip(ids, cleaned, strict=True)
+        ]
+
+    def _number(self, conn, app, rt, rows: list[dict]) -> None:
+        """Fill auto_number fields from a counter row locked by its own UPDATE."""
+        for f in rt.fields:
+            if f.type != "auto_number" or not rows:
+                continue
+            last = _reserve(conn, f"{app.id}.{rt.key}.{f.key}", len(rows), f.opt("start", 1))
+            ft = for_field(f)
+            for offset, values in enumerate(rows):
+                values[f.key] = ft.next_label(f, last - len(rows) + 1 + offset)
+
+    # -- update -----------------------------------------------------------------------
+    def update(
+        self,
+        app_id: str,
+        rt_key: str,
+        record_id: int,
+        raw: Mapping[str, Any],
+        actor: Actor = SYSTEM,
+        *,
+        version: int | None = None,
+    ) -> dict[str, Any]:
+        """Change some fields of a record; ``version`` (if given) must be current."""
+        app, rt, table = self.resolve(app_id, rt_key)
+        values, many, errs = clean_input(rt, raw, creating=False)
+        now = self.clock()
+        cleaned, errors = [(values, many)], ({0: errs} if errs else {})
+        try:
+            with self.registry.engine.begin() as conn:
+                current = self._current(conn, app, rt, table, record_id, version)
+                self._check_refs(conn, app, rt, cleaned, errors)
+                self._check_unique(conn, rt, table, cleaned, errors, exclude_id=record_id)
+                self._finish_values(conn, app, rt, cleaned, errors, actor, now, current=current)
+                if errors:
+                    raise _failed(errors, single=True)
+                return self._apply_update(conn, app, rt, table, current, values, many, actor, now)
+        except sa.exc.IntegrityError as exc:
+            raise self._lost_race(
+                rt, table, cleaned, exc, single=True, exclude_id=record_id
+            ) from None
+
+    def _lost_race(self, rt, table, cleaned, exc, *, single, exclude_id=None):
+        """Turn a constraint violation (a concurrent writer won) into per-field errors."""
+        errors: dict[int, Errors] = {}
+        with self.registry.engine.connect() as conn:
+            self._check_unique(conn, rt, table, cleaned, errors, exclude_id=exclude_id)
+        if errors:
+            return _failed(errors, single=single)
+        return Conflict(
+            f"the database refused the change (a concurrent write?): "
+            f"{str(exc.orig).splitlines()[0]}"
+        )
+
+    def _current(self, conn, app, rt, table, record_id, version) -> dict:
+        row = self._row(conn, table, record_id, lock=True)
+        if row is None:
+            raise NotFound(f"{rt.key} #{record_id} does not exist")
+        current = self.attach(conn, app, rt, [dict(row)])[0]
+        if version is not None and int(version) != current["version"]:
+            raise self._stale(conn, rt, current, version)
+        return current
+
+    def _stale(self, conn, rt, current, version) -> Conflict:
+        who = None
+        if current.get("updated_by"):
+            who = conn.execute(
+                sa.select(users.c.display_name).where(users.c.id == current["updated_by"])
+            ).scalar()
+        when = current["updated_at"]
+        message = (
+            f"{rt.key} #{current['id']} was changed by {who or 'someone else'} at "
+            f"{when.isoformat() if when else '?'} (version {current['version']}, "
+            f"you sent {version}); reload and try again"
+        )
+        err = Conflict(message)
+        err.details = {
+            "version": current["version"],
+            "updated_by": who,
+            "updated_at": when.isoformat() if when else None,
+        }
+        return err
+
+    def _apply_update(self, conn, app, rt, table, current, values, many, actor, now) -> dict:
+        changed = {k: v for k, v in values.items() if current.get(k) != v}
+        changed_many = {k: v for k, v in many.items() if sorted(current.get(k) or []) != sorted(v)}
+        if not changed and not changed_many:
+            return current
+        system = {"updated_at": now, "updated_by": actor.user_id, "version": current["version"] + 1}
+        result = conn.execute(
+            table.update()
+            .where(table.c.id == current["id"], table.c.version == current["version"])
+            .values(**system, **changed)
+        )
+        if result.rowcount != 1:
+            raise self._stale(conn, rt, current, current["version"])
+        for key, ids in changed_many.items():
+            self._write_many(conn, app, rt, current["id"], {key: ids}, replace=True)
+        old_json = log.json_values(rt, {k: current.get(k) for k in {**changed, **changed_many}})
+        new_json = log.json_values(rt, {**changed, **changed_many})
+        log.write(
+            conn,
+            app_id=app.id,
+            rt_key=rt.key,
+            record_id=current["id"],
+            action="update",
+            changes=log.diff(old_json, new_json),
+            actor=actor,
+            at=now,
+        )
+        updated = {**current, **system, **changed, **changed_many}
+        self._rollups(conn, app, rt, [(current, updated)])
+        return updated
+
+    # -- delete -----------------------------------------------------------------------
+    def delete(
+        self,
+        app_id: str,
+        rt_key: str,
+        record_id: int,
+        actor: Actor = SYSTEM,
+        *,
+        version: int | None = None,
+    ) -> None:
+        """Delete a record, applying each incoming link's on_delete rule through this service."""
+        app, rt, table = self.resolve(app_id, rt_key)
+        now = self.clock()
+        with self.registry.engine.begin() as conn:
+            current = self._current(conn, app, rt, table, record_id, version)
+            self._delete(conn, app, rt, table, current, actor, now, budget=[MAX_CASCADE])
+
+    def _delete(self, conn, app, rt, table, current, actor, now, budget) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise Conflict(f"delete would cascade to more than {MAX_CASCADE} records; refused")
+        for src_rt, link in self._incoming(app, rt.key):
+            self._on_delete(conn, app, src_rt, link, current["id"], actor, now, budget)
+        conn.execute(table.delete().where(table.c.id == current["id"]))
+        before = log.json_values(
+            rt, {f.key: current.get(f.key) for f in rt.fields if f.key in current}
+        )
+        log.write(
+            conn,
+            app_id=app.id,
+            rt_key=rt.key,
+            record_id=current["id"],
+            action="delete",
+            changes={k: [v, None] for k, v in before.items() if v is not None},
+            actor=actor,
+            at=now,
+        )
+        self._rollups(conn, app, rt, [(current, None)])
+
+    def _incoming(self, app: App, rt_key: str):
+        for src in app.record_types:
+            for f in src.fields:
+                if f.type == "link" and f.opt("to") == rt_key:
+                    yield src, f
+
+    def _on_delete(self, conn, app, src_rt, link, target_id, actor, now, budget) -> None:
+        src_table = self.registry.table(app.id, src_rt.key)
+        rule = link.opt("on_delete", "restrict")
+        query = sa.select(src_table).where(src_table.c[link.key] == target_id)
+        if rule == "restrict":
+            blockers = conn.execute(query.limit(6)).mappings().all()
+            if blockers:
+                raise Conflict(
+                    _restrict_message(src_rt, link, blockers),
+                    {"_record": [f"linked from {src_rt.key} #{b['id']}" for b in blockers[:5]]},
+                )
+            return
+        for row in conn.execute(query).mappings().all():
+            child = self.attach(conn, app, src_rt, [dict(row)])[0]
+            if rule == "cascade":
+                self._delete(conn, app, src_rt, src_table, child, actor, now, budget)
+            else:
+                self._apply_update(
+                    conn, app, src_rt, src_table, child, {link.key: None}, {}, actor, now
+                )
+
+    # -- shared write steps -----------------------------------------------------------
+    def _check_refs(self, conn, app, rt, cleaned, errors) -> None:
+        """Links and user fields must name existing records (one query per field)."""
+        for f in rt.fields:
+            if f.type not in ("link", "user", "link_many"):
+                continue
+            wanted = {
+                i: _as_ids(vals.get(f.key) if f.type != "link_many" else many.get(f.key))
+                for i, (vals, many) in enumerate(cleaned)
+            }
+            every = set().union(*wanted.values()) if wanted else set()
+            if not every:
+                continue
+            target = users if f.type == "user" else self.registry.table(app.id, f.opt("to"))
+            found = set(conn.scalars(sa.select(target.c.id).where(target.c.id.in_(every))))
+            what = "user" if f.type == "user" else f.opt("to")
+            for i, ids in wanted.items():
+                missing = sorted(ids - found)
+                if missing:
+                    errors.setdefault(i, {}).setdefault(f.key, []).append(
+                        f"no {what} with id {', '.join(map(str, missing))}"
+                    )
+
+    def _check_unique(self, conn, rt, table, cleaned, errors, exclude_id=None) -> None:
+        """Unique fields: no clash with stored rows nor inside the batch."""
+        for f in rt.fields:
+            if not f.unique:
+                continue
+            by_value: dict[Any, list[int]] = {}
+            for i, (vals, _) in enumerate(cleaned):
+                if vals.get(f.key) is not None:
+                    by_value.setdefault(vals[f.key], []).append(i)
+            if not by_value:
+                continue
+            query = sa.select(table.c[f.key]).where(table.c[f.key].in_(list(by_value)))
+            if exclude_id is not None:
+                query = query.where(table.c.id != exclude_id)
+            taken = set(conn.scalars(query))
+            for value, idxs in by_value.items():
+                clash = idxs if value in taken else idxs[1:]
+                for i in clash:
+                    errors.setdefault(i, {}).setdefault(f.key, []).append(
+                        f"{value!s} is already used by another {rt.key}"
+                    )
+
+    def _finish_values(self, conn, app, rt, cleaned, errors, actor, now, current=None) -> None:
+        """Compute formulas and run the record type's validation rules on each row."""
+        needs_links = any(f.type == "formula" for f in rt.fields) or rt.validations
+        for i, (values, many) in enumerate(cleaned):
+            if i in errors and current is None and len(cleaned) > 1:
+                continue
+            record = {**(current or {}), **values, **many}
+            linked = self._linked_reader(conn, app, rt, record) if needs_links else None
+            values.update(compute_formulas(rt, record, linked))
+            self._validate_rules(app, rt, record, errors.setdefault(i, {}), actor, now, linked)
+            if not errors[i]:
+                del errors[i]
+
+    def _linked_reader(self, conn, app, rt, record):
+        cache: dict[tuple[str, int], dict | None] = {}
+
+        def load(link_key: str, linked_id: Any) -> dict | None:
+            if linked_id is None or not rt.has_field(link_key):
+                return None
+            f = rt.field(link_key)
+            key = (f.opt("to"), linked_id)
+            if key not in cache:
+                table = self.registry.table(app.id, f.opt("to"))
+                row = conn.execute(sa.select(table).where(table.c.id == linked_id)).mappings()
+                cache[key] = dict(row.first() or {}) or None
+            return cache[key]
+
+        def linked(dotted: str) -> Any:
+            head, _, rest = dotted.partition(".")
+            target = load(head, record.get(head))
+            return None if target is None else target.get(rest)
+
+        linked.load = load  # the condition evaluator's resolve hook
+        return linked
+
+    def _validate_rules(self, app, rt, record, errs, actor, now, linked) -> None:
+        for rule in rt.validations:
+            ok = conditions.evaluate(
+                rule.condition,
+                record,
+                rt,
+                app,
+                me=actor.user_id,
+                now=now,
+                resolve=linked.load if linked else None,
+            )
+            if not ok:
+                message = pick_label(rule.message, actor.locale, "invalid record")
+                for key in rule.fields or ("_record",):
+                    errs.setdefault(key, []).append(message)
+
+    def _write_many(self, conn, app, rt, record_id, many, replace=False) -> None:
+        for key, ids in many.items():
+            junction = self.registry.junction(app.id, rt.key, key)
+            if replace:
+                conn.execute(junction.delete().where(junction.c.source_id == record_id))
+            if ids:
+                conn.execute(
+                    junction.insert(),
+                    [{"source_id": record_id, "target_id": t} for t in dict.fromkeys(ids)],
+                )
+
+    def _rollups(self, conn, app, rt, changes: list[tuple[dict | None, dict | None]]) -> None:
+        """Recompute rollup fields on records that rows of ``rt`` link to (old and new)."""
+        for target_rt in app.record_types:
+            for f in target_rt.fields:
+                if f.type == "rollup" and f.opt("from") == rt.key:
+                    via = f.opt("via")
+                    ids = {r.get(via) for pair in changes for r in pair if r} - {None}
+                    if ids:
+                        self._recompute_rollup(conn, app, rt, target_rt, f, ids)
+
+    def _recompute_rollup(self, conn, app, src_rt, target_rt, f, ids) -> None:
+        src = self.registry.table(app.id, src_rt.key)
+        target = self.registry.table(app.id, target_rt.key)
+        agg = f.opt("aggregate", "count")
+        column = src.c.id if agg == "count" else src.c[f.opt("field")]
+        fn = getattr(sa.func, agg)(column)
+        value = sa.select(sa.func.coalesce(fn, 0) if agg in ("count", "sum") else fn)
+        value = value.where(src.c[f.opt("via")] == target.c.id).scalar_subquery()
+        conn.execute(target.update().where(target.c.id.in_(ids)).values({f.key: value}))
+
+    # -- history ----------------------------------------------------------------------
+    def history(self, app_id: str, rt_key: str, record_id: int) -> list[dict]:
+        """The record's audit entries, oldest first (404 if it never existed)."""
+        self.resolve(app_id, rt_key)
+        with self.registry.engine.connect() as conn:
+            entries = log.history(conn, app_id, rt_key, record_id)
+        if not entries:
+            raise NotFound(f"{rt_key} #{record_id} has no history")
+        return entries
+
+    def as_of(self, app_id: str, rt_key: str, record_id: int, at: datetime) -> dict | None:
+        """The record's JSON values at moment ``at`` (None if it did not exist then)."""
+        return log.replay(self.history(app_id, rt_key, record_id), at)
+
+
+def _as_ids(value: Any) -> set:
+    if value is None:
+        return set()
+    return set(value) if isinstance(value, list | tuple | set) else {value}
+
+
+def _reserve(conn: sa.Connection, name: str, count: int, start: int) -> int:
+    """Advance counter ``name`` by ``count`` and return its new value (row-locked)."""
+    insert = (
+        sa.dialects.postgresql.insert
+        if conn.dialect.name == "postgresql"
+        else sa.dialects.sqlite.insert
+    )
+    conn.execute(
+        insert(sequences)
+        .values(name=name, value=start - 1)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    query = (
+        sequences.update()
+        .where(sequences.c.name == name)
+        .values(value=sequences.c.value + count)
+        .returning(sequences.c.value)
+    )
+    return conn.execute(query).scalar_one()
+
+
+def _restrict_message(src_rt: RecordType, link, blockers) -> str:
+    ids = ", ".join(f"#{b['id']}" for b in blockers[:5])
+    more = " and more" if len(blockers) > 5 else ""
+    return (
+        f"cannot delete: {src_rt.key} records {ids}{more} link here through "
+        f"'{link.key}' (on_delete: restrict); delete or relink them first"
+    )
+
+
+def _failed(errors: dict[int, Errors], *, single: bool) -> ValidationFailed:
+    if single:
+        fields = errors.get(0, {})
+        summary = "; ".join(f"{k}: {', '.join(v)}" for k, v in fields.items())
+        return ValidationFailed(f"invalid values — {summary}", fields)
+    rows = {str(i): errs for i, errs in sorted(errors.items())}
+    err = ValidationFailed(
+        f"{len(rows)} row(s) invalid; nothing was written",
+        {f"rows[{i}].{k}": v for i, e in rows.items() for k, v in e.items()},
+    )
+    err.rows = rows
+    return err

@@ -1,0 +1,72 @@
+"""Users of the system table: create, find, check passwords."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tessera.errors import TesseraError
+from tessera.storage.system import users
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+
+
+class UserError(TesseraError):
+    """A user could not be created or changed."""
+
+
+def create_user(
+    engine: sa.Engine,
+    username: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    display_name: str | None = None,
+    email: str | None = None,
+    role: str = "user",
+    locale: str = "en",
+) -> int:
+    """Create a user and return its id; refuses bad names, short passwords, duplicates."""
+    if not USERNAME.match(username or ""):
+        raise UserError(f"username {username!r}: use 2-64 letters, digits or _ . @ -")
+    if len(password or "") < 8:
+        raise UserError("password: must be at least 8 characters")
+    with engine.begin() as conn:
+        if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
+            raise UserError(f"username {username!r} is taken")
+        return conn.execute(
+            users.insert().values(
+                username=username,
+                password_hash=generate_password_hash(password),
+                display_name=display_name or username,
+                email=email,
+                is_admin=is_admin,
+                role="admin" if is_admin else role,
+                locale=locale,
+            )
+        ).inserted_primary_key[0]
+
+
+def authenticate(engine: sa.Engine, username: str, password: str) -> dict[str, Any] | None:
+    """The active user with these credentials, or None."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
+    if row and row["active"] and check_password_hash(row["password_hash"], password):
+        return dict(row)
+    return None
+
+
+def count_users(engine: sa.Engine) -> int:
+    """How many users exist."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
+
+
+def has_admin(engine: sa.Engine) -> bool:
+    """True when at least one active admin exists."""
+    query = sa.select(users.c.id).where(users.c.is_admin.is_(True), users.c.active.is_(True))
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None
