@@ -23,10 +23,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register(app: Flask) -> None:
-    from tessera import cli, home
+    from tessera import api, cli, home
 
     cli.register(app)
     app.register_blueprint(home.bp)
+    app.register_blueprint(api.bp)
 
 
 def _instance_secret(instance_path: str) -> str:

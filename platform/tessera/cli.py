@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import yaml
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from tessera.errors import TemplateError, TesseraError
 
@@ -25,6 +25,7 @@ template_cli = AppGroup(
     "template", help="Validate, install, upgrade, export and list app templates."
 )
 user_cli = AppGroup("user", help="Manage users.")
+token_cli = AppGroup("token", help="Create, list and revoke API tokens.")
 
 
 def _tessera():
@@ -181,7 +182,52 @@ def ensure_admin_cmd() -> None:
     click.echo(f"created admin user: sign in as 'admin' with password {password}  (shown once)")
 
 
+@token_cli.command("create")
+@click.argument("username")
+@click.option("--name", help="What the token is for (shown by 'token list').")
+def token_create_cmd(username: str, name: str | None) -> None:
+    """Create an API token for USERNAME and print it (shown only this once)."""
+    from tessera import tokens
+
+    try:
+        token_id, token = tokens.create_for_username(_tessera().engine, username, name)
+    except TesseraError as exc:
+        _fail(str(exc))
+    click.echo(f"created token {token_id} for {username}; copy it now, it is not shown again:")
+    click.echo(token)
+
+
+@token_cli.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke_cmd(token_id: int) -> None:
+    """Revoke the API token with this id (see 'token list')."""
+    from tessera import tokens
+
+    try:
+        tokens.revoke(_tessera().engine, token_id)
+    except TesseraError as exc:
+        _fail(str(exc))
+    click.echo(f"revoked token {token_id}")
+
+
+@token_cli.command("list")
+def token_list_cmd() -> None:
+    """List API tokens: id, user, name, prefix, last use, state (never the token)."""
+    from tessera import tokens
+
+    rows = tokens.list_tokens(_tessera().engine)
+    if not rows:
+        click.echo("no API tokens (create one: flask --app app token create USERNAME)")
+    for t in rows:
+        state = "revoked" if t["revoked"] else "active"
+        used = t["last_used_at"].isoformat(timespec="seconds") if t["last_used_at"] else "never"
+        click.echo(
+            f"{t['id']}\t{t['username']}\t{t['name'] or '-'}\t{t['prefix']}…\t{used}\t{state}"
+        )
+
+
 @click.command("init")
+@with_appcontext
 def init_cmd() -> None:
     """Create the database and install every built-in template not yet installed."""
     from tessera.storage import installer
@@ -205,4 +251,5 @@ def register(app: Flask) -> None:
     """Attach the command groups to the Flask app."""
     app.cli.add_command(template_cli)
     app.cli.add_command(user_cli)
+    app.cli.add_command(token_cli)
     app.cli.add_command(init_cmd)

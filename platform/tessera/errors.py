@@ -90,3 +90,10 @@ class Conflict(RecordError):
 
     status = 409
     code = "conflict"
+
+
+class BadRequest(RecordError):
+    """A malformed request: bad filter, sort key, cursor, page size or body."""
+
+    status = 400
+    code = "bad_request"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from tessera import db
+from tessera.query.listing import Queries
+from tessera.records.service import Records
 from tessera.storage import events  # noqa: F401  (declares the log tables)
 from tessera.storage.registry import Registry
 from tessera.storage.system import init_db
@@ -22,6 +24,12 @@ class Tessera:
     registry: Registry
     instance_path: Path
     config: dict[str, Any]
+    records: Records = field(init=False)
+    queries: Queries = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.records = Records(self.registry)
+        self.queries = Queries(self.registry, self.records)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Tessera:

@@ -31,6 +31,10 @@ class FieldType:
         {"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}
     )
 
+    def operators_for(self, field: Field) -> frozenset[str]:
+        """Operators valid on this particular field (formula: its result type's)."""
+        return self.operators
+
     def column_type(self, field: Field) -> sa.types.TypeEngine:
         """The SQLAlchemy type of this field's column."""
         return sa.Text()
@@ -63,6 +67,24 @@ class FieldType:
     def format(self, field: Field, value: Any, locale: str = "en") -> str:
         """Human-readable display text."""
         return "" if value is None else str(value)
+
+    def convert(self, old_field: Field, new_field: Field, value: Any) -> Any:
+        """A value of ``old_field`` as a value of this type (retype upgrades).
+
+        Default: coerce the old value's JSON form with this type, then check this
+        type's rules. Raise FieldValueError when it does not convert.
+        """
+        return self.coerce_valid(new_field, for_field(old_field).to_json(old_field, value))
+
+    def coerce_valid(self, field: Field, raw: Any) -> Any:
+        """Coerce and check the type's rules, ignoring ``required`` (None when empty)."""
+        value = self.coerce(field, raw)
+        if self.is_empty(value):
+            return None
+        problems = self.validate(field, value)
+        if problems:
+            raise FieldValueError("; ".join(problems))
+        return value
 
     def clean(self, field: Field, raw: Any) -> Any:
         """Coerce, then check required and the type's rules; raise FieldValueError."""

@@ -166,7 +166,7 @@ class Records:
         for rid, (_, many) in zip(ids, cleaned, strict=True):
             self._write_many(conn, app, rt, rid, many)
         entries = [
-            (rid, log.json_values(rt, {**values, **many}))
+            (rid, log.diff({}, log.json_values(rt, {**values, **many})))
             for rid, (values, many) in zip(ids, cleaned, strict=True)
         ]
         log.write_many(

@@ -1,0 +1,66 @@
+"""Who is calling: an API token (``Authorization: Bearer tsr_...``) or the browser session.
+
+Every route under /api/v1 needs one of them; the result is the request's
+:class:`~tessera.records.actor.Actor` in ``g.actor``. A token write is recorded as
+``Actor(kind="api_token", ref=<token id>)`` so the audit log links to the token.
+
+Session-authenticated writes are safe from cross-site form posts because write
+routes only accept ``Content-Type: application/json`` (a plain HTML form cannot send
+it without a CORS preflight) and DELETE cannot be sent by a form at all.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, g, request, session
+
+from tessera import tokens
+from tessera.api.errors import ApiError
+from tessera.records.actor import Actor
+from tessera.storage.system import users
+
+HOW_TO = (
+    "send 'Authorization: Bearer <token>'; an admin creates a token with "
+    "'flask --app app token create USERNAME'"
+)
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tessera"'}
+
+
+def unauthorized(message: str) -> ApiError:
+    """A 401 with the bearer challenge header."""
+    return ApiError(401, message, headers=CHALLENGE)
+
+
+def authenticate() -> None:
+    """Set ``g.actor`` from the bearer token or the session; 401 otherwise."""
+    engine = current_app.extensions["tessera"].engine
+    header = request.headers.get("Authorization")
+    if header is not None:
+        g.actor = _token_actor(engine, header)
+    elif session.get("user_id") is not None:
+        g.actor = _session_actor(engine, session["user_id"])
+    else:
+        raise unauthorized(f"authentication required: {HOW_TO}")
+
+
+def _token_actor(engine: sa.Engine, header: str) -> Actor:
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized(f"malformed Authorization header: {HOW_TO}")
+    user = tokens.authenticate(engine, token.strip())
+    if user is None:
+        raise unauthorized(f"invalid or revoked API token: {HOW_TO}")
+    return Actor(user.user_id, kind="api_token", ref=str(user.token_id), locale=user.locale)
+
+
+def _session_actor(engine: sa.Engine, user_id: object) -> Actor:
+    row = None
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        query = sa.select(users.c.id, users.c.locale).where(
+            users.c.id == user_id, users.c.active.is_(True)
+        )
+        with engine.connect() as conn:
+            row = conn.execute(query).first()
+    if row is None:
+        raise unauthorized(f"your session is no longer valid; sign in again or {HOW_TO}")
+    return Actor(row.id, kind="user", locale=row.locale or "en")

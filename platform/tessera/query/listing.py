@@ -1,0 +1,386 @@
+"""Lists of records: filter + sort + keyset/offset pagination + search, and aggregates.
+
+Sorting is multi-key with NULLs last in both directions and ``id`` as the final tie
+breaker, so keyset cursors are stable. A first page never needs an exact COUNT(*):
+``total`` is counted up to :data:`COUNT_CAP` rows and reported as an estimate beyond.
+
+Search (``q``) is a case-insensitive substring match over the record type's text
+fields; it is isolated in :func:`search_condition` so PostgreSQL full-text search and
+SQLite FTS5 can replace it without touching callers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tessera.errors import BadRequest, FieldValueError
+from tessera.fields import for_field
+from tessera.meta.model import App, RecordType
+from tessera.query import conditions
+from tessera.query.policy import scoped_select
+from tessera.storage.naming import SYSTEM_COLUMNS
+
+MAX_LIMIT = 500
+COUNT_CAP = 10_000
+SEARCHABLE = {"text", "long_text", "email", "phone", "url", "auto_number"}
+SYSTEM_SORTABLE = {"id", "created_at", "updated_at", "version"}
+BUCKETS = ("day", "week", "month", "year")
+MEASURES = ("count", "sum", "avg", "min", "max")
+
+
+@dataclass
+class Page:
+    """One page of a list."""
+
+    rows: list[dict[str, Any]]
+    next_cursor: str | None = None
+    total: int | None = None
+    total_is_estimate: bool = False
+    expanded: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ORDER BY key: a column and a direction."""
+
+    field: str
+    desc: bool = False
+
+
+class Queries:
+    """Read side over a registry; every query goes through the access policy."""
+
+    def __init__(self, registry, records, clock: Callable[[], datetime] | None = None):
+        self.registry = registry
+        self.records = records
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def list(
+        self,
+        app_id: str,
+        rt_key: str,
+        *,
+        filter: dict | None = None,
+        sort: Any = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        offset: int | None = None,
+        q: str | None = None,
+        fields: list[str] | None = None,
+        expand: list[str] | None = None,
+        user_id: int | None = None,
+        with_total: bool = False,
+    ) -> Page:
+        """A page of records matching ``filter`` and ``q``, ordered by ``sort``."""
+        app, rt, table = self.records.resolve(app_id, rt_key)
+        limit = _limit(limit)
+        keys = parse_sort(rt, sort)
+        where = self.where(app, rt, table, filter=filter, q=q, user_id=user_id)
+        query = scoped_select(app, rt, table, user_id, *_columns(rt, table, fields, keys))
+        query = query.where(*where).order_by(*_order(table, keys))
+        if cursor:
+            query = query.where(_after(rt, table, keys, decode_cursor(cursor, len(keys))))
+        elif offset:
+            query = query.offset(_offset(offset))
+        with self.registry.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query.limit(limit + 1)).mappings()]
+            more = len(rows) > limit
+            rows = self.records.attach(conn, app, rt, rows[:limit])
+            page = Page(rows, encode_cursor(rt, keys, rows[-1]) if more and rows else None)
+            if with_total:
+                page.total, page.total_is_estimate = self._count(
+                    conn, app, rt, table, where, user_id
+                )
+            page.expanded = self._expand(conn, app, rt, rows, expand or [])
+        return page
+
+    def where(
+        self, app: App, rt: RecordType, table: sa.Table, *, filter=None, q=None, user_id=None
+    ) -> list:
+        """The WHERE clauses for a filter and a search text (validated; BadRequest)."""
+        clauses = []
+        if filter:
+            problems = conditions.check(filter, rt, app, "filter")
+            if problems:
+                raise BadRequest(
+                    "bad filter: " + "; ".join(str(p) for p in problems),
+                    {p.path: [p.message] for p in problems},
+                )
+            clauses.append(
+                conditions.to_sql(filter, rt, app, self._tables(app), me=user_id, now=self.clock())
+            )
+        if q:
+            clauses.append(search_condition(rt, table, q))
+        return clauses
+
+    def _tables(self, app: App) -> dict[str, sa.Table]:
+        return {rt.key: self.registry.table(app.id, rt.key) for rt in app.record_types}
+
+    def _count(self, conn, app, rt, table, where, user_id) -> tuple[int, bool]:
+        inner = scoped_select(app, rt, table, user_id, table.c.id).where(*where)
+        capped = inner.limit(COUNT_CAP + 1).subquery()
+        n = conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
+        return (n, False) if n <= COUNT_CAP else (_estimate(conn, table, n), True)
+
+    def _expand(self, conn, app, rt, rows, expand) -> dict[str, dict[int, dict]]:
+        out = {}
+        for key in expand:
+            if not rt.has_field(key) or rt.field(key).type != "link":
+                raise BadRequest(
+                    f"expand: {key!r} is not a link field of {rt.key}",
+                    {"expand": [f"{key!r} is not a link field of {rt.key}"]},
+                )
+            target_rt = app.record_type(rt.field(key).opt("to"))
+            target = self.registry.table(app.id, target_rt.key)
+            ids = {r[key] for r in rows if r.get(key) is not None}
+            found = []
+            if ids:
+                found = [
+                    dict(r)
+                    for r in conn.execute(sa.select(target).where(target.c.id.in_(ids))).mappings()
+                ]
+                found = self.records.attach(conn, app, target_rt, found)
+            out[key] = {r["id"]: r for r in found}
+        return out
+
+    def aggregate(
+        self,
+        app_id: str,
+        rt_key: str,
+        *,
+        group_by: str | None = None,
+        bucket: str | None = None,
+        measures: list[tuple[str, str | None]] = (("count", None),),
+        filter: dict | None = None,
+        q: str | None = None,
+        user_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Grouped aggregates for charts and kanban counts: [{group, count, sum_amount}]."""
+        app, rt, table = self.records.resolve(app_id, rt_key)
+        where = self.where(app, rt, table, filter=filter, q=q, user_id=user_id)
+        cols = [_measure(rt, table, fn, key) for fn, key in measures]
+        group = _group_expr(rt, table, group_by, bucket, self.registry.engine) if group_by else None
+        query = scoped_select(
+            app, rt, table, user_id, *([group] if group is not None else []), *cols
+        ).where(*where)
+        if group is not None:
+            query = query.group_by(group).order_by(group)
+        with self.registry.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# -- sorting and cursors ----------------------------------------------------------------
+def parse_sort(rt: RecordType, sort: Any) -> list[SortKey]:
+    """Sort keys from "-amount,name" or [{field, dir}], validated, with ``id`` last."""
+    items = _sort_items(sort)
+    keys = []
+    for i, (name, desc) in enumerate(items):
+        path = f"sort[{i}]"
+        if name not in SYSTEM_SORTABLE and not (rt.has_field(name) and _sortable(rt.field(name))):
+            raise BadRequest(
+                f"{path}: cannot sort by {name!r} — not a sortable field of {rt.key}",
+                {path: [f"unknown or unsortable field {name!r}"]},
+            )
+        keys.append(SortKey(name, desc))
+    if not any(k.field == "id" for k in keys):
+        keys.append(SortKey("id"))
+    return keys
+
+
+def _sort_items(sort: Any) -> list[tuple[str, bool]]:
+    if sort in (None, "", []):
+        return []
+    if isinstance(sort, str):
+        parts = [p.strip() for p in sort.split(",") if p.strip()]
+        return [(p.lstrip("-+"), p.startswith("-")) for p in parts]
+    if isinstance(sort, list | tuple):
+        out = []
+        for i, item in enumerate(sort):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("field"), str)
+                or item.get("dir", "asc") not in ("asc", "desc")
+            ):
+                raise BadRequest(
+                    f"sort[{i}]: expected {{field, dir: asc|desc}}",
+                    {f"sort[{i}]": ["expected {field, dir: asc|desc}"]},
+                )
+            out.append((item["field"], item.get("dir") == "desc"))
+        return out
+    raise BadRequest(
+        'sort: expected "-field,field" or a list of {field, dir}', {"sort": ["bad sort"]}
+    )
+
+
+def _sortable(f) -> bool:
+    ft = for_field(f)
+    return ft.stored and f.type not in ("multi_select", "attachment", "link_many", "long_text")
+
+
+def _order(table: sa.Table, keys: list[SortKey]) -> list:
+    out = []
+    for k in keys:
+        col = table.c[k.field]
+        out.append((col.desc() if k.desc else col.asc()).nulls_last())
+    return out
+
+
+def encode_cursor(rt: RecordType, keys: list[SortKey], row: dict) -> str:
+    """An opaque cursor holding the last row's sort values."""
+    values = [_json_value(rt, k.field, row.get(k.field)) for k in keys]
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str, n: int) -> list:
+    """The values packed by :func:`encode_cursor`; BadRequest when tampered with."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        values = None
+    if not isinstance(values, list) or len(values) != n:
+        raise BadRequest(
+            "cursor: not a cursor from this list (sort changed?) — start from the first page",
+            {"cursor": ["invalid cursor"]},
+        )
+    return values
+
+
+def _json_value(rt, key, value):
+    if value is None:
+        return None
+    if key in SYSTEM_COLUMNS:
+        return value.isoformat() if isinstance(value, datetime) else value
+    f = rt.field(key)
+    return for_field(f).to_json(f, value)
+
+
+def _cursor_value(rt, key, raw):
+    if raw is None:
+        return None
+    try:
+        if key in ("created_at", "updated_at"):
+            return datetime.fromisoformat(raw)
+        if key in SYSTEM_COLUMNS:
+            return int(raw)
+        f = rt.field(key)
+        return for_field(f).coerce(f, raw)
+    except (FieldValueError, ValueError, TypeError):
+        raise BadRequest(
+            "cursor: not a cursor from this list", {"cursor": ["invalid cursor"]}
+        ) from None
+
+
+def _after(rt, table, keys: list[SortKey], raw_values: list):
+    """Rows strictly after the cursor in (sort keys, NULLs last) order."""
+    values = [_cursor_value(rt, k.field, v) for k, v in zip(keys, raw_values, strict=True)]
+    ors = []
+    for i, k in enumerate(keys):
+        eqs = [_eq(table.c[p.field], values[j]) for j, p in enumerate(keys[:i])]
+        col, v = table.c[k.field], values[i]
+        if v is None:
+            continue  # nothing sorts after NULL on this key (NULLs last)
+        beyond = sa.or_(col < v if k.desc else col > v, col.is_(None))
+        ors.append(sa.and_(*eqs, beyond))
+    return sa.or_(*ors) if ors else sa.false()
+
+
+def _eq(col, value):
+    return col.is_(None) if value is None else col == value
+
+
+# -- search, counting, aggregates -----------------------------------------------------
+def search_condition(rt: RecordType, table: sa.Table, q: str):
+    """Case-insensitive substring match of ``q`` over the searchable text fields."""
+    cols = [table.c[f.key] for f in rt.fields if f.type in SEARCHABLE]
+    if not cols:
+        return sa.false()
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return sa.or_(*(c.ilike(pattern, escape="\\") for c in cols))
+
+
+def _estimate(conn, table: sa.Table, at_least: int) -> int:
+    if conn.dialect.name == "postgresql":
+        est = conn.execute(
+            sa.text("SELECT reltuples::bigint FROM pg_class WHERE relname = :t"), {"t": table.name}
+        ).scalar()
+        if est and est > at_least:
+            return int(est)
+    return at_least
+
+
+def _limit(limit: Any) -> int:
+    try:
+        n = int(limit)
+    except (TypeError, ValueError):
+        n = -1
+    if not 1 <= n <= MAX_LIMIT:
+        raise BadRequest(
+            f"limit: must be a whole number from 1 to {MAX_LIMIT}, got {limit!r}",
+            {"limit": [f"must be 1..{MAX_LIMIT}"]},
+        )
+    return n
+
+
+def _offset(offset: Any) -> int:
+    try:
+        n = int(offset)
+    except (TypeError, ValueError):
+        n = -1
+    if n < 0:
+        raise BadRequest(
+            f"offset: must be a whole number ≥ 0, got {offset!r}", {"offset": ["must be ≥ 0"]}
+        )
+    return n
+
+
+def _columns(rt: RecordType, table: sa.Table, fields: list[str] | None, keys: list[SortKey]):
+    if not fields:
+        return [table]
+    unknown = [f for f in fields if f not in SYSTEM_COLUMNS and not rt.has_field(f)]
+    if unknown:
+        raise BadRequest(
+            f"fields: unknown field(s) {', '.join(map(repr, unknown))} on {rt.key}",
+            {"fields": [f"unknown field {u!r}" for u in unknown]},
+        )
+    wanted = dict.fromkeys(["id", "version", *(k.field for k in keys), *fields])
+    return [table.c[k] for k in wanted if k in table.c]
+
+
+def _measure(rt: RecordType, table: sa.Table, fn: str, key: str | None):
+    if fn not in MEASURES:
+        raise BadRequest(f"aggregate: unknown function {fn!r}", {"aggregate": [fn]})
+    if fn == "count":
+        return sa.func.count().label("count")
+    if key not in table.c or not rt.has_field(key):
+        raise BadRequest(
+            f"aggregate: {fn} needs a stored field of {rt.key}, got {key!r}",
+            {"aggregate": [f"unknown field {key!r}"]},
+        )
+    return getattr(sa.func, fn)(table.c[key]).label(f"{fn}_{key}")
+
+
+def _group_expr(rt, table, group_by, bucket, engine):
+    if group_by not in table.c or not rt.has_field(group_by):
+        raise BadRequest(
+            f"group_by: {group_by!r} is not a stored field of {rt.key}",
+            {"group_by": [f"unknown field {group_by!r}"]},
+        )
+    col = table.c[group_by]
+    if not bucket:
+        return col.label("group")
+    if bucket not in BUCKETS:
+        raise BadRequest(f"bucket: must be one of {', '.join(BUCKETS)}", {"bucket": [bucket]})
+    if engine.dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.date_trunc(bucket, col), _PG_FMT[bucket]).label("group")
+    return sa.func.strftime(_SQLITE_FMT[bucket], col).label("group")
+
+
+_PG_FMT = {"day": "YYYY-MM-DD", "week": 'IYYY-"W"IW', "month": "YYYY-MM", "year": "YYYY"}
+_SQLITE_FMT = {"day": "%Y-%m-%d", "week": "%Y-W%W", "month": "%Y-%m", "year": "%Y"}

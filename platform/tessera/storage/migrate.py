@@ -1,0 +1,763 @@
+"""Diff two versions of an app's Meta into an ordered migration :class:`Plan`, and apply it.
+
+:func:`plan` is pure (no database): it compares the old and new Meta and lists steps,
+each with a human description and a ``data_loss`` flag. :func:`apply` runs them on a
+connection with Alembic's runtime ``Operations``, inside the caller's transaction; every
+step first gets a ``check`` (read-only, e.g. "do all values convert?") before any DDL runs.
+
+Order: drop stale indexes, rename/archive/drop tables, create tables, column changes per
+table (renames, removals, additions, retypes, rebuilds), create indexes.
+
+SQLite notes: columns are added, renamed and dropped with SQLite's own ALTER TABLE (it
+can inside a transaction); only dropping or changing a foreign-key column needs a table
+rebuild (``batch_alter_table``). Such a rebuild drops the old table, which with foreign
+keys on would fire ON DELETE actions in tables that reference it, so it is refused when
+other rows point at that table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+
+from tessera.errors import FieldValueError, InstallError
+from tessera.fields import for_field
+from tessera.meta.model import App, Field, RecordType
+from tessera.storage import naming, system
+from tessera.storage.tables import (
+    LINK_TYPES,
+    IndexSpec,
+    archived_for,
+    build_tables,
+    column_kind,
+    field_column,
+    index_specs,
+    link_target,
+    record_columns,
+)
+
+MAX_NAMED = 10  # offending rows named in a refusal
+
+
+@dataclass
+class Context:
+    """What steps need while running: the connection, Alembic operations, the plan."""
+
+    conn: sa.Connection
+    op: Operations
+    plan: Plan
+
+    @property
+    def sqlite(self) -> bool:
+        """True on SQLite."""
+        return self.conn.dialect.name == "sqlite"
+
+
+@dataclass
+class Step:
+    """One migration step. Subclasses implement ``check`` (read-only) and ``run``."""
+
+    description: str = field(init=False, default="")
+    data_loss: bool = field(init=False, default=False)
+
+    kind = "step"
+
+    def check(self, ctx: Context) -> None:
+        """Refuse (raise InstallError) before any DDL when this step cannot succeed."""
+
+    def run(self, ctx: Context) -> None:
+        """Apply the step."""
+        raise NotImplementedError
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form, stored in schema_history."""
+        return {"step": self.kind, "description": self.description, "data_loss": self.data_loss}
+
+
+@dataclass
+class Plan:
+    """The ordered steps that take an app from ``from_version`` to ``to_version``."""
+
+    app_id: str
+    from_version: str | None
+    to_version: str
+    steps: list[Step]
+    new_app: App
+
+    @property
+    def data_loss(self) -> list[Step]:
+        """Steps that destroy stored data (only planned with ``purge=True``)."""
+        return [s for s in self.steps if s.data_loss]
+
+    def describe(self) -> list[str]:
+        """One human-readable line per step."""
+        return [("[DATA LOSS] " if s.data_loss else "") + s.description for s in self.steps]
+
+    def as_json(self) -> list[dict[str, Any]]:
+        """The steps as plain data."""
+        return [s.as_dict() for s in self.steps]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _count(conn: sa.Connection, table: str) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar())
+
+
+def _has_table(conn: sa.Connection, table: str) -> bool:
+    return sa.inspect(conn).has_table(table)
+
+
+def _sqlite_referrers(conn: sa.Connection, table: str) -> list[tuple[str, str]]:
+    """(table, column) pairs elsewhere that point at ``table`` and hold values."""
+    found = []
+    insp = sa.inspect(conn)
+    for other in insp.get_table_names():
+        if other == table:
+            continue
+        for fk in insp.get_foreign_keys(other):
+            if fk["referred_table"] != table:
+                continue
+            col = fk["constrained_columns"][0]
+            q = sa.select(sa.func.count()).select_from(sa.table(other, sa.column(col)))
+            if conn.execute(q.where(sa.column(col).is_not(None))).scalar():
+                found.append((other, col))
+    return found
+
+
+def _sqlite_guard(ctx: Context, table: str, what: str) -> None:
+    refs = _sqlite_referrers(ctx.conn, table)
+    if refs:
+        names = ", ".join(f"{t}.{c}" for t, c in refs)
+        raise InstallError(
+            f"cannot {what} on SQLite: rebuilding table {table} would fire the ON DELETE "
+            f"actions of rows that link to it ({names}); use PostgreSQL, or clear those links first"
+        )
+
+
+def _rebuild_sqlite(ctx: Context, rt_key: str) -> None:
+    """Recreate a record table to match the new Meta (SQLite cannot alter foreign keys)."""
+    app = ctx.plan.new_app
+    rt = app.record_type(rt_key)
+    table = naming.table_name(app.id, rt_key)
+    _sqlite_guard(ctx, table, f"change foreign keys of record type {rt_key}")
+    md = sa.MetaData()
+    system.users.to_metadata(md)
+    target = sa.Table(table, md, *record_columns(app, rt, archived_for(ctx.conn, app.id)))
+    with ctx.op.batch_alter_table(table, recreate="always", copy_from=target):
+        pass
+
+
+def _add_column(ctx: Context, table: str, column: sa.Column) -> None:
+    """Add a column; on SQLite a foreign key must be declared inline with ADD COLUMN."""
+    fks = list(column.foreign_keys)
+    if not (ctx.sqlite and fks):
+        plain = sa.Column(column.name, column.type, nullable=True)
+        ctx.op.add_column(table, plain)
+        for fk in fks:
+            ref = fk.target_fullname.split(".")[0]
+            ctx.op.create_foreign_key(
+                fk.name, table, ref, [column.name], ["id"], ondelete=fk.ondelete
+            )
+        return
+    fk = fks[0]
+    prep = ctx.conn.dialect.identifier_preparer
+    coltype = column.type.compile(dialect=ctx.conn.dialect)
+    ref = fk.target_fullname.split(".")[0]
+    ctx.conn.exec_driver_sql(
+        f"ALTER TABLE {prep.quote(table)} ADD COLUMN {prep.quote(column.name)} {coltype} "
+        f"CONSTRAINT {prep.quote(fk.name)} REFERENCES {prep.quote(ref)}(id) ON DELETE {fk.ondelete}"
+    )
+
+
+def _type_sig(field: Field) -> str:
+    return repr(for_field(field).column_type(field))
+
+
+# ---------------------------------------------------------------- steps
+
+
+@dataclass
+class DropIndex(Step):
+    """Drop an index that the new version no longer has (or will rebuild)."""
+
+    spec: IndexSpec
+    kind = "drop_index"
+
+    def __post_init__(self) -> None:
+        self.description = f"drop index {self.spec.name} on {self.spec.table}"
+
+    def run(self, ctx: Context) -> None:
+        """Drop the index."""
+        ctx.op.drop_index(self.spec.name, table_name=self.spec.table)
+
+
+@dataclass
+class CreateIndex(Step):
+    """Create an index (unique for ``unique`` fields)."""
+
+    spec: IndexSpec
+    kind = "create_index"
+
+    def __post_init__(self) -> None:
+        what = "unique index" if self.spec.unique else "index"
+        cols = ", ".join(self.spec.columns)
+        self.description = f"create {what} {self.spec.name} on {self.spec.table} ({cols})"
+
+    def run(self, ctx: Context) -> None:
+        """Create the index; for a unique one, refuse first when values repeat."""
+        if self.spec.unique:
+            self._refuse_duplicates(ctx)
+        s = self.spec
+        ctx.op.create_index(s.name, s.table, list(s.columns), unique=s.unique)
+
+    def _refuse_duplicates(self, ctx: Context) -> None:
+        col = sa.column(self.spec.columns[0])
+        q = (
+            sa.select(col, sa.func.count())
+            .select_from(sa.table(self.spec.table, col))
+            .where(col.is_not(None))
+            .group_by(col)
+            .having(sa.func.count() > 1)
+            .limit(MAX_NAMED)
+        )
+        dupes = ctx.conn.execute(q).all()
+        if dupes:
+            shown = ", ".join(f"{v!r} ({n} rows)" for v, n in dupes)
+            raise InstallError(
+                f"{self.spec.table}.{self.spec.columns[0]} cannot become unique: "
+                f"repeated values {shown}; make them distinct first"
+            )
+
+
+@dataclass
+class RenameTable(Step):
+    """Rename a record table (record type ``renamed_from``) or a junction table."""
+
+    old: str
+    new: str
+    app_id: str
+    old_key: str | None = None  # record type keys, when this is a record table
+    new_key: str | None = None
+    kind = "rename_table"
+
+    def __post_init__(self) -> None:
+        self.description = f"rename table {self.old} -> {self.new}"
+
+    def check(self, ctx: Context) -> None:
+        """Refuse when the new name is taken."""
+        if _has_table(ctx.conn, self.new):
+            raise InstallError(f"cannot rename {self.old} to {self.new}: that table exists")
+
+    def run(self, ctx: Context) -> None:
+        """Rename, and move archived-column records along with a record type."""
+        ctx.op.rename_table(self.old, self.new)
+        if self.old_key and self.new_key:
+            t = system.archived_columns
+            ctx.conn.execute(
+                sa.update(t)
+                .where(t.c.app_id == self.app_id, t.c.record_type == self.old_key)
+                .values(record_type=self.new_key)
+            )
+
+
+@dataclass
+class ArchiveTable(RenameTable):
+    """Keep a removed record type's (or link_many's) rows in a renamed table."""
+
+    kind = "archive_table"
+
+    def __post_init__(self) -> None:
+        self.description = f"archive table {self.old} as {self.new} (rows kept)"
+
+
+@dataclass
+class DropTable(Step):
+    """Drop a removed record type's or link_many's table with its rows (purge)."""
+
+    table: str
+    kind = "drop_table"
+
+    def __post_init__(self) -> None:
+        self.description = f"drop table {self.table} and all its rows"
+        self.data_loss = True
+
+    def run(self, ctx: Context) -> None:
+        """Drop the table (on PostgreSQL also the FKs of archived columns pointing at it)."""
+        if ctx.sqlite:
+            _sqlite_guard(ctx, self.table, f"drop table {self.table}")
+            ctx.op.drop_table(self.table)
+        else:
+            ctx.op.execute(f'DROP TABLE "{self.table}" CASCADE')
+
+
+@dataclass
+class CreateTable(Step):
+    """Create a new record table or junction table (indexes come in a later step)."""
+
+    table: sa.Table
+    kind = "create_table"
+
+    def __post_init__(self) -> None:
+        self.description = f"create table {self.table.name}"
+
+    def check(self, ctx: Context) -> None:
+        """Refuse when a table of that name exists (e.g. left by another install)."""
+        if _has_table(ctx.conn, self.table.name):
+            raise InstallError(f"table {self.table.name} already exists in the database")
+
+    def run(self, ctx: Context) -> None:
+        """CREATE TABLE without its indexes."""
+        ctx.conn.execute(sa.schema.CreateTable(self.table))
+
+
+@dataclass
+class AddColumn(Step):
+    """Add a stored field's column; a required field's default fills existing rows."""
+
+    table: str
+    old_table: str | None  # where the rows are before this upgrade (None: new table)
+    rt_key: str
+    field: Field
+    app_id: str
+    kind = "add_column"
+
+    def __post_init__(self) -> None:
+        self.description = f"add field {self.rt_key}.{self.field.key} ({self.field.type})"
+
+    def check(self, ctx: Context) -> None:
+        """A required field without default cannot be added to a table holding rows."""
+        f = self.field
+        if not f.required or f.default is not None or not self.old_table:
+            return
+        n = _count(ctx.conn, self.old_table)
+        if n:
+            raise InstallError(
+                f"cannot add required field {self.rt_key}.{f.key}: {n} existing record(s) "
+                "would have no value; give the field a default, or make it not required"
+            )
+
+    def run(self, ctx: Context) -> None:
+        """Add the column (with FK), then fill the default where required."""
+        _add_column(ctx, self.table, field_column(self.app_id, self.table, self.field))
+        if self.field.required and self.field.default is not None:
+            value = for_field(self.field).coerce(self.field, self.field.default)
+            col = sa.column(self.field.key, for_field(self.field).column_type(self.field))
+            ctx.conn.execute(sa.update(sa.table(self.table, col)).values({col: value}))
+
+
+@dataclass
+class RenameColumn(Step):
+    """Rename a field's column (field ``renamed_from``); rows keep their values."""
+
+    table: str
+    old: str
+    new: str
+    rt_key: str
+    kind = "rename_column"
+
+    def __post_init__(self) -> None:
+        self.description = f"rename field {self.rt_key}.{self.old} -> {self.new}"
+
+    def run(self, ctx: Context) -> None:
+        """ALTER TABLE ... RENAME COLUMN."""
+        ctx.op.alter_column(self.table, self.old, new_column_name=self.new)
+
+
+@dataclass
+class Retype(Step):
+    """Change a field's type, converting every stored value (checked before any DDL)."""
+
+    table: str
+    old_table: str
+    old_column: str
+    rt_key: str
+    old_field: Field
+    new_field: Field
+    kind = "retype"
+    _values: list[tuple[int, Any]] = field(init=False, default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        o, n = self.old_field, self.new_field
+        self.description = f"retype field {self.rt_key}.{n.key}: {o.type} -> {n.type}"
+
+    def check(self, ctx: Context) -> None:
+        """Convert every stored value now; refuse naming the rows that do not convert."""
+        col = sa.column(self.old_column)
+        q = sa.select(sa.column("id"), col).select_from(sa.table(self.old_table))
+        rows = ctx.conn.execute(q.where(col.is_not(None)).order_by(sa.column("id"))).all()
+        self._values, bad = [], []
+        for rid, raw in rows:
+            try:
+                self._values.append((rid, self._convert(raw)))
+            except (FieldValueError, ValueError, TypeError, ArithmeticError) as exc:
+                bad.append((rid, raw, str(exc)))
+        if bad:
+            self._refuse(bad)
+
+    def _convert(self, raw: Any) -> Any:
+        o, n = self.old_field, self.new_field
+        new_type = for_field(n)
+        convert = getattr(new_type, "convert", None)
+        if convert is not None:
+            return convert(o, n, raw)
+        return new_type.coerce(n, for_field(o).to_json(o, raw))
+
+    def _refuse(self, bad: list[tuple[int, Any, str]]) -> None:
+        shown = "; ".join(f"id {rid}: {raw!r} ({why})" for rid, raw, why in bad[:MAX_NAMED])
+        more = f" and {len(bad) - MAX_NAMED} more" if len(bad) > MAX_NAMED else ""
+        raise InstallError(
+            f"cannot change {self.rt_key}.{self.new_field.key} from {self.old_field.type} to "
+            f"{self.new_field.type}: {len(bad)} value(s) do not convert — {shown}{more}. "
+            "Fix or clear these values first, or keep the old type"
+        )
+
+    def run(self, ctx: Context) -> None:
+        """Write the converted values into a new column that replaces the old one."""
+        n = self.new_field
+        new_type = for_field(n).column_type(n)
+        same = _type_sig(self.old_field) == _type_sig(n)
+        target = n.key if same else f"_tessera_new_{n.key}"
+        if not same:
+            ctx.op.add_column(self.table, sa.Column(target, new_type, nullable=True))
+        col = sa.column(target, new_type)
+        stmt = (
+            sa.update(sa.table(self.table, sa.column("id"), col))
+            .where(sa.column("id") == sa.bindparam("_id"))
+            .values({col: sa.bindparam("_v", type_=new_type)})
+        )
+        if self._values:
+            ctx.conn.execute(stmt, [{"_id": i, "_v": v} for i, v in self._values])
+        if not same:
+            ctx.op.drop_column(self.table, n.key)
+            ctx.op.alter_column(self.table, target, new_column_name=n.key)
+
+
+@dataclass
+class ArchiveColumn(Step):
+    """Keep a removed field's data: rename its column and record it in archived_columns."""
+
+    table: str
+    app_id: str
+    rt_key: str
+    field: Field
+    version: str
+    kind = "archive_column"
+
+    @property
+    def archived_name(self) -> str:
+        """The column's name once archived."""
+        return naming.archived_column(self.field.key, self.version)
+
+    def __post_init__(self) -> None:
+        self.description = (
+            f"archive field {self.rt_key}.{self.field.key} as column {self.archived_name} "
+            "(data kept; upgrade with purge to drop it)"
+        )
+
+    def run(self, ctx: Context) -> None:
+        """Rename the column and record it."""
+        ctx.op.alter_column(self.table, self.field.key, new_column_name=self.archived_name)
+        ctx.conn.execute(
+            sa.insert(system.archived_columns).values(
+                app_id=self.app_id,
+                record_type=self.rt_key,
+                field=self.field.key,
+                column=self.archived_name,
+                version=self.version,
+                field_type=self.field.type,
+                options=dict(self.field.options),
+            )
+        )
+
+
+@dataclass
+class DropColumn(Step):
+    """Drop a removed field's column with its data (purge)."""
+
+    table: str
+    rt_key: str
+    field: Field
+    kind = "drop_column"
+
+    def __post_init__(self) -> None:
+        self.description = f"drop field {self.rt_key}.{self.field.key} and its data"
+        self.data_loss = True
+
+    def run(self, ctx: Context) -> None:
+        """Drop it; a foreign-key column on SQLite needs a table rebuild."""
+        if ctx.sqlite and self.field.type in LINK_TYPES:
+            _rebuild_sqlite(ctx, self.rt_key)
+        else:
+            ctx.op.drop_column(self.table, self.field.key)
+
+
+@dataclass
+class ChangeOnDelete(Step):
+    """Change what deleting a linked record does (link ``on_delete``)."""
+
+    table: str
+    rt_key: str
+    field: Field
+    app_id: str
+    kind = "change_on_delete"
+
+    def __post_init__(self) -> None:
+        how = self.field.opt("on_delete", "restrict")
+        self.description = f"change {self.rt_key}.{self.field.key} on_delete to {how}"
+
+    def run(self, ctx: Context) -> None:
+        """Replace the foreign key (SQLite: rebuild the table)."""
+        if ctx.sqlite:
+            _rebuild_sqlite(ctx, self.rt_key)
+            return
+        for fk in sa.inspect(ctx.conn).get_foreign_keys(self.table):
+            if fk["constrained_columns"] == [self.field.key]:
+                ctx.op.drop_constraint(fk["name"], self.table, type_="foreignkey")
+        ref, on_delete = link_target(self.app_id, self.field)
+        name = naming.fk_name(self.table, self.field.key)
+        ctx.op.create_foreign_key(
+            name, self.table, ref, [self.field.key], ["id"], ondelete=on_delete
+        )
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass
+class _Phases:
+    drop_indexes: list[Step] = field(default_factory=list)
+    tables: list[Step] = field(default_factory=list)
+    creates: list[Step] = field(default_factory=list)
+    renames: list[Step] = field(default_factory=list)
+    removals: list[Step] = field(default_factory=list)
+    drops: list[Step] = field(default_factory=list)
+    adds: list[Step] = field(default_factory=list)
+    retypes: list[Step] = field(default_factory=list)
+    rebuilds: list[Step] = field(default_factory=list)
+    create_indexes: list[Step] = field(default_factory=list)
+
+    def ordered(self) -> list[Step]:
+        return [
+            *self.drop_indexes,
+            *self.tables,
+            *self.creates,
+            *self.renames,
+            *self.removals,
+            *self.drops,
+            *self.adds,
+            *self.retypes,
+            *self.rebuilds,
+            *self.create_indexes,
+        ]
+
+
+class _Planner:
+    """Builds a Plan; one method per kind of difference."""
+
+    def __init__(self, old: App | None, new: App, purge: bool) -> None:
+        self.old, self.new, self.purge = old, new, purge
+        self.p = _Phases()
+        self.touched: set[tuple[str, str]] = set()  # (table, column) whose indexes rebuild
+        self.rebuilt: set[str] = set()  # tables that may be rebuilt whole
+        self.new_tables = build_tables(new, sa.MetaData())
+        self.rt_renames = self._match_record_types()
+
+    def _match_record_types(self) -> dict[str, str]:
+        """new key -> old key for record types present in both versions."""
+        if self.old is None:
+            return {}
+        pairs = {}
+        for rt in self.new.record_types:
+            if self.old.has_record_type(rt.key):
+                pairs[rt.key] = rt.key
+            elif self._renamed(rt):
+                pairs[rt.key] = rt.renamed_from
+        return pairs
+
+    def _renamed(self, rt: RecordType) -> bool:
+        src = rt.renamed_from
+        return bool(src) and self.old.has_record_type(src) and not self.new.has_record_type(src)
+
+    def old_to_new_rt(self, old_key: str) -> str | None:
+        """The new key of an old record type (None when removed)."""
+        return next((n for n, o in self.rt_renames.items() if o == old_key), None)
+
+    def build(self) -> Plan:
+        """All steps in order."""
+        self._plan_record_types()
+        self._plan_indexes()
+        self._sort_creates()
+        old_version = self.old.version if self.old else None
+        return Plan(self.new.id, old_version, self.new.version, self.p.ordered(), self.new)
+
+    def _plan_record_types(self) -> None:
+        for rt in self.new.record_types:
+            old_key = self.rt_renames.get(rt.key)
+            if old_key is None:
+                self._new_record_type(rt)
+            else:
+                self._changed_record_type(self.old.record_type(old_key), rt)
+        for old_rt in self.old.record_types if self.old else ():
+            if self.old_to_new_rt(old_rt.key) is None:
+                self._removed_record_type(old_rt)
+
+    def _table(self, app: App, rt_key: str) -> str:
+        return naming.table_name(app.id, rt_key)
+
+    def _new_record_type(self, rt: RecordType) -> None:
+        self.p.creates.append(CreateTable(self.new_tables[rt.key]))
+        for f in rt.fields:
+            if column_kind(f) == "junction":
+                self.p.creates.append(CreateTable(self.new_tables[f"{rt.key}.{f.key}"]))
+
+    def _removed_record_type(self, rt: RecordType) -> None:
+        for f in rt.fields:
+            if column_kind(f) == "junction":
+                self._remove_table(naming.junction_name(self.old.id, rt.key, f.key))
+        self._remove_table(self._table(self.old, rt.key), record_table=True)
+
+    def _remove_table(self, table: str, record_table: bool = False) -> None:
+        # junctions go first (nothing references them); a record table goes after the
+        # column removals, which may drop the links that point at it
+        if self.purge:
+            (self.p.drops if record_table else self.p.tables).append(DropTable(table))
+        else:
+            archived = naming.archived_table(table, self.new.version)
+            self.p.tables.append(ArchiveTable(table, archived, self.new.id))
+
+    def _changed_record_type(self, old_rt: RecordType, rt: RecordType) -> None:
+        old_table, table = self._table(self.old, old_rt.key), self._table(self.new, rt.key)
+        if old_table != table:
+            self.p.tables.append(RenameTable(old_table, table, self.new.id, old_rt.key, rt.key))
+        matched: set[str] = set()
+        for f in rt.fields:
+            of = self._match_field(old_rt, rt, f)
+            if of is None:
+                self._added_field(rt, f, table, old_table)
+            else:
+                matched.add(of.key)
+                self._changed_field(old_rt, rt, of, f, table, old_table)
+        for of in old_rt.fields:
+            if of.key not in matched:
+                self._removed_field(old_rt, rt.key, of, table)
+
+    def _match_field(self, old_rt: RecordType, rt: RecordType, f: Field) -> Field | None:
+        if old_rt.has_field(f.key):
+            return old_rt.field(f.key)
+        src = f.renamed_from
+        if src and old_rt.has_field(src) and not rt.has_field(src):
+            return old_rt.field(src)
+        return None
+
+    def _added_field(self, rt: RecordType, f: Field, table: str, old_table: str | None) -> None:
+        kind = column_kind(f)
+        if kind == "column":
+            self.p.adds.append(AddColumn(table, old_table, rt.key, f, self.new.id))
+        elif kind == "junction":
+            self.p.creates.append(CreateTable(self.new_tables[f"{rt.key}.{f.key}"]))
+
+    def _removed_field(self, old_rt: RecordType, rt_key: str, of: Field, table: str) -> None:
+        kind = column_kind(of)
+        if kind == "junction":
+            self._remove_table(naming.junction_name(self.old.id, old_rt.key, of.key))
+        elif kind == "column" and self.purge:
+            self.p.removals.append(DropColumn(table, rt_key, of))
+            if of.type in LINK_TYPES:
+                self.rebuilt.add(table)
+        elif kind == "column":
+            self.touched.add((table, of.key))
+            step = ArchiveColumn(table, self.new.id, rt_key, of, self.new.version)
+            self.p.removals.append(step)
+
+    def _changed_field(
+        self, old_rt: RecordType, rt: RecordType, of: Field, f: Field, table: str, old_table: str
+    ) -> None:
+        ok, nk = column_kind(of), column_kind(f)
+        if ok != nk:
+            self._removed_field(old_rt, rt.key, of, table)
+            self._added_field(rt, f, table, old_table)
+            return
+        if ok == "junction":
+            self._changed_junction(old_rt, rt, of, f)
+            return
+        if ok == "none":
+            return
+        if of.key != f.key:
+            self.p.renames.append(RenameColumn(table, of.key, f.key, rt.key))
+        self._changed_column(old_rt, rt, of, f, table, old_table)
+
+    def _mapped_target(self, of: Field) -> str | None:
+        to = of.opt("to")
+        return self.old_to_new_rt(to) if to else None
+
+    def _changed_column(
+        self, old_rt: RecordType, rt: RecordType, of: Field, f: Field, table: str, old_table: str
+    ) -> None:
+        linky = of.type in LINK_TYPES or f.type in LINK_TYPES
+        if linky and (of.type != f.type or self._mapped_target(of) != f.opt("to")):
+            raise InstallError(
+                f"record_types.{rt.key}.fields.{f.key}: changing a {of.type} field into "
+                f"{f.type}{' to ' + str(f.opt('to')) if f.opt('to') else ''} is not supported; "
+                "add a new field under another key and remove this one"
+            )
+        if linky:
+            if (of.opt("on_delete") or "restrict") != (f.opt("on_delete") or "restrict"):
+                self.p.rebuilds.append(ChangeOnDelete(table, rt.key, f, self.new.id))
+                self.rebuilt.add(table)
+            return
+        if of.type != f.type or _type_sig(of) != _type_sig(f):
+            step = Retype(table, old_table, of.key, rt.key, of, f)
+            self.p.retypes.append(step)
+            self.touched.add((table, f.key))
+
+    def _changed_junction(self, old_rt: RecordType, rt: RecordType, of: Field, f: Field) -> None:
+        if self._mapped_target(of) != f.opt("to"):
+            raise InstallError(
+                f"record_types.{rt.key}.fields.{f.key}: changing a link_many target "
+                f"({of.opt('to')} -> {f.opt('to')}) is not supported; add a new field instead"
+            )
+        old = naming.junction_name(self.old.id, old_rt.key, of.key)
+        new = naming.junction_name(self.new.id, rt.key, f.key)
+        if old != new:
+            self.p.tables.append(RenameTable(old, new, self.new.id))
+
+    def _sort_creates(self) -> None:
+        # referenced tables first, so PostgreSQL can resolve the foreign keys
+        order = {t.name: i for i, t in enumerate(sa.schema.sort_tables(self.new_tables.values()))}
+        self.p.creates.sort(key=lambda s: order[s.table.name])
+
+    def _stale(self, spec: IndexSpec) -> bool:
+        return spec.table in self.rebuilt or any(
+            (spec.table, c) in self.touched for c in spec.columns
+        )
+
+    def _plan_indexes(self) -> None:
+        old_specs = index_specs(self.old) if self.old else {}
+        new_specs = index_specs(self.new)
+        kept = {n for n, s in old_specs.items() if new_specs.get(n) == s and not self._stale(s)}
+        self.p.drop_indexes += [DropIndex(s) for n, s in old_specs.items() if n not in kept]
+        self.p.create_indexes += [CreateIndex(s) for n, s in new_specs.items() if n not in kept]
+
+
+def plan(old: App | None, new: App, *, purge: bool = False) -> Plan:
+    """The steps taking the database from ``old`` (None: not installed) to ``new``.
+
+    Removed fields and record types are archived, or dropped when ``purge`` is True
+    (those steps carry ``data_loss``). Raises InstallError for changes it cannot make.
+    """
+    return _Planner(old, new, purge).build()
+
+
+def apply(connection: sa.Connection, plan: Plan) -> None:
+    """Run ``plan`` on ``connection`` inside the caller's transaction: checks, then DDL."""
+    ctx = Context(connection, Operations(MigrationContext.configure(connection)), plan)
+    for step in plan.steps:
+        step.check(ctx)
+    for step in plan.steps:
+        step.run(ctx)

@@ -1,0 +1,106 @@
+"""System tables: users, installed apps, their versions and schema history, counters.
+
+They live in their own :data:`metadata`, apart from the per-app record tables that
+:mod:`tessera.storage.tables` builds. Declaring them at module level is a declaration,
+not state: nothing touches a database until :func:`init_db` is called with an engine.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+_now = sa.func.current_timestamp()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(150), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("role", sa.String(50), nullable=False, server_default="user"),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("locale", sa.String(20), nullable=False, server_default="en"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+apps = sa.Table(
+    "apps",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Column("label", sa.JSON),
+    sa.Column("installed_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+app_versions = sa.Table(
+    "app_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app_id", sa.String(100), nullable=False, index=True),
+    sa.Column("version", sa.String(50), nullable=False),
+    sa.Column("source", sa.JSON, nullable=False),  # the template data
+    sa.Column("source_text", sa.Text),  # the template as the admin wrote it
+    sa.Column("installed_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    sa.Column("installed_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+)
+
+schema_history = sa.Table(
+    "schema_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app_id", sa.String(100), nullable=False, index=True),
+    sa.Column("from_version", sa.String(50)),  # NULL for a first install
+    sa.Column("to_version", sa.String(50), nullable=False),
+    sa.Column("steps", sa.JSON, nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    sa.Column("outcome", sa.String(10), nullable=False),  # "ok" | "failed"
+    sa.Column("error", sa.Text),
+)
+
+sequences = sa.Table(
+    "sequences",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+archived_columns = sa.Table(
+    "archived_columns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app_id", sa.String(100), nullable=False, index=True),
+    sa.Column("record_type", sa.String(100), nullable=False),
+    sa.Column("field", sa.String(100), nullable=False),
+    sa.Column("column", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(50), nullable=False),
+    # the removed field's type and options, so its column can be declared again
+    sa.Column("field_type", sa.String(50), nullable=False),
+    sa.Column("options", sa.JSON),
+    sa.Column("archived_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+)
+
+
+def init_db(engine: sa.Engine) -> None:
+    """Create the system tables that do not exist yet (safe to call on every start)."""
+    with engine.begin() as conn:
+        metadata.create_all(conn, checkfirst=True)
+
+
+def next_sequence_value(conn: sa.Connection, name: str) -> int:
+    """Increment and return counter ``name`` (first value 1) inside the caller's transaction."""
+    result = conn.execute(
+        sa.update(sequences)
+        .where(sequences.c.name == name)
+        .values(value=sequences.c.value + 1)
+        .returning(sequences.c.value)
+    ).scalar()
+    if result is not None:
+        return int(result)
+    conn.execute(sa.insert(sequences).values(name=name, value=1))
+    return 1

@@ -1,0 +1,152 @@
+"""API tokens: create, look up, revoke and list.
+
+A token is ``tsr_`` + ``secrets.token_urlsafe(32)`` (43 characters, 256 random bits).
+Only its SHA-256 hash is stored, so a database leak does not leak usable tokens; the
+plain token is shown once, when it is created. The first 12 characters (``prefix``)
+are kept in clear so a person can tell their tokens apart in ``token list``.
+
+``last_used_at`` is refreshed at most once a minute per token: a busy client should
+not turn every read into a write (on SQLite a write takes the database lock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from tessera.errors import TesseraError
+from tessera.storage.events import api_tokens
+from tessera.storage.system import users
+
+PREFIX = "tsr_"
+PREFIX_LENGTH = 12
+TOUCH_EVERY = timedelta(minutes=1)
+MAX_TOKEN_LENGTH = 200  # anything longer is not one of ours; refuse before hashing
+
+
+class TokenError(TesseraError):
+    """A token could not be created or revoked."""
+
+
+@dataclass(frozen=True)
+class TokenUser:
+    """Who a valid token authenticates: the token id and its owner."""
+
+    token_id: int
+    user_id: int
+    username: str
+    locale: str
+
+
+def hash_token(token: str) -> str:
+    """The hex SHA-256 of a plain token (what the database stores)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random plain token."""
+    return PREFIX + secrets.token_urlsafe(32)
+
+
+def create_token(engine: sa.Engine, user_id: int, name: str | None = None) -> tuple[int, str]:
+    """Store a new token for ``user_id``; returns (token id, plain token shown once)."""
+    token = new_token()
+    row = {
+        "user_id": user_id,
+        "name": name,
+        "prefix": token[:PREFIX_LENGTH],
+        "token_hash": hash_token(token),
+        "created_at": datetime.now(UTC),
+    }
+    with engine.begin() as conn:
+        token_id = conn.execute(api_tokens.insert().values(row)).inserted_primary_key[0]
+    return token_id, token
+
+
+def create_for_username(
+    engine: sa.Engine, username: str, name: str | None = None
+) -> tuple[int, str]:
+    """:func:`create_token` for the active user called ``username`` (TokenError if none)."""
+    query = sa.select(users.c.id, users.c.active).where(users.c.username == username)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise TokenError(
+            f"no user {username!r} (create one with: flask --app app user create {username})"
+        )
+    if not row.active:
+        raise TokenError(f"user {username!r} is deactivated; tokens are not issued to them")
+    return create_token(engine, row.id, name)
+
+
+def authenticate(engine: sa.Engine, token: str, now: datetime | None = None) -> TokenUser | None:
+    """The owner of a valid, unrevoked token of an active user, or None."""
+    if not token.startswith(PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    query = (
+        sa.select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.id.label("user_id"))
+        .add_columns(users.c.username, users.c.locale)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(
+            api_tokens.c.token_hash == hash_token(token),
+            api_tokens.c.revoked.is_(False),
+            users.c.active.is_(True),
+        )
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    _touch(engine, row.id, row.last_used_at, now or datetime.now(UTC))
+    return TokenUser(row.id, row.user_id, row.username, row.locale or "en")
+
+
+def _touch(engine: sa.Engine, token_id: int, last: datetime | None, now: datetime) -> None:
+    if last is not None and now - _aware(last) < TOUCH_EVERY:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=now)
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def revoke(engine: sa.Engine, token_id: int) -> None:
+    """Revoke a token for good (TokenError if there is no such token)."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            api_tokens.update().where(api_tokens.c.id == token_id).values(revoked=True)
+        )
+    if result.rowcount != 1:
+        raise TokenError(f"no API token with id {token_id} (see: flask --app app token list)")
+
+
+def list_tokens(engine: sa.Engine, user_id: int | None = None) -> list[dict[str, Any]]:
+    """Tokens (never their hashes) with their owner's username, oldest first."""
+    query = (
+        sa.select(
+            api_tokens.c.id,
+            api_tokens.c.name,
+            api_tokens.c.prefix,
+            api_tokens.c.created_at,
+            api_tokens.c.last_used_at,
+            api_tokens.c.revoked,
+            api_tokens.c.user_id,
+            users.c.username,
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .order_by(api_tokens.c.id)
+    )
+    if user_id is not None:
+        query = query.where(api_tokens.c.user_id == user_id)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
