@@ -184,7 +184,7 @@ def test_filter_that_is_not_a_condition_object(api, text, problem):
     assert list(error["fields"]) == ["filter"] and problem in error["fields"]["filter"][0]
 
 
-@pytest.mark.parametrize("sort", ["nope", "-name,bogus", "vip,", '[{"field": 3}]', "[1"])
+@pytest.mark.parametrize("sort", ["nope", "-name,bogus", "-", '[{"field": 3}]', "[1"])
 def test_bad_sort_is_400(api, sort):
     resp = api.get(f"{BASE}/customer?sort={quote(sort)}")
     error = assert_error(resp, 400, "bad_request")

@@ -23,8 +23,8 @@ def test_document_is_valid_openapi_3_1(doc):
 
 
 def test_every_component_schema_is_valid_json_schema(doc):
-    for name, schema in doc["components"]["schemas"].items():
-        Draft202012Validator.check_schema(schema), name
+    for schema in doc["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)  # raises naming the bad keyword
 
 
 def test_paths_per_record_type(doc):

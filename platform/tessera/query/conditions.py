@@ -998,6 +998,8 @@ class _Dialectal(sa.ColumnElement):
     def __init__(self, default: sa.ColumnElement, *, postgresql: sa.ColumnElement):
         self.default, self.postgresql = default, postgresql
         self.type = default.type
+        # lets SQLite render EXISTS(...) rather than (EXISTS(...)) = 1 in a WHERE
+        self._is_implicitly_boolean = default._is_implicitly_boolean
 
 
 @compiles(_Dialectal)

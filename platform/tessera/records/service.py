@@ -37,6 +37,13 @@ class Records:
     def __init__(self, registry, clock: Callable[[], datetime] = utcnow):
         self.registry = registry
         self.clock = clock
+        #: called with no arguments after every committed write (the automation relay
+        #: uses it to move outbox events promptly; it never sees uncommitted data)
+        self.after_commit: list[Callable[[], None]] = []
+
+    def _committed(self) -> None:
+        for callback in self.after_commit:
+            callback()
 
     # -- lookup helpers ---------------------------------------------------------------
     def resolve(self, app_id: str, rt_key: str) -> tuple[App, RecordType, sa.Table]:
@@ -129,9 +136,11 @@ class Records:
                 self._finish_values(conn, app, rt, cleaned, errors, actor, now)
                 if errors:
                     raise _failed(errors, single=_single)
-                return self._insert(conn, app, rt, table, cleaned, actor, now)
+                created = self._insert(conn, app, rt, table, cleaned, actor, now)
         except sa.exc.IntegrityError as exc:
             raise self._lost_race(rt, table, cleaned, exc, single=_single) from None
+        self._committed()
+        return created
 
     def _clean_rows(self, rt, rows, *, creating) -> tuple[list, dict[int, Errors]]:
         cleaned, errors = [], {}
@@ -155,7 +164,9 @@ class Records:
             "updated_by": actor.user_id,
             "version": 1,
         }
-        params = [{**system, **values} for values, _ in cleaned]
+        params = [{**system, **_initial_rollups(rt), **values} for values, _ in cleaned]
+        columns = set().union(*params)
+        params = [{c: p.get(c) for c in columns} for p in params]  # executemany needs same keys
         if len(params) == 1:
             ids = [conn.execute(table.insert().values(params[0])).inserted_primary_key[0]]
         else:
@@ -182,8 +193,8 @@ class Records:
             conn, app, rt, [(None, {**v, "id": i}) for i, (v, _) in zip(ids, cleaned, strict=True)]
         )
         return [
-            {"id": rid, **system, **values, **many}
-            for rid, (values, many) in zip(ids, cleaned, strict=True)
+            {"id": rid, **row, **many}
+            for rid, row, (_, many) in zip(ids, params, cleaned, strict=True)
         ]
 
     def _number(self, conn, app, rt, rows: list[dict]) -> None:
@@ -220,11 +231,15 @@ class Records:
                 self._finish_values(conn, app, rt, cleaned, errors, actor, now, current=current)
                 if errors:
                     raise _failed(errors, single=True)
-                return self._apply_update(conn, app, rt, table, current, values, many, actor, now)
+                updated = self._apply_update(
+                    conn, app, rt, table, current, values, many, actor, now
+                )
         except sa.exc.IntegrityError as exc:
             raise self._lost_race(
                 rt, table, cleaned, exc, single=True, exclude_id=record_id
             ) from None
+        self._committed()
+        return updated
 
     def _lost_race(self, rt, table, cleaned, exc, *, single, exclude_id=None):
         """Turn a constraint violation (a concurrent writer won) into per-field errors."""
@@ -254,6 +269,8 @@ class Records:
                 sa.select(users.c.display_name).where(users.c.id == current["updated_by"])
             ).scalar()
         when = current["updated_at"]
+        if when is not None and when.tzinfo is None:  # SQLite drops the zone; we store UTC
+            when = when.replace(tzinfo=UTC)
         message = (
             f"{rt.key} #{current['id']} was changed by {who or 'someone else'} at "
             f"{when.isoformat() if when else '?'} (version {current['version']}, "
@@ -314,6 +331,7 @@ class Records:
         with self.registry.engine.begin() as conn:
             current = self._current(conn, app, rt, table, record_id, version)
             self._delete(conn, app, rt, table, current, actor, now, budget=[MAX_CASCADE])
+        self._committed()
 
     def _delete(self, conn, app, rt, table, current, actor, now, budget) -> None:
         budget[0] -= 1
@@ -504,6 +522,15 @@ class Records:
     def as_of(self, app_id: str, rt_key: str, record_id: int, at: datetime) -> dict | None:
         """The record's JSON values at moment ``at`` (None if it did not exist then)."""
         return log.replay(self.history(app_id, rt_key, record_id), at)
+
+
+def _initial_rollups(rt: RecordType) -> dict[str, int]:
+    """Counts and sums over no linked records yet are 0, not unknown."""
+    return {
+        f.key: 0
+        for f in rt.fields
+        if f.type == "rollup" and f.opt("aggregate", "count") in ("count", "sum")
+    }
 
 
 def _as_ids(value: Any) -> set:

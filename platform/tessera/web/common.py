@@ -1,0 +1,97 @@
+"""Helpers every web blueprint shares: the engine objects, lookups that 404, the actor."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, render_template, request
+from flask_babel import gettext as _
+
+from tessera.errors import BadRequest, NotFound, RecordError
+from tessera.meta.model import App, RecordType, View
+from tessera.records.actor import Actor
+from tessera.web.i18n import label_locale
+from tessera.web.security import require_login
+
+ALL_PREFIX = "all-"  # pseudo view key of a record type's plain list: all-<record type>
+
+
+def engine_objects():
+    """The Tessera runtime (records, queries, registry, engine) of this app."""
+    return current_app.extensions["tessera"]
+
+
+def meta(app_id: str) -> App:
+    """The installed app ``app_id`` or a 404 page."""
+    found = engine_objects().registry.apps.get(app_id)
+    if found is None:
+        abort(404, _("No app called “%(app)s” is installed.", app=app_id))
+    return found
+
+
+def record_type(app: App, rt_key: str) -> RecordType:
+    """The record type ``rt_key`` of ``app`` or a 404 page."""
+    if not app.has_record_type(rt_key):
+        abort(404, _("The app has no record type “%(rt)s”.", rt=rt_key))
+    return app.record_type(rt_key)
+
+
+def view(app: App, key: str) -> View:
+    """A declared view, or the plain table of a record type for ``all-<record type>``."""
+    if key.startswith(ALL_PREFIX):
+        rt = record_type(app, key[len(ALL_PREFIX) :])
+        return all_view(rt)
+    for v in app.views:
+        if v.key == key:
+            return v
+    abort(404, _("The app has no view “%(view)s”.", view=key))
+
+
+def all_view(rt: RecordType) -> View:
+    """A table of every record of ``rt`` showing its first fields."""
+    columns = tuple(f.key for f in rt.fields if f.type not in ("long_text", "attachment"))[:7]
+    return View(key=ALL_PREFIX + rt.key, type="table", record_type=rt.key, label=rt.label,
+                columns=columns)
+
+
+def views_of(app: App, rt_key: str) -> list[View]:
+    """The declared views over one record type."""
+    return [v for v in app.views if v.record_type == rt_key]
+
+
+def actor(ref: str | None = None) -> Actor:
+    """The signed-in user as the records service's actor."""
+    user_id = g.user["id"] if g.get("user") else None
+    return Actor(user_id=user_id, kind="user", ref=ref, locale=label_locale())
+
+
+def me() -> int | None:
+    """The signed-in user's id."""
+    return g.user["id"] if g.get("user") else None
+
+
+def wants_json() -> bool:
+    """True for script requests (fetch with JSON)."""
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def protect(bp: Blueprint) -> None:
+    """Require sign-in for every page of ``bp`` and show service errors as pages."""
+    bp.before_request(require_login)
+    bp.register_error_handler(RecordError, _record_error)
+    for code in (400, 404, 413, 429):
+        bp.register_error_handler(code, _http_error)
+
+
+def _record_error(exc: RecordError):
+    status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, BadRequest) else exc.status
+    if wants_json():
+        return {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}, status
+    return render_template("error.html", status=status, message=exc.message), status
+
+
+def _http_error(exc):
+    message = exc.description if isinstance(exc.description, str) else str(exc)
+    if exc.code == 413:
+        message = _("The upload is too large.")
+    if wants_json():
+        return {"error": {"code": exc.code, "message": message}}, exc.code
+    return render_template("error.html", status=exc.code, message=message), exc.code

@@ -1,0 +1,244 @@
+"""Generated forms: which fields a form shows, their initial values, and reading a submission.
+
+A form is the template's ``Form`` for the record type (the first non-public one when the
+caller names none), else one section of every editable field. Values travel through the
+page as strings (or lists of strings): :func:`to_form` turns stored values into them and
+:func:`read_submission` turns a posted form back into the raw input the records service
+cleans and validates — the web layer never validates values itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from tessera.errors import FieldValueError
+from tessera.fields import for_field
+from tessera.fields.files import save_upload
+from tessera.meta.model import App, Field, Form, FormSection, RecordType, freeze
+from tessera.query import conditions, dates
+
+LIST_TYPES = frozenset({"multi_select", "link_many"})
+
+
+@dataclass
+class Section:
+    """A titled group of fields on a rendered form."""
+
+    title: Any
+    fields: list[Field]
+
+
+@dataclass
+class FormSpec:
+    """What one rendered form shows: sections of editable fields and visibility rules."""
+
+    rt: RecordType
+    form: Form
+    sections: list[Section]
+    visible_when: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> list[Field]:
+        """Every field on the form, in order."""
+        return [f for s in self.sections for f in s.fields]
+
+    @property
+    def multipart(self) -> bool:
+        """True when the form uploads files."""
+        return any(f.type == "attachment" for f in self.fields)
+
+
+def editable(f: Field) -> bool:
+    """True for fields a person fills in (not formulas, rollups, lookups, numbers)."""
+    return not for_field(f).computed
+
+
+def default_form(rt: RecordType) -> Form:
+    """A one-section form of every editable field, for record types without a form."""
+    keys = tuple(f.key for f in rt.fields if editable(f))
+    return Form(
+        key=f"{rt.key}_default",
+        record_type=rt.key,
+        label=rt.label,
+        sections=(FormSection(title=None, fields=keys),),
+    )
+
+
+def find_form(app: App, rt: RecordType, key: str | None = None) -> Form:
+    """The form ``key`` of this record type, else its first non-public form, else a default."""
+    mine = [f for f in app.forms if f.record_type == rt.key]
+    if key:
+        return next((f for f in mine if f.key == key), None) or default_form(rt)
+    return next((f for f in mine if not f.public), None) or default_form(rt)
+
+
+def spec(app: App, rt: RecordType, form: Form) -> FormSpec:
+    """The sections of ``form`` with their editable fields, unknown keys skipped."""
+    sections = []
+    for s in form.sections:
+        fields = [rt.field(k) for k in s.fields if rt.has_field(k) and editable(rt.field(k))]
+        if fields:
+            sections.append(Section(s.title, fields))
+    visible = {k: v for k, v in form.visible_when.items() if rt.has_field(k)}
+    return FormSpec(rt, form, sections, dict(visible))
+
+
+# -- values to and from the page -------------------------------------------------------------
+def to_form(f: Field, value: Any) -> Any:
+    """A stored value as the string (or list of strings) an input shows."""
+    if value is None:
+        return [] if f.type in LIST_TYPES else ""
+    if f.type in LIST_TYPES:
+        return [str(v) for v in value]
+    if f.type == "boolean":
+        return "true" if value else ""
+    if f.type == "attachment":
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value.tzinfo else value.strftime(
+            "%Y-%m-%dT%H:%M"
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(for_field(f).to_json(f, value))
+
+
+def initial(spec_: FormSpec, record: dict | None, prefill: MultiDict | None = None) -> dict:
+    """Form values: the record's, else defaults and ``prefill`` (query string) values."""
+    values = {}
+    now = datetime.now(UTC)
+    for f in spec_.rt.fields:
+        if record is not None:
+            values[f.key] = to_form(f, record.get(f.key))
+            continue
+        values[f.key] = _default(f, now)
+        if prefill and f.key in prefill:
+            values[f.key] = prefill.getlist(f.key) if f.type in LIST_TYPES else prefill[f.key]
+    return values
+
+
+def _default(f: Field, now: datetime) -> Any:
+    default = f.default
+    if default is None:
+        return [] if f.type in LIST_TYPES else ""
+    if f.type == "date" and isinstance(default, str) and dates.is_relative(default):
+        return dates.relative_day(default, now).isoformat()
+    if f.type == "datetime" and default == "now":
+        return now.strftime("%Y-%m-%dT%H:%M")
+    try:
+        return to_form(f, for_field(f).coerce(f, default))
+    except FieldValueError:
+        return str(default)
+
+
+def posted_values(spec_: FormSpec, form: MultiDict) -> dict:
+    """The form strings as posted, keyed by field (to show the input back on errors)."""
+    values = {}
+    for f in spec_.fields:
+        if f.type in LIST_TYPES:
+            values[f.key] = form.getlist(f.key)
+        elif f.type == "boolean":
+            values[f.key] = "true" if "true" in form.getlist(f.key) else ""
+        elif f.type != "attachment":
+            values[f.key] = form.get(f.key, "")
+    return values
+
+
+def read_submission(
+    spec_: FormSpec,
+    form: MultiDict,
+    files: MultiDict,
+    instance_path: str,
+    current: dict | None = None,
+) -> tuple[dict, dict[str, list[str]]]:
+    """(raw input for the records service, upload errors) from a posted form."""
+    raw: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for f in spec_.fields:
+        if f.type == "attachment":
+            _read_files(f, form, files, instance_path, current, raw, errors)
+        elif f.type in LIST_TYPES:
+            raw[f.key] = [v for v in form.getlist(f.key) if v != ""]
+        elif f.type == "boolean":
+            raw[f.key] = "true" in form.getlist(f.key)
+        elif f.key in form:
+            raw[f.key] = form.get(f.key, "")
+    return raw, errors
+
+
+def _read_files(f, form, files, instance_path, current, raw, errors) -> None:
+    kept = _kept_files(f, form, current)
+    uploads = [u for u in files.getlist(f.key) if isinstance(u, FileStorage) and u.filename]
+    limit = f.opt("max_size_mb")
+    new = []
+    for upload in uploads:
+        try:
+            new.append(
+                save_upload(
+                    instance_path,
+                    upload.filename,
+                    upload.stream,
+                    content_type=upload.mimetype or None,
+                    max_bytes=int(float(limit) * 1024 * 1024) if limit else None,
+                )
+            )
+        except FieldValueError as exc:
+            errors.setdefault(f.key, []).append(f"{upload.filename}: {exc}")
+    if f.opt("multiple"):
+        combined = kept + new
+    else:
+        combined = new[-1:] or kept[:1]
+    if uploads or current is None or len(kept) != len(_as_list(current.get(f.key))):
+        raw[f.key] = (combined or None) if f.opt("multiple") else (combined[0] if combined else None)
+
+
+def _kept_files(f: Field, form: MultiDict, current: dict | None) -> list[dict]:
+    existing = _as_list((current or {}).get(f.key))
+    keep = set(form.getlist(f"{f.key}__keep"))
+    return [m for m in existing if m["sha256"] in keep]
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+# -- visibility --------------------------------------------------------------------------------
+def hidden_fields(app: App, spec_: FormSpec, raw: dict, current: dict | None, me: int | None) -> set:
+    """Fields whose ``visible_when`` does not hold for the submitted values (server side)."""
+    if not spec_.visible_when:
+        return set()
+    record = {**(current or {}), **_coerced(spec_.rt, raw)}
+    hidden = set()
+    now = datetime.now(UTC)
+    for key, cond in spec_.visible_when.items():
+        try:
+            shown = conditions.evaluate(cond, record, spec_.rt, app, me=me, now=now)
+        except conditions.ConditionError:
+            shown = True  # a rule the validator let through but we cannot read: do not hide
+        if not shown:
+            hidden.add(key)
+    return hidden
+
+
+def _coerced(rt: RecordType, raw: dict) -> dict:
+    out = {}
+    for key, value in raw.items():
+        f = rt.field(key)
+        try:
+            out[key] = for_field(f).coerce(f, value)
+        except (FieldValueError, TypeError, ValueError):
+            out[key] = None
+    return out
+
+
+def conditions_json(spec_: FormSpec) -> dict:
+    """The visibility rules as plain data for the page's script."""
+    from tessera.meta.model import thaw
+
+    return {k: thaw(freeze(v)) for k, v in spec_.visible_when.items()}

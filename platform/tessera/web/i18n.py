@@ -1,0 +1,67 @@
+"""Languages: the UI's own strings through Flask-Babel, template labels through pick_label.
+
+The UI speaks ``en`` and ``zh_CN`` (Babel's spelling); template labels use ``zh-CN``
+(the template language's spelling). The choice is, in order: the language the user
+picked this session, the signed-in user's saved locale, the browser's Accept-Language.
+The catalog is compiled with ``pybabel compile -d platform/tessera/web/translations``;
+the ``.mo`` file is committed beside its ``.po`` so no build step is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+
+from tessera.meta.compile import humanize
+from tessera.meta.model import pick_label
+
+UI_LOCALES = ("en", "zh_CN")
+LANGUAGE_NAMES = {"en": "English", "zh_CN": "中文"}
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def init_app(app: Flask) -> None:
+    """Attach Flask-Babel with our locale selector and the label helpers for templates."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    Babel(app, locale_selector=ui_locale)
+    app.jinja_env.globals.update(L=label, ui_locale=ui_locale, LANGUAGE_NAMES=LANGUAGE_NAMES)
+
+
+def normalize(locale: str | None) -> str | None:
+    """``zh-CN``, ``zh_cn``, ``zh`` -> ``zh_CN``; ``en-US`` -> ``en``; unknown -> None."""
+    if not locale:
+        return None
+    lowered = locale.replace("-", "_").lower()
+    if lowered.startswith("zh"):
+        return "zh_CN"
+    if lowered.startswith("en"):
+        return "en"
+    return None
+
+
+def ui_locale() -> str:
+    """The UI locale of this request (``en`` or ``zh_CN``)."""
+    chosen = normalize(session.get("locale"))
+    if chosen:
+        return chosen
+    user = g.get("user")
+    if user and normalize(user.get("locale")):
+        return normalize(user["locale"])
+    best = request.accept_languages.best_match(["en", "zh-CN", "zh"]) if request else None
+    return normalize(best) or "en"
+
+
+def label_locale() -> str:
+    """The locale used to pick template labels (``en`` or ``zh-CN``)."""
+    return "zh-CN" if ui_locale() == "zh_CN" else "en"
+
+
+def label(value: Any, key: str = "") -> str:
+    """A template label (string or locale map) in the current language, else the key."""
+    if isinstance(value, str):
+        return value
+    return pick_label(value, label_locale(), humanize(key) if key else "")
