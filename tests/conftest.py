@@ -93,6 +93,7 @@ def flask_app(database_url, tmp_path):
             "SECRET_KEY": "test",
             "REDIS_URL": None,
             "TESTING": True,
+            "API_TOKEN_CACHE_SECONDS": 0,
         }
     )
     yield app

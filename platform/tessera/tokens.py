@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,26 +85,70 @@ def create_for_username(
     return create_token(engine, row.id, name)
 
 
-def authenticate(engine: sa.Engine, token: str, now: datetime | None = None) -> TokenUser | None:
+# Built once: this runs on every API request.
+_BY_HASH = (
+    sa.select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.id.label("user_id"))
+    .add_columns(users.c.username, users.c.locale)
+    .join(users, users.c.id == api_tokens.c.user_id)
+    .where(
+        api_tokens.c.token_hash == sa.bindparam("token_hash"),
+        api_tokens.c.revoked.is_(False),
+        users.c.active.is_(True),
+    )
+)
+
+
+class TokenCache:
+    """Tokens verified in the last ``ttl`` seconds, so a busy API client costs one
+    database lookup per ``ttl`` rather than one per request.
+
+    The price: a token revoked in another process keeps working here for up to
+    ``ttl`` seconds (config ``API_TOKEN_CACHE_SECONDS``, default 5; 0 disables).
+    """
+
+    MAX_ITEMS = 10_000
+
+    def __init__(self, ttl: float = 5.0):
+        self.ttl = ttl
+        self._items: dict[str, tuple[float, TokenUser]] = {}
+
+    def get(self, token_hash: str) -> TokenUser | None:
+        """The cached owner of a token hash, if verified within ttl."""
+        item = self._items.get(token_hash)
+        return item[1] if item and item[0] > time.monotonic() else None
+
+    def put(self, token_hash: str, user: TokenUser) -> None:
+        """Remember a verified token."""
+        if self.ttl <= 0:
+            return
+        if len(self._items) >= self.MAX_ITEMS:
+            self._items.clear()
+        self._items[token_hash] = (time.monotonic() + self.ttl, user)
+
+    def clear(self) -> None:
+        """Forget everything (after a revocation in this process)."""
+        self._items.clear()
+
+
+def authenticate(
+    engine: sa.Engine, token: str, now: datetime | None = None, cache: TokenCache | None = None
+) -> TokenUser | None:
     """The owner of a valid, unrevoked token of an active user, or None."""
     if not token.startswith(PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    query = (
-        sa.select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.id.label("user_id"))
-        .add_columns(users.c.username, users.c.locale)
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(
-            api_tokens.c.token_hash == hash_token(token),
-            api_tokens.c.revoked.is_(False),
-            users.c.active.is_(True),
-        )
-    )
+    token_hash = hash_token(token)
+    cached = cache.get(token_hash) if cache else None
+    if cached is not None:
+        return cached
     with engine.connect() as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(_BY_HASH, {"token_hash": token_hash}).first()
     if row is None:
         return None
     _touch(engine, row.id, row.last_used_at, now or datetime.now(UTC))
-    return TokenUser(row.id, row.user_id, row.username, row.locale or "en")
+    user = TokenUser(row.id, row.user_id, row.username, row.locale or "en")
+    if cache:
+        cache.put(token_hash, user)
+    return user
 
 
 def _touch(engine: sa.Engine, token_id: int, last: datetime | None, now: datetime) -> None:

@@ -33,21 +33,22 @@ def unauthorized(message: str) -> ApiError:
 
 def authenticate() -> None:
     """Set ``g.actor`` from the bearer token or the session; 401 otherwise."""
-    engine = current_app.extensions["tessera"].engine
+    tessera = current_app.extensions["tessera"]
+    engine = tessera.engine
     header = request.headers.get("Authorization")
     if header is not None:
-        g.actor = _token_actor(engine, header)
+        g.actor = _token_actor(engine, header, tessera.token_cache)
     elif session.get("user_id") is not None:
         g.actor = _session_actor(engine, session["user_id"])
     else:
         raise unauthorized(f"authentication required: {HOW_TO}")
 
 
-def _token_actor(engine: sa.Engine, header: str) -> Actor:
+def _token_actor(engine: sa.Engine, header: str, cache: tokens.TokenCache) -> Actor:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized(f"malformed Authorization header: {HOW_TO}")
-    user = tokens.authenticate(engine, token.strip())
+    user = tokens.authenticate(engine, token.strip(), cache=cache)
     if user is None:
         raise unauthorized(f"invalid or revoked API token: {HOW_TO}")
     return Actor(user.user_id, kind="api_token", ref=str(user.token_id), locale=user.locale)

@@ -48,32 +48,14 @@ def write(
     at: datetime,
 ) -> None:
     """Insert one audit entry and one outbox event for a record change."""
-    conn.execute(
-        audit_log.insert().values(
-            app_id=app_id,
-            record_type=rt_key,
-            record_id=record_id,
-            action=action,
-            changes=changes,
-            actor_kind=actor.kind,
-            actor_ref=actor.ref,
-            user_id=actor.user_id,
-            at=at,
-        )
-    )
-    conn.execute(
-        outbox.insert().values(
-            event=EVENT_FOR[action],
-            app_id=app_id,
-            record_type=rt_key,
-            record_id=record_id,
-            payload={
-                "changes": changes,
-                "actor": {"kind": actor.kind, "ref": actor.ref, "user_id": actor.user_id},
-            },
-            depth=actor.depth,
-            created_at=at,
-        )
+    write_many(
+        conn,
+        app_id=app_id,
+        rt_key=rt_key,
+        entries=[(record_id, changes)],
+        action=action,
+        actor=actor,
+        at=at,
     )
 
 

@@ -167,13 +167,7 @@ class Records:
         params = [{**system, **_initial_rollups(rt), **values} for values, _ in cleaned]
         columns = set().union(*params)
         params = [{c: p.get(c) for c in columns} for p in params]  # executemany needs same keys
-        if len(params) == 1:
-            ids = [conn.execute(table.insert().values(params[0])).inserted_primary_key[0]]
-        else:
-            result = conn.execute(
-                table.insert().returning(table.c.id, sort_by_parameter_order=True), params
-            )
-            ids = [r[0] for r in result]
+        ids = _insert_rows(conn, table, params)
         for rid, (_, many) in zip(ids, cleaned, strict=True):
             self._write_many(conn, app, rt, rid, many)
         entries = [
@@ -441,23 +435,36 @@ class Records:
                 del errors[i]
 
     def _linked_reader(self, conn, app, rt, record):
+        """Reads values behind links (``customer.account.region``), each record once."""
         cache: dict[tuple[str, int], dict | None] = {}
 
-        def load(link_key: str, linked_id: Any) -> dict | None:
-            if linked_id is None or not rt.has_field(link_key):
+        def target_of(path: str):
+            current = rt
+            for seg in path.split("."):
+                if not current.has_field(seg) or current.field(seg).type != "link":
+                    return None
+                current = app.record_type(current.field(seg).opt("to"))
+            return current
+
+        def load(path: str, linked_id: Any) -> dict | None:
+            target = target_of(path) if linked_id is not None else None
+            if target is None:
                 return None
-            f = rt.field(link_key)
-            key = (f.opt("to"), linked_id)
+            key = (target.key, linked_id)
             if key not in cache:
-                table = self.registry.table(app.id, f.opt("to"))
+                table = self.registry.table(app.id, target.key)
                 row = conn.execute(sa.select(table).where(table.c.id == linked_id)).mappings()
                 cache[key] = dict(row.first() or {}) or None
             return cache[key]
 
         def linked(dotted: str) -> Any:
-            head, _, rest = dotted.partition(".")
-            target = load(head, record.get(head))
-            return None if target is None else target.get(rest)
+            parts = dotted.split(".")
+            current: dict | None = record
+            for i, seg in enumerate(parts[:-1]):
+                current = load(".".join(parts[: i + 1]), current.get(seg))
+                if current is None:
+                    return None
+            return current.get(parts[-1])
 
         linked.load = load  # the condition evaluator's resolve hook
         return linked
@@ -522,6 +529,25 @@ class Records:
     def as_of(self, app_id: str, rt_key: str, record_id: int, at: datetime) -> dict | None:
         """The record's JSON values at moment ``at`` (None if it did not exist then)."""
         return log.replay(self.history(app_id, rt_key, record_id), at)
+
+
+def _insert_rows(conn: sa.Connection, table: sa.Table, params: list[dict]) -> list[int]:
+    """Insert rows and return their ids in parameter order.
+
+    SQLite cannot batch an ordered RETURNING (SQLAlchemy falls back to one statement
+    per row), so there ids are assigned explicitly as max(id)+1...: exactly what SQLite
+    itself would pick for a rowid key, and safe because the write transaction holds
+    the database's write lock (BEGIN IMMEDIATE, see db.py).
+    """
+    if len(params) == 1:
+        return [conn.execute(table.insert(), params[0]).inserted_primary_key[0]]
+    if conn.dialect.name == "sqlite":
+        start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+        ids = list(range(start + 1, start + 1 + len(params)))
+        conn.execute(table.insert(), [{**p, "id": i} for p, i in zip(params, ids, strict=True)])
+        return ids
+    query = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    return [r[0] for r in conn.execute(query, params)]
 
 
 def _initial_rollups(rt: RecordType) -> dict[str, int]:
