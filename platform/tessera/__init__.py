@@ -11,6 +11,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask application: config, database, installed apps, CLI and blueprints."""
     from tessera.config import load_config
     from tessera.runtime import Tessera
+    from tessera.web import prefs  # noqa: F401  (declares saved_views before init_db)
 
     cfg = load_config(config)
     app = Flask(__name__, instance_path=cfg["TESSERA_INSTANCE"])
@@ -18,16 +19,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
     app.extensions["tessera"] = Tessera.from_config(app.config)
+    app.extensions["tessera"].automation.init_app(app)
     _register(app)
     return app
 
 
 def _register(app: Flask) -> None:
-    from tessera import api, cli, home
+    from tessera import api, cli, home, web
 
     cli.register(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(api.bp)
+    web.init_app(app)
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -10,18 +10,40 @@ builder and for notifications. Every asset is served from ``web/static``.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
+
+#: templates and assets of the web UI (no routes of its own besides /assets/...)
+assets = Blueprint(
+    "web", __name__, static_folder="static", static_url_path="/assets", template_folder="templates"
+)
 
 
 def init_app(app: Flask) -> None:
     """Register the web blueprints, Babel, CSRF checks, sign-in loading and template helpers."""
-    from tessera.web import auth, i18n, public, records, security, shell, views
+    from tessera.web import auth, i18n, present, public, records, security, shell, views
 
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("PUBLIC_FORM_LIMIT", 5)  # submissions per IP and form...
     app.config.setdefault("PUBLIC_FORM_WINDOW", 60)  # ...per this many seconds
+    app.register_blueprint(assets)
     i18n.init_app(app)
     security.init_app(app)
+    app.jinja_env.globals.update(
+        cell=present.cell,
+        column_label=present.column_label,
+        record_title=present.title,
+        value_html=present.value_html,
+        query_with=query_with,
+    )
     for module in (auth, shell, views, records, public):
         app.register_blueprint(module.bp)
+
+
+def query_with(args, **changes) -> str:
+    """``args`` (a MultiDict) as a query string with ``changes`` applied (None removes)."""
+    from urllib.parse import urlencode
+
+    items = [(k, v) for k, v in args.items(multi=True) if k not in changes]
+    items += [(k, v) for k, v in changes.items() if v is not None]
+    return urlencode(items)

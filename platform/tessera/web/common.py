@@ -48,8 +48,9 @@ def view(app: App, key: str) -> View:
 def all_view(rt: RecordType) -> View:
     """A table of every record of ``rt`` showing its first fields."""
     columns = tuple(f.key for f in rt.fields if f.type not in ("long_text", "attachment"))[:7]
-    return View(key=ALL_PREFIX + rt.key, type="table", record_type=rt.key, label=rt.label,
-                columns=columns)
+    return View(
+        key=ALL_PREFIX + rt.key, type="table", record_type=rt.key, label=rt.label, columns=columns
+    )
 
 
 def views_of(app: App, rt_key: str) -> list[View]:
@@ -82,7 +83,9 @@ def protect(bp: Blueprint) -> None:
 
 
 def _record_error(exc: RecordError):
-    status = 404 if isinstance(exc, NotFound) else 400 if isinstance(exc, BadRequest) else exc.status
+    status = (
+        404 if isinstance(exc, NotFound) else 400 if isinstance(exc, BadRequest) else exc.status
+    )
     if wants_json():
         return {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}, status
     return render_template("error.html", status=status, message=exc.message), status

@@ -99,8 +99,10 @@ def to_form(f: Field, value: Any) -> Any:
     if f.type == "attachment":
         return value
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value.tzinfo else value.strftime(
-            "%Y-%m-%dT%H:%M"
+        return (
+            value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+            if value.tzinfo
+            else value.strftime("%Y-%m-%dT%H:%M")
         )
     if isinstance(value, date):
         return value.isoformat()
@@ -188,12 +190,11 @@ def _read_files(f, form, files, instance_path, current, raw, errors) -> None:
             )
         except FieldValueError as exc:
             errors.setdefault(f.key, []).append(f"{upload.filename}: {exc}")
-    if f.opt("multiple"):
-        combined = kept + new
-    else:
-        combined = new[-1:] or kept[:1]
+    combined = (kept + new) if f.opt("multiple") else (new[-1:] or kept[:1])
     if uploads or current is None or len(kept) != len(_as_list(current.get(f.key))):
-        raw[f.key] = (combined or None) if f.opt("multiple") else (combined[0] if combined else None)
+        raw[f.key] = (
+            (combined or None) if f.opt("multiple") else (combined[0] if combined else None)
+        )
 
 
 def _kept_files(f: Field, form: MultiDict, current: dict | None) -> list[dict]:
@@ -209,7 +210,9 @@ def _as_list(value: Any) -> list:
 
 
 # -- visibility --------------------------------------------------------------------------------
-def hidden_fields(app: App, spec_: FormSpec, raw: dict, current: dict | None, me: int | None) -> set:
+def hidden_fields(
+    app: App, spec_: FormSpec, raw: dict, current: dict | None, me: int | None
+) -> set:
     """Fields whose ``visible_when`` does not hold for the submitted values (server side)."""
     if not spec_.visible_when:
         return set()
@@ -224,6 +227,15 @@ def hidden_fields(app: App, spec_: FormSpec, raw: dict, current: dict | None, me
         if not shown:
             hidden.add(key)
     return hidden
+
+
+def visibility_input(spec_: FormSpec, values: dict) -> dict:
+    """The non-empty form values of a rendered form, as input for :func:`hidden_fields`."""
+    return {
+        f.key: values.get(f.key)
+        for f in spec_.fields
+        if f.type != "attachment" and values.get(f.key) not in (None, "", [])
+    }
 
 
 def _coerced(rt: RecordType, raw: dict) -> dict:

@@ -3,8 +3,10 @@
 The UI speaks ``en`` and ``zh_CN`` (Babel's spelling); template labels use ``zh-CN``
 (the template language's spelling). The choice is, in order: the language the user
 picked this session, the signed-in user's saved locale, the browser's Accept-Language.
-The catalog is compiled with ``pybabel compile -d platform/tessera/web/translations``;
-the ``.mo`` file is committed beside its ``.po`` so no build step is needed.
+The Chinese catalog lives in ``translations/zh/`` (not ``zh_CN/``): Babel parses ``zh_CN``
+as ``zh_Hans_CN``, whose catalog search tries ``zh_Hans_CN`` then ``zh``, never ``zh_CN``.
+It is compiled with ``pybabel compile -d platform/tessera/web/translations`` and the
+``.mo`` file is committed beside its ``.po``, so no build step is needed.
 """
 
 from __future__ import annotations

@@ -95,7 +95,9 @@ def save_variant(
     with engine.begin() as conn:
         existing = conn.execute(sa.select(saved_views.c.id).where(*owner)).scalar()
         if existing:
-            conn.execute(saved_views.update().where(saved_views.c.id == existing).values(params=params))
+            conn.execute(
+                saved_views.update().where(saved_views.c.id == existing).values(params=params)
+            )
             return existing
         values = dict(user_id=user_id, app_id=app_id, view_key=view_key, name=name, params=params)
         return conn.execute(saved_views.insert().values(**values)).inserted_primary_key[0]

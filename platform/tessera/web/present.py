@@ -179,7 +179,18 @@ def _long_text(app, rt, f, value, row) -> Markup:
     return Markup('<span class="pre">{}</span>').format(value)
 
 
+def _lookup(app, rt, f, value, row) -> Markup:
+    link = rt.field(f.opt("link")) if rt.has_field(f.opt("link") or "") else None
+    if link is None or not app.has_record_type(link.opt("to")):
+        return escape(for_field(f).format(f, value, label_locale()))
+    target = app.record_type(link.opt("to"))
+    if not target.has_field(f.opt("field")):
+        return escape(for_field(f).format(f, value, label_locale()))
+    return value_html(app, target, target.field(f.opt("field")), value, {})
+
+
 _RENDERERS = {
+    "lookup": _lookup,
     "select": _select,
     "multi_select": _multi,
     "link": _link,

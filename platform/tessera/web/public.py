@@ -1,0 +1,114 @@
+"""Public forms (``form.public: true``): anyone with the link may submit, no sign-in.
+
+Spam defences: a honeypot field people never see (a filled one is thanked and dropped),
+and a per-IP limit of ``PUBLIC_FORM_LIMIT`` submissions per ``PUBLIC_FORM_WINDOW``
+seconds for each form (in process memory: per web process, reset on restart).
+Submissions go through the records service as ``Actor(kind="user", user_id=None,
+ref="public-form:<form>")``; the automation layer treats that record.created event as
+the form's ``form.submitted``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import gettext as _
+
+from tessera.errors import ValidationFailed
+from tessera.meta.model import App, Form
+from tessera.records.actor import Actor
+from tessera.web import common, forms
+from tessera.web.i18n import label_locale
+
+bp = Blueprint("public", __name__)
+HONEYPOT = "website_url"
+
+
+class RateLimiter:
+    """Sliding-window counter of hits per key (thread-safe, in memory)."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, limit: int, window: float, now: float | None = None) -> bool:
+        """Record a hit for ``key``; False when it already had ``limit`` hits in ``window``."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            if len(hits) >= limit:
+                return False
+            hits.append(now)
+            return True
+
+
+def limiter() -> RateLimiter:
+    """This Flask app's limiter."""
+    return current_app.extensions.setdefault("tessera_public_limiter", RateLimiter())
+
+
+def public_form(app_id: str, form_key: str) -> tuple[App, Form]:
+    """The public form or a 404 (private forms are not reachable here)."""
+    app = common.engine_objects().registry.apps.get(app_id)
+    form = next((f for f in (app.forms if app else ()) if f.key == form_key and f.public), None)
+    if form is None:
+        abort(404, _("This form does not exist or is not public."))
+    return app, form
+
+
+@bp.route("/f/<app_id>/<form_key>", methods=["GET", "POST"])
+def submit(app_id: str, form_key: str):
+    """Show a public form; on POST create the record (or show per-field errors)."""
+    app, form = public_form(app_id, form_key)
+    rt = app.record_type(form.record_type)
+    spec = forms.spec(app, rt, form)
+    if request.method == "GET":
+        return _page(app, spec, forms.initial(spec, None))
+    if request.form.get(HONEYPOT):
+        return render_template("public_done.html", app=app, form=form)  # a bot: drop quietly
+    key = f"{app.id}/{form.key}/{request.remote_addr}"
+    cfg = current_app.config
+    if not limiter().allow(key, cfg["PUBLIC_FORM_LIMIT"], cfg["PUBLIC_FORM_WINDOW"]):
+        message = _("Too many submissions from your address. Please wait a minute and try again.")
+        return _page(app, spec, forms.posted_values(spec, request.form), notice=message), 429
+    return _create(app, form, spec)
+
+
+def _create(app: App, form: Form, spec: forms.FormSpec):
+    raw, errors = forms.read_submission(spec, request.form, request.files, _instance())
+    hidden = forms.hidden_fields(app, spec, raw, None, None)
+    raw = {k: v for k, v in raw.items() if k not in hidden}
+    if errors:
+        return _page(app, spec, forms.posted_values(spec, request.form), errors=errors), 422
+    actor = Actor(user_id=None, kind="user", ref=f"public-form:{form.key}", locale=label_locale())
+    try:
+        common.engine_objects().records.create(app.id, spec.rt.key, raw, actor)
+    except ValidationFailed as exc:
+        return _page(app, spec, forms.posted_values(spec, request.form), errors=exc.fields), 422
+    return render_template("public_done.html", app=app, form=form)
+
+
+def _instance() -> str:
+    return str(common.engine_objects().instance_path)
+
+
+def _page(app: App, spec: forms.FormSpec, values: dict, *, errors=None, notice=None):
+    return render_template(
+        "public_form.html",
+        app=app,
+        form=spec.form,
+        spec=spec,
+        values=values,
+        errors=errors or {},
+        notice=notice,
+        honeypot=HONEYPOT,
+        rules=forms.conditions_json(spec),
+        hidden=forms.hidden_fields(app, spec, forms.visibility_input(spec, values), None, None),
+        links={},
+        users=[],
+    )

@@ -1,0 +1,308 @@
+"""Record pages and generated forms: show, create, edit, delete, link lookup, downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
+from tessera.fields import for_field
+from tessera.fields.files import upload_path
+from tessera.meta.model import App, RecordType
+from tessera.web import common, forms, people, present
+from tessera.web.security import safe_next
+
+bp = Blueprint("records", __name__)
+common.protect(bp)
+
+PICKER_OPTIONS = 50  # link choices rendered without script; the picker searches the rest
+RELATED_ROWS = 10
+
+
+# -- record page -----------------------------------------------------------------------------
+@bp.get("/a/<app_id>/r/<rt_key>/<int:record_id>")
+def show(app_id: str, rt_key: str, record_id: int):
+    """A record: its fields in the form's sections, related lists and activity."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    record = common.engine_objects().records.get(app.id, rt.key, record_id)
+    sections = display_sections(app, rt)
+    present.prime_links(app, rt, [record], [f.key for f in rt.fields])
+    return render_template(
+        "record.html",
+        app=app,
+        rt=rt,
+        record=record,
+        sections=sections,
+        related=related_lists(app, rt, record_id),
+        activity=activity(app, rt, record_id),
+        views=common.views_of(app, rt.key),
+    )
+
+
+def display_sections(app: App, rt: RecordType) -> list[forms.Section]:
+    """The form's sections with every field (computed ones too), then the remaining fields."""
+    form = forms.find_form(app, rt)
+    sections, seen = [], set()
+    for s in form.sections:
+        fields = [rt.field(k) for k in s.fields if rt.has_field(k)]
+        seen.update(f.key for f in fields)
+        sections.append(forms.Section(s.title, fields))
+    rest = [f for f in rt.fields if f.key not in seen]
+    if rest:
+        sections.append(forms.Section({"en": "More", "zh-CN": "更多"}, rest))
+    return sections
+
+
+def related_lists(app: App, rt: RecordType, record_id: int) -> list[dict]:
+    """Records of other types whose link fields point at this record."""
+    queries = common.engine_objects().queries
+    out = []
+    for src in app.record_types:
+        for f in src.fields:
+            if f.type != "link" or f.opt("to") != rt.key:
+                continue
+            page = queries.list(
+                app.id,
+                src.key,
+                filter={"field": f.key, "op": "eq", "value": record_id},
+                sort="-id",
+                limit=RELATED_ROWS,
+                user_id=common.me(),
+                with_total=True,
+            )
+            columns = _related_columns(src, f.key)
+            present.prime_links(app, src, page.rows, columns)
+            out.append({"rt": src, "link": f, "page": page, "columns": columns})
+    return out
+
+
+def _related_columns(rt: RecordType, link_key: str) -> list[str]:
+    skip = ("long_text", "attachment", "link_many")
+    return [f.key for f in rt.fields if f.key not in (link_key, rt.title) and f.type not in skip][
+        :3
+    ]
+
+
+def activity(app: App, rt: RecordType, record_id: int) -> list[dict]:
+    """The audit history, newest first, with changed values shown per field."""
+    try:
+        entries = common.engine_objects().records.history(app.id, rt.key, record_id)
+    except NotFound:
+        return []
+    names = people.directory()
+    out = []
+    for e in reversed(entries):
+        changes = [
+            (f, _json_html(app, rt, f, old), _json_html(app, rt, f, new))
+            for key, (old, new) in (e["changes"] or {}).items()
+            if rt.has_field(key) and (f := rt.field(key))
+        ]
+        who = names.get(e["user_id"]) if e["user_id"] else None
+        out.append({**e, "who": who or e["actor_ref"] or e["actor_kind"], "fields": changes})
+    return out
+
+
+def _json_html(app: App, rt: RecordType, f, value: Any):
+    if value is None:
+        return present.value_html(app, rt, f, None)
+    try:
+        coerced = value if f.type in ("link_many", "lookup") else for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError):
+        coerced = value
+    try:
+        return present.value_html(app, rt, f, coerced, {})
+    except Exception:  # noqa: BLE001 - history may hold values of an older field type
+        return str(value)
+
+
+# -- create and edit -------------------------------------------------------------------------
+@bp.route("/a/<app_id>/r/<rt_key>/new", methods=["GET", "POST"])
+def new(app_id: str, rt_key: str):
+    """The create form; query arguments prefill fields (``?customer=7``)."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")))
+    back = safe_next(request.values.get("next"), "")
+    if request.method == "GET":
+        values = forms.initial(spec, None, request.args)
+        return _render_form(app, spec, values, back=back)
+    raw, errors = forms.read_submission(spec, request.form, request.files, _instance())
+    raw = _drop_hidden(app, spec, raw, None)
+    if errors:
+        return _render_form(app, spec, _posted(spec), errors=errors, back=back), 422
+    try:
+        row = common.engine_objects().records.create(
+            app.id, rt.key, raw, common.actor(f"form:{spec.form.key}")
+        )
+    except ValidationFailed as exc:
+        return _render_form(app, spec, _posted(spec), errors=exc.fields, back=back), 422
+    flash(_("Saved %(title)s.", title=present.title(rt, row)), "ok")
+    return redirect(
+        back or url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=row["id"])
+    )
+
+
+@bp.route("/a/<app_id>/r/<rt_key>/<int:record_id>/edit", methods=["GET", "POST"])
+def edit(app_id: str, rt_key: str, record_id: int):
+    """The edit form; a stale version shows who changed what meanwhile."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    records = common.engine_objects().records
+    record = records.get(app.id, rt.key, record_id)
+    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")))
+    if request.method == "GET":
+        return _render_form(app, spec, forms.initial(spec, record), record=record)
+    raw, errors = forms.read_submission(spec, request.form, request.files, _instance(), record)
+    raw = _drop_hidden(app, spec, raw, record)
+    version = request.form.get("version", type=int)
+    if errors:
+        return _render_form(
+            app, spec, _posted(spec), errors=errors, record=record, version=version
+        ), 422
+    try:
+        row = records.update(
+            app.id, rt.key, record_id, raw, common.actor(f"form:{spec.form.key}"), version=version
+        )
+    except ValidationFailed as exc:
+        return _render_form(
+            app, spec, _posted(spec), errors=exc.fields, record=record, version=version
+        ), 422
+    except Conflict as exc:
+        conflict = _conflict(app, rt, record_id, version, exc)
+        return _render_form(
+            app, spec, _posted(spec), record=record, conflict=conflict, version=record["version"]
+        ), 409
+    flash(_("Saved %(title)s.", title=present.title(rt, row)), "ok")
+    return redirect(url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=record_id))
+
+
+def _instance() -> str:
+    return str(common.engine_objects().instance_path)
+
+
+def _posted(spec: forms.FormSpec) -> dict:
+    return forms.posted_values(spec, request.form)
+
+
+def _drop_hidden(app: App, spec: forms.FormSpec, raw: dict, current: dict | None) -> dict:
+    hidden = forms.hidden_fields(app, spec, raw, current, common.me())
+    return {k: v for k, v in raw.items() if k not in hidden}
+
+
+def _conflict(app: App, rt: RecordType, record_id: int, version: int | None, exc: Conflict):
+    """Who changed the record since ``version``, when, and which fields."""
+    details = getattr(exc, "details", None) or {}
+    entries = activity(app, rt, record_id)
+    newer = [e for e in entries if e["action"] == "update"][
+        : max(0, details.get("version", 1) - (version or 0))
+    ]
+    return {"message": exc.message, "details": details, "entries": newer}
+
+
+def _render_form(
+    app, spec, values, *, errors=None, record=None, conflict=None, version=None, back=""
+):
+    rt = spec.rt
+    return render_template(
+        "record_form.html",
+        app=app,
+        rt=rt,
+        spec=spec,
+        values=values,
+        errors=errors or {},
+        record=record,
+        conflict=conflict,
+        back=back,
+        version=version if version is not None else (record or {}).get("version"),
+        hidden=forms.hidden_fields(
+            app, spec, forms.visibility_input(spec, values), record, common.me()
+        ),
+        rules=forms.conditions_json(spec),
+        links=_link_choices(app, spec, values),
+        users=people.choices() if any(f.type == "user" for f in spec.fields) else [],
+    )
+
+
+def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, list]:
+    """For each link field: (id, title) choices, the current value(s) first."""
+    queries = common.engine_objects().queries
+    out = {}
+    for f in spec.fields:
+        if f.type not in ("link", "link_many"):
+            continue
+        target = app.record_type(f.opt("to"))
+        current = values.get(f.key) or []
+        current = {
+            int(v)
+            for v in (current if isinstance(current, list) else [current])
+            if str(v).isdigit()
+        }
+        chosen = present.linked_rows(app, target.key, current)
+        page = queries.list(
+            app.id, target.key, limit=PICKER_OPTIONS, sort="-updated_at", user_id=common.me()
+        )
+        rows = list(chosen.values()) + [r for r in page.rows if r["id"] not in chosen]
+        out[f.key] = [(r["id"], present.title(target, r)) for r in rows]
+    return out
+
+
+# -- delete, lookup, download ----------------------------------------------------------------
+@bp.post("/a/<app_id>/r/<rt_key>/<int:record_id>/delete")
+def delete(app_id: str, rt_key: str, record_id: int):
+    """Delete a record (links' on_delete rules apply); refusals are shown, not raised."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    try:
+        common.engine_objects().records.delete(app.id, rt.key, record_id, common.actor())
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=record_id))
+    flash(_("Deleted."), "ok")
+    default = url_for("views.all_records", app_id=app.id, rt_key=rt.key)
+    return redirect(safe_next(request.form.get("next"), default))
+
+
+@bp.get("/a/<app_id>/r/<rt_key>/lookup")
+def lookup(app_id: str, rt_key: str):
+    """JSON for the link picker: ``[{id, title}]`` of records matching ``q``."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    q = request.args.get("q", "").strip()[:100] or None
+    page = common.engine_objects().queries.list(
+        app.id, rt.key, q=q, limit=20, sort="-updated_at", user_id=common.me()
+    )
+    return {"results": [{"id": r["id"], "title": present.title(rt, r)} for r in page.rows]}
+
+
+@bp.get("/a/<app_id>/r/<rt_key>/<int:record_id>/files/<field>/<int:n>")
+def download(app_id: str, rt_key: str, record_id: int, field: str, n: int):
+    """One attached file of a record."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    if not rt.has_field(field) or rt.field(field).type != "attachment":
+        abort(404, _("No such file."))
+    value = common.engine_objects().records.get(app.id, rt.key, record_id).get(field)
+    files = value if isinstance(value, list) else [value] if value else []
+    if not 0 <= n < len(files):
+        abort(404, _("No such file."))
+    try:
+        path = upload_path(_instance(), files[n])
+    except FieldValueError:
+        abort(404, _("No such file."))
+    if not path.exists():
+        abort(404, _("The file is missing from the upload folder."))
+    return send_file(
+        path, mimetype=files[n]["content_type"], as_attachment=True, download_name=files[n]["name"]
+    )

@@ -1,0 +1,531 @@
+"""Views generated from the template: table, kanban, calendar, chart; bulk actions and variants.
+
+Each view reads through ``Queries`` (filter + the user's quick filters + search + sort)
+and writes only through ``Records``. Query-string settings: ``sort`` (``-field,field``),
+``q`` (search), ``page``, ``f.<field>`` (a quick filter on a select field), ``variant``
+(a saved personal variant), and for calendars ``date`` and ``mode`` (month|week).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
+from tessera.fields import for_field
+from tessera.fields.choice import option_label
+from tessera.meta.model import App, Field, RecordType, View, thaw
+from tessera.web import charts, common, prefs, present
+from tessera.web.i18n import label, label_locale
+
+bp = Blueprint("views", __name__)
+common.protect(bp)
+
+PAGE_SIZE = 25
+BOARD_LIMIT = 500
+QUICK_TYPES = ("select", "boolean", "user")
+SETTABLE_TYPES = ("select", "boolean", "user")
+
+
+@bp.get("/a/<app_id>/v/<view_key>")
+def show(app_id: str, view_key: str):
+    """Render a view of any type."""
+    app = common.meta(app_id)
+    v = common.view(app, view_key)
+    variant = _variant_redirect(app, v)
+    if variant is not None:
+        return variant
+    rt = app.record_type(v.record_type)
+    render = {"table": table, "kanban": kanban, "calendar": calendar, "chart": chart}.get(v.type)
+    if render is None:
+        abort(404, _("Views of type “%(type)s” cannot be shown yet.", type=v.type))
+    return render(app, rt, v)
+
+
+@bp.get("/a/<app_id>/r/<rt_key>")
+def all_records(app_id: str, rt_key: str):
+    """Every record of a record type as a plain table."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    return table(app, rt, common.all_view(rt))
+
+
+# -- shared query settings ---------------------------------------------------------------------
+def quick_fields(rt: RecordType) -> list[Field]:
+    """Fields offered as quick filters (select, yes/no and user fields)."""
+    return [f for f in rt.fields if f.type in QUICK_TYPES]
+
+
+def quick_filter(rt: RecordType) -> list[dict]:
+    """Conditions from the ``f.<field>`` query arguments."""
+    leaves = []
+    for f in quick_fields(rt):
+        value = request.args.get(f"f.{f.key}", "")
+        if value == "__empty__":
+            leaves.append({"field": f.key, "op": "is_empty"})
+        elif value:
+            leaves.append({"field": f.key, "op": "eq", "value": value})
+    return leaves
+
+
+def combined_filter(v: View, extra: list[dict]) -> dict | None:
+    """The view's own filter AND the extra conditions."""
+    parts = ([thaw(v.filter)] if v.filter else []) + extra
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"all": parts}
+
+
+def sort_arg(v: View) -> str:
+    """The sort in force: the query string's, else the view's declared sort."""
+    if "sort" in request.args:
+        return request.args["sort"]
+    return ",".join(("-" if s["dir"] == "desc" else "") + s["field"] for s in v.sort)
+
+
+def _variant_redirect(app: App, v: View):
+    variant_id = request.args.get("variant", type=int)
+    if variant_id is None or prefs.view_params(request.args):
+        return None
+    found = prefs.get_variant(common.engine_objects().engine, common.me(), variant_id)
+    if found is None or found["view_key"] != v.key or found["app_id"] != app.id:
+        abort(404, _("That saved view does not exist (any more)."))
+    return redirect(
+        url_for("views.show", app_id=app.id, view_key=v.key, variant=variant_id, **found["params"])
+    )
+
+
+# -- table ---------------------------------------------------------------------------------
+def table(app: App, rt: RecordType, v: View):
+    """A page of records with sortable columns, quick filters, search and bulk actions."""
+    size = int(v.options.get("page_size", PAGE_SIZE))
+    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    sort = sort_arg(v)
+    page = common.engine_objects().queries.list(
+        app.id,
+        rt.key,
+        filter=combined_filter(v, quick_filter(rt)),
+        sort=sort or None,
+        q=request.args.get("q") or None,
+        limit=size,
+        offset=(page_no - 1) * size,
+        user_id=common.me(),
+        with_total=True,
+    )
+    columns = list(v.columns) or [f.key for f in rt.fields][:6]
+    present.prime_links(app, rt, page.rows, columns)
+    pages = max(1, -(-page.total // size)) if page.total else 1
+    return render_template(
+        "view_table.html",
+        app=app,
+        rt=rt,
+        view=v,
+        page=page,
+        columns=columns,
+        sort=sort,
+        page_no=page_no,
+        pages=pages,
+        size=size,
+        quick=quick_fields(rt),
+        settable=_settable(rt),
+        variants=_variants(app, v),
+        args=request.args,
+        sort_link=_sort_link,
+        filtered=bool(request.args.get("q") or any(k.startswith("f.") for k in request.args)),
+    )
+
+
+def _sort_link(column: str, current: str) -> tuple[str, str]:
+    """(the sort argument a header click sets, aria-sort of the column now)."""
+    first = current.split(",")[0] if current else ""
+    if first == column:
+        return "-" + column, "ascending"
+    if first == "-" + column:
+        return column, "descending"
+    return column, "none"
+
+
+def _settable(rt: RecordType) -> list[tuple[Field, list[tuple[str, str]]]]:
+    """Fields a bulk action can set, each with its (value, label) choices."""
+    out = []
+    for f in rt.fields:
+        if f.type == "select":
+            out.append((f, [(o["value"], label(o["label"], o["value"])) for o in f.opt("options")]))
+        elif f.type == "boolean":
+            out.append((f, [("true", _("Yes")), ("false", _("No"))]))
+    return out
+
+
+def _variants(app: App, v: View) -> list[dict]:
+    return prefs.list_variants(common.engine_objects().engine, common.me(), app.id, v.key)
+
+
+# -- kanban --------------------------------------------------------------------------------
+def kanban(app: App, rt: RecordType, v: View):
+    """Cards in one column per option of the group-by select field."""
+    group = rt.field(v.group_by)
+    objects = common.engine_objects()
+    filt = combined_filter(v, quick_filter(rt))
+    q = request.args.get("q") or None
+    rows = objects.queries.list(
+        app.id,
+        rt.key,
+        filter=filt,
+        q=q,
+        sort=sort_arg(v) or None,
+        limit=BOARD_LIMIT,
+        user_id=common.me(),
+    ).rows
+    sum_field = _sum_field(rt)
+    measures = [("count", None)] + ([("sum", sum_field.key)] if sum_field else [])
+    totals = {
+        r["group"]: r
+        for r in objects.queries.aggregate(
+            app.id,
+            rt.key,
+            group_by=group.key,
+            measures=measures,
+            filter=filt,
+            q=q,
+            user_id=common.me(),
+        )
+    }
+    card_fields = [c for c in v.columns if c != rt.title][:4] or _card_fields(rt)
+    present.prime_links(app, rt, rows, card_fields)
+    lanes = _lanes(group, rows, totals, sum_field)
+    return render_template(
+        "view_kanban.html",
+        app=app,
+        rt=rt,
+        view=v,
+        lanes=lanes,
+        group=group,
+        card_fields=card_fields,
+        sum_field=sum_field,
+        truncated=len(rows) >= BOARD_LIMIT,
+        quick=[f for f in quick_fields(rt) if f.key != group.key],
+        args=request.args,
+    )
+
+
+def _sum_field(rt: RecordType) -> Field | None:
+    money = [f for f in rt.fields if f.type == "currency" and for_field(f).stored]
+    return money[0] if money else None
+
+
+def _card_fields(rt: RecordType) -> list[str]:
+    skip = {rt.title, "long_text", "attachment"}
+    return [f.key for f in rt.fields if f.key not in skip and f.type not in skip][:3]
+
+
+def _lanes(group: Field, rows, totals, sum_field) -> list[dict]:
+    lanes = []
+    values = [o["value"] for o in group.opt("options")]
+    if any(r.get(group.key) is None for r in rows) or None in totals:
+        values.append(None)
+    for value in values:
+        total = totals.get(value, {})
+        lanes.append(
+            {
+                "value": value,
+                "label": option_label(group, value, label_locale()) if value else _("(none)"),
+                "rows": [r for r in rows if r.get(group.key) == value],
+                "count": total.get("count", 0),
+                "sum": _money(sum_field, total.get(f"sum_{sum_field.key}") if sum_field else None),
+            }
+        )
+    return lanes
+
+
+def _money(f: Field | None, value: Any) -> str:
+    if f is None:
+        return ""
+    return for_field(f).format(f, value or 0, label_locale())
+
+
+@bp.route("/a/<app_id>/v/<view_key>/move", methods=["POST", "PATCH"])
+def move(app_id: str, view_key: str):
+    """Move a kanban card: set the group-by field of one record (JSON or form post)."""
+    app = common.meta(app_id)
+    v = common.view(app, view_key)
+    if v.type != "kanban":
+        abort(404, _("Only kanban views move cards."))
+    data = request.get_json(silent=True) if request.is_json else request.form
+    data = data or {}
+    record_id, version = _int(data.get("id")), _int(data.get("version"))
+    if record_id is None:
+        abort(400, _("Which card? Send its id."))
+    value = data.get("value") or None
+    try:
+        row = common.engine_objects().records.update(
+            app.id,
+            v.record_type,
+            record_id,
+            {v.group_by: value},
+            common.actor(),
+            version=version,
+        )
+    except (ValidationFailed, Conflict, NotFound) as exc:
+        return _move_failed(app, v, exc)
+    if common.wants_json():
+        return {"id": row["id"], "version": row["version"], "value": row.get(v.group_by)}
+    return redirect(url_for("views.show", app_id=app.id, view_key=v.key))
+
+
+def _move_failed(app: App, v: View, exc: RecordError):
+    message = exc.message
+    if isinstance(exc, ValidationFailed):
+        message = "; ".join(f"{k}: {', '.join(m)}" for k, m in exc.fields.items()) or message
+    if isinstance(exc, Conflict) and getattr(exc, "details", None):
+        d = exc.details
+        message = _(
+            "%(who)s changed this card at %(when)s. Reload to see their change.",
+            who=d.get("updated_by") or _("Someone"),
+            when=d.get("updated_at") or "?",
+        )
+    if common.wants_json():
+        return {"error": {"code": exc.code, "message": message}}, exc.status
+    flash(message, "error")
+    return redirect(url_for("views.show", app_id=app.id, view_key=v.key))
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# -- calendar ------------------------------------------------------------------------------
+def calendar(app: App, rt: RecordType, v: View):
+    """A month or week of records placed on their date; click a day to add one there."""
+    f = rt.field(v.date_field)
+    mode = "week" if request.args.get("mode") == "week" else "month"
+    anchor = _date_arg(request.args.get("date")) or datetime.now(UTC).date()
+    first, last = _range(anchor, mode)
+    within = [
+        {"field": f.key, "op": "gte", "value": _bound(f, first)},
+        {"field": f.key, "op": "lt", "value": _bound(f, last + timedelta(days=1))},
+    ]
+    rows = (
+        common.engine_objects()
+        .queries.list(
+            app.id,
+            rt.key,
+            filter=combined_filter(v, within),
+            sort=f.key,
+            limit=BOARD_LIMIT,
+            user_id=common.me(),
+        )
+        .rows
+    )
+    by_day: dict[date, list] = {}
+    for r in rows:
+        value = r.get(f.key)
+        day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+        by_day.setdefault(day, []).append(r)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
+    step = timedelta(days=7) if mode == "week" else None
+    return render_template(
+        "view_calendar.html",
+        app=app,
+        rt=rt,
+        view=v,
+        weeks=weeks,
+        by_day=by_day,
+        mode=mode,
+        anchor=anchor,
+        today=datetime.now(UTC).date(),
+        date_field=f,
+        prev_date=(anchor - step) if step else _shift_month(anchor, -1),
+        next_date=(anchor + step) if step else _shift_month(anchor, 1),
+        prefill=lambda d: d.isoformat() if f.type == "date" else f"{d.isoformat()}T09:00",
+    )
+
+
+def _date_arg(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _range(anchor: date, mode: str) -> tuple[date, date]:
+    if mode == "week":
+        start = anchor - timedelta(days=anchor.weekday())
+        return start, start + timedelta(days=6)
+    first = anchor.replace(day=1)
+    last = _shift_month(first, 1) - timedelta(days=1)
+    start = first - timedelta(days=first.weekday())
+    end = last + timedelta(days=6 - last.weekday())
+    return start, end
+
+
+def _shift_month(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _bound(f: Field, day: date) -> str:
+    return day.isoformat() if f.type == "date" else f"{day.isoformat()}T00:00:00+00:00"
+
+
+# -- chart ---------------------------------------------------------------------------------
+def chart(app: App, rt: RecordType, v: View):
+    """Bars of an aggregate per value of the x field, drawn as server-side SVG."""
+    x = v.options.get("x") or v.group_by
+    fn, value = v.options.get("aggregate", "count"), v.options.get("value")
+    xf = rt.field(x)
+    bucket = "month" if xf.type in ("date", "datetime") else None
+    rows = common.engine_objects().queries.aggregate(
+        app.id,
+        rt.key,
+        group_by=x,
+        bucket=bucket,
+        measures=[(fn, None if fn == "count" else value)],
+        filter=combined_filter(v, quick_filter(rt)),
+        user_id=common.me(),
+    )
+    column = "count" if fn == "count" else f"{fn}_{value}"
+    bars = [(_group_label(app, xf, r["group"], bucket), r[column] or 0) for r in rows]
+    if xf.type == "select" and not bucket:
+        order = {o["value"]: i for i, o in enumerate(xf.opt("options"))}
+        pairs = sorted(zip(rows, bars, strict=True), key=lambda p: order.get(p[0]["group"], 99))
+        bars = [b for _r, b in pairs]
+    vf = rt.field(value) if value and rt.has_field(value) else None
+    fmt = (lambda n: for_field(vf).format(vf, n, label_locale())) if vf else (lambda n: f"{n:,}")
+    return render_template(
+        "view_chart.html",
+        app=app,
+        rt=rt,
+        view=v,
+        svg=charts.bars(bars, fmt),
+        bars=bars,
+        fmt=fmt,
+        measure=_measure_label(rt, fn, vf),
+    )
+
+
+def _group_label(app: App, f: Field, value: Any, bucket: str | None) -> str:
+    if value is None:
+        return _("(none)")
+    if bucket:
+        return str(value)
+    if f.type == "user":
+        from tessera.web import people
+
+        return people.directory().get(value, f"#{value}")
+    if f.type == "link":
+        target = app.record_type(f.opt("to"))
+        return present.title(target, present.linked_rows(app, target.key, {value}).get(value))
+    return for_field(f).format(f, value, label_locale())
+
+
+def _measure_label(rt: RecordType, fn: str, vf: Field | None) -> str:
+    if fn == "count" or vf is None:
+        return _("Number of records")
+    names = {"sum": _("Sum"), "avg": _("Average"), "min": _("Minimum"), "max": _("Maximum")}
+    return f"{names.get(fn, fn)}: {label(vf.label, vf.key)}"
+
+
+# -- bulk actions ----------------------------------------------------------------------------
+@bp.post("/a/<app_id>/v/<view_key>/bulk")
+def bulk(app_id: str, view_key: str):
+    """Delete the selected records, or set one field on them, one by one through Records."""
+    app = common.meta(app_id)
+    v = common.view(app, view_key)
+    ids = [i for i in (_int(x) for x in request.form.getlist("ids")) if i is not None]
+    back = request.form.get("next") or url_for("views.show", app_id=app.id, view_key=v.key)
+    if not ids:
+        flash(_("Select at least one record first."), "error")
+        return redirect(back)
+    action = request.form.get("action")
+    if action == "delete":
+        done, failed = _bulk_each(
+            ids, lambda i: _records().delete(app.id, v.record_type, i, common.actor())
+        )
+    elif action == "set":
+        key, _sep, value = request.form.get("set", "").partition("=")
+        done, failed = _bulk_each(
+            ids, lambda i: _records().update(app.id, v.record_type, i, {key: value}, common.actor())
+        )
+    else:
+        abort(400, _("Choose an action: delete, or set a field."))
+    _bulk_report(action, done, failed)
+    return redirect(back)
+
+
+def _records():
+    return common.engine_objects().records
+
+
+def _bulk_each(ids: list[int], do) -> tuple[int, list[str]]:
+    done, failed = 0, []
+    for record_id in ids:
+        try:
+            do(record_id)
+            done += 1
+        except RecordError as exc:
+            failed.append(f"#{record_id}: {exc.message}")
+    return done, failed
+
+
+def _bulk_report(action: str, done: int, failed: list[str]) -> None:
+    if done:
+        text = (
+            ngettext("Deleted %(num)d record.", "Deleted %(num)d records.", done)
+            if action == "delete"
+            else ngettext("Updated %(num)d record.", "Updated %(num)d records.", done)
+        )
+        flash(text, "ok")
+    for message in failed[:10]:
+        flash(message, "error")
+
+
+# -- saved variants --------------------------------------------------------------------------
+@bp.post("/a/<app_id>/v/<view_key>/variants")
+def save_variant(app_id: str, view_key: str):
+    """Save the current filters, sort and search as one of the user's own views."""
+    app = common.meta(app_id)
+    v = common.view(app, view_key)
+    params = prefs.view_params(request.form)
+    try:
+        variant_id = prefs.save_variant(
+            common.engine_objects().engine,
+            common.me(),
+            app.id,
+            v.key,
+            request.form.get("name", ""),
+            params,
+        )
+    except prefs.PrefsError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("views.show", app_id=app.id, view_key=v.key, **params))
+    flash(_("Saved “%(name)s”.", name=request.form.get("name", "").strip()), "ok")
+    return redirect(
+        url_for("views.show", app_id=app.id, view_key=v.key, variant=variant_id, **params)
+    )
+
+
+@bp.post("/a/<app_id>/v/<view_key>/variants/<int:variant_id>/delete")
+def delete_variant(app_id: str, view_key: str, variant_id: int):
+    """Delete one of the user's saved variants."""
+    app = common.meta(app_id)
+    v = common.view(app, view_key)
+    if not prefs.delete_variant(common.engine_objects().engine, common.me(), variant_id):
+        abort(404, _("That saved view does not exist (any more)."))
+    flash(_("Saved view deleted."), "ok")
+    return redirect(url_for("views.show", app_id=app.id, view_key=v.key))
