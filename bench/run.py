@@ -233,11 +233,19 @@ class Bench:
     def server(self):
         from contextlib import contextmanager
 
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietKeepAlive(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep the client's connection open
+
+            def log_request(self, *args, **kwargs):
+                pass
 
         @contextmanager
         def run():
-            srv = make_server("127.0.0.1", 0, self.flask, threaded=True)
+            srv = make_server(
+                "127.0.0.1", 0, self.flask, threaded=True, request_handler=QuietKeepAlive
+            )
             th = threading.Thread(target=srv.serve_forever, daemon=True)
             th.start()
             try:
