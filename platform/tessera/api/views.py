@@ -51,7 +51,9 @@ def _next_url(cursor: str | None) -> str | None:
 def get_record(app_id: str, rt_key: str, record_id: str) -> Response:
     """GET /<app>/<type>/<id>: one record, with its version as ETag."""
     _app, rt = _rt(app_id, rt_key)
-    row = _t().records.get(app_id, rt_key, params.record_id(record_id, rt_key))
+    row = _t().records.get(
+        app_id, rt_key, params.record_id(record_id, rt_key), user_id=g.actor.user_id
+    )
     return _record_response(rt, row)
 
 

@@ -18,6 +18,7 @@ from tessera.errors import Conflict, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
+from tessera.query.policy import scoped_select
 from tessera.records import log
 from tessera.records.actor import SYSTEM, Actor
 from tessera.records.values import Errors, clean_input, compute_formulas
@@ -56,11 +57,18 @@ class Records:
         return app, app.record_type(rt_key), self.registry.table(app_id, rt_key)
 
     # -- reads ------------------------------------------------------------------------
-    def get(self, app_id: str, rt_key: str, record_id: int) -> dict[str, Any]:
-        """One record as a dict of Python values (lookups and link_many included)."""
+    def get(
+        self, app_id: str, rt_key: str, record_id: int, user_id: int | None = None
+    ) -> dict[str, Any]:
+        """One record as a dict of Python values (lookups and link_many included).
+
+        Reads go through the access policy like every list does: a record the user may
+        not see is reported as not found.
+        """
         app, rt, table = self.resolve(app_id, rt_key)
+        query = scoped_select(app, rt, table, user_id).where(table.c.id == record_id)
         with self.registry.engine.connect() as conn:
-            row = self._row(conn, table, record_id)
+            row = conn.execute(query).mappings().first()
             if row is None:
                 raise NotFound(f"{rt_key} #{record_id} does not exist")
             return self.attach(conn, app, rt, [dict(row)])[0]

@@ -36,7 +36,7 @@ def show(app_id: str, rt_key: str, record_id: int):
     """A record: its fields in the form's sections, related lists and activity."""
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
-    record = common.engine_objects().records.get(app.id, rt.key, record_id)
+    record = common.engine_objects().records.get(app.id, rt.key, record_id, common.me())
     sections = display_sections(app, rt)
     present.prime_links(app, rt, [record], [f.key for f in rt.fields])
     return render_template(
@@ -160,7 +160,7 @@ def edit(app_id: str, rt_key: str, record_id: int):
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
     records = common.engine_objects().records
-    record = records.get(app.id, rt.key, record_id)
+    record = records.get(app.id, rt.key, record_id, common.me())
     spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")))
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
@@ -293,7 +293,7 @@ def download(app_id: str, rt_key: str, record_id: int, field: str, n: int):
     rt = common.record_type(app, rt_key)
     if not rt.has_field(field) or rt.field(field).type != "attachment":
         abort(404, _("No such file."))
-    value = common.engine_objects().records.get(app.id, rt.key, record_id).get(field)
+    value = common.engine_objects().records.get(app.id, rt.key, record_id, common.me()).get(field)
     files = value if isinstance(value, list) else [value] if value else []
     if not 0 <= n < len(files):
         abort(404, _("No such file."))
