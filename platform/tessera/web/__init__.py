@@ -2,10 +2,11 @@
 
 Blueprints: ``auth`` (sign-in, sign-out, language), ``shell`` (home, app overview),
 ``views`` (table, kanban, calendar, chart, saved variants, bulk actions), ``records``
-(record page, create/edit forms, link lookup, attachments) and ``public`` (public forms
-at ``/f/<app>/<form>``). Templates extend ``base.html``; its blocks (``title``,
-``nav_extra``, ``bell``, ``content``, ``scripts``) are the extension points for the
-builder and for notifications. Every asset is served from ``web/static``.
+(record page, create/edit forms, link lookup, attachments), ``public`` (public forms
+at ``/f/<app>/<form>``) and ``builder`` (the no-code builder at ``/builder``, admins).
+Templates extend ``base.html``; its blocks (``title``, ``nav_extra``, ``bell``,
+``content``, ``scripts``) are the extension points for notifications. Every asset is
+served from ``web/static``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ assets = Blueprint(
 
 def init_app(app: Flask) -> None:
     """Register the web blueprints, Babel, CSRF checks, sign-in loading and template helpers."""
-    from tessera.web import auth, i18n, present, public, records, security, shell, views
+    from tessera.web import auth, builder, i18n, present, public, records, security, shell, views
 
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> None:
     )
     for module in (auth, shell, views, records, public):
         app.register_blueprint(module.bp)
+    app.register_blueprint(builder.bp)
 
 
 def query_with(args, **changes) -> str:
