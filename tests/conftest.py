@@ -94,6 +94,7 @@ def flask_app(database_url, tmp_path):
             "REDIS_URL": None,
             "TESTING": True,
             "API_TOKEN_CACHE_SECONDS": 0,
+            "AUTOMATION_EMBEDDED": False,
         }
     )
     yield app

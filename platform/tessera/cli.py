@@ -253,3 +253,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(init_cmd)
+    from tessera.automation import cli as automation_cli
+
+    automation_cli.register(app)

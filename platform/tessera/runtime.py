@@ -9,11 +9,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from tessera import db
+from tessera.automation import checks as _checks  # noqa: F401  (registers template checks)
+from tessera.automation import tables as _automation_tables  # noqa: F401  (declares its tables)
+from tessera.automation.service import Automation
 from tessera.query.listing import Queries
 from tessera.records.service import Records
 from tessera.storage import events  # noqa: F401  (declares the log tables)
 from tessera.storage.registry import Registry
 from tessera.storage.system import init_db
+from tessera.tokens import TokenCache
+from tessera.web import builder as _builder  # noqa: F401  (declares builder_drafts)
 
 
 @dataclass
@@ -26,10 +31,14 @@ class Tessera:
     config: dict[str, Any]
     records: Records = field(init=False)
     queries: Queries = field(init=False)
+    token_cache: TokenCache = field(init=False)
+    automation: Automation = field(init=False)
 
     def __post_init__(self) -> None:
         self.records = Records(self.registry)
         self.queries = Queries(self.registry, self.records)
+        self.token_cache = TokenCache(float(self.config.get("API_TOKEN_CACHE_SECONDS", 5)))
+        self.automation = Automation(self)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Tessera:

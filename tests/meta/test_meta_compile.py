@@ -139,7 +139,7 @@ def test_form_and_workflow_compile(library):
         "on": "date", "field": "due_on", "offset": "-1d", "at": "09:00",
     }  # fmt: skip
     returned = wfs["book_returned"].actions[0]
-    assert returned["do"] == "if" and returned["else"][0]["set"] == {"status": "returned"}
+    assert returned["do"] == "if" and returned["else"][0]["values"] == {"status": "returned"}
 
 
 def test_meta_is_immutable(library):

@@ -81,7 +81,9 @@ class Action:
     def check(self, params: Mapping[str, Any], app: App, rt: RecordType | None) -> list[Problem]:
         """Static problems of these parameters (paths relative to the action)."""
         problems = [
-            Problem(key, f'"{self.name}" needs "{key}"') for key in self.required if key not in params
+            Problem(key, f'"{self.name}" needs "{key}"')
+            for key in self.required
+            if key not in params
         ]
         known = {"do", "label", *self.required, *self.optional, *self.raw}
         for key in params:

@@ -55,7 +55,9 @@ class UpdateRecord(Action):
     def check(self, params, app: App, rt: RecordType | None) -> list[Problem]:
         """Values name real fields of the target record type."""
         target = app.record_type(params["record_type"]) if _has(app, params) else rt
-        return super().check(params, app, rt) + _field_problems(params.get("values"), target, "values")
+        return super().check(params, app, rt) + _field_problems(
+            params.get("values"), target, "values"
+        )
 
     def run(self, ctx, params):
         """Write through the records service as the workflow actor."""
@@ -66,7 +68,12 @@ class UpdateRecord(Action):
     def preview(self, ctx, params):
         """The record and the values it would get."""
         rt_key, rid = _record_id(ctx, params)
-        return {"would": "update", "record_type": rt_key, "record_id": rid, "values": params["values"]}
+        return {
+            "would": "update",
+            "record_type": rt_key,
+            "record_id": rid,
+            "values": params["values"],
+        }
 
 
 class CreateRecord(Action):
@@ -240,7 +247,11 @@ class Webhook(Action):
 
     def preview(self, ctx, params):
         """The URL and body it would post."""
-        return {"would": "POST", "url": params["url"], "body": params.get("body", _default_body(ctx))}
+        return {
+            "would": "POST",
+            "url": params["url"],
+            "body": params.get("body", _default_body(ctx)),
+        }
 
 
 def _default_body(ctx: StepContext) -> dict[str, Any]:
@@ -285,7 +296,11 @@ class Robot(Action):
         url, body = self.signed(params["url"], self.message(params), params.get("secret"))
         timeout = float(params.get("timeout", 10))
         status, reply = post_json(url, body, ctx.config, timeout=timeout, retries=2)
-        code = reply.get("errcode", reply.get("code", reply.get("StatusCode", 0))) if isinstance(reply, dict) else 0
+        code = (
+            reply.get("errcode", reply.get("code", reply.get("StatusCode", 0)))
+            if isinstance(reply, dict)
+            else 0
+        )
         if code:
             msg = reply.get("errmsg") or reply.get("msg") or reply
             raise ActionError(f"{self.name} robot refused the message: code {code}: {msg}")
@@ -326,7 +341,11 @@ class DingTalk(Robot):
         at = {"atMobiles": _mentions(params), "isAtAll": False}
         if "markdown" in params:
             title = str(params.get("title") or "Tessera")
-            return {"msgtype": "markdown", "markdown": {"title": title, "text": str(params["markdown"])}, "at": at}
+            return {
+                "msgtype": "markdown",
+                "markdown": {"title": title, "text": str(params["markdown"])},
+                "at": at,
+            }
         return {"msgtype": "text", "text": {"content": str(params["text"])}, "at": at}
 
     def signed(self, url, body, secret):
@@ -347,7 +366,9 @@ class Feishu(Robot):
     def message(self, params):
         """{"msg_type": "text", "content": {"text"}} or {"msg_type": "interactive", "card"}."""
         if "markdown" in params:
-            card: dict[str, Any] = {"elements": [{"tag": "markdown", "content": str(params["markdown"])}]}
+            card: dict[str, Any] = {
+                "elements": [{"tag": "markdown", "content": str(params["markdown"])}]
+            }
             if params.get("title"):
                 card["header"] = {"title": {"tag": "plain_text", "content": str(params["title"])}}
             return {"msg_type": "interactive", "card": card}
@@ -382,9 +403,13 @@ class Assign(Action):
         """The user id this assignment chooses."""
         role, key = params["role"], params.get("field", "owner")
         with ctx.tessera.engine.begin() as conn:
-            ids = list(conn.scalars(
-                sa.select(users.c.id).where(users.c.role == role, users.c.active.is_(True)).order_by(users.c.id)
-            ))
+            ids = list(
+                conn.scalars(
+                    sa.select(users.c.id)
+                    .where(users.c.role == role, users.c.active.is_(True))
+                    .order_by(users.c.id)
+                )
+            )
             if not ids:
                 raise ActionError(f"assign: no active user has role {role!r}")
             if params.get("strategy", "round_robin") == "least_loaded":
@@ -404,14 +429,22 @@ class Assign(Action):
 
     def preview(self, ctx, params):
         """Whom it would assign (round robin shows the next in line without taking a turn)."""
-        return {"would": "assign", "field": params.get("field", "owner"), "user_id": self.pick(ctx, params)}
+        return {
+            "would": "assign",
+            "field": params.get("field", "owner"),
+            "user_id": self.pick(ctx, params),
+        }
 
 
 def _least_loaded(ctx: StepContext, conn, key: str, ids: list[int]) -> int:
     table = ctx.tessera.registry.table(ctx.app.id, ctx.workflow.record_type)
-    counts = dict(conn.execute(
-        sa.select(table.c[key], sa.func.count()).where(table.c[key].in_(ids)).group_by(table.c[key])
-    ).all())
+    counts = dict(
+        conn.execute(
+            sa.select(table.c[key], sa.func.count())
+            .where(table.c[key].in_(ids))
+            .group_by(table.c[key])
+        ).all()
+    )
     return min(ids, key=lambda uid: (counts.get(uid, 0), uid))
 
 
@@ -429,7 +462,9 @@ class Wait(Action):
         if ("for" in params) == ("until" in params):
             problems.append(Problem("for", '"wait" needs either "for" (e.g. 2h) or "until"'))
         elif "for" in params and parse_duration(params["for"]) is None:
-            problems.append(Problem("for", f'"{params["for"]}" is not a duration like 30m, 2h, 1d, 1w'))
+            problems.append(
+                Problem("for", f'"{params["for"]}" is not a duration like 30m, 2h, 1d, 1w')
+            )
         return problems
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
@@ -96,10 +97,20 @@ def plain(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=1024)
+def _template(text: str) -> Any:
+    return _ENV.from_string(text)
+
+
+@lru_cache(maxsize=1024)
+def _compiled_expression(source: str) -> Any:
+    return _ENV.compile_expression(source, undefined_to_none=False)
+
+
 def render_text(text: str, context: Mapping[str, Any]) -> str:
     """Render one template string to text; RenderError says what failed."""
     try:
-        return _ENV.from_string(text).render(context)
+        return _template(text).render(context)
     except TemplateError as exc:
         raise RenderError(f"cannot render {text!r}: {exc}") from None
 
@@ -122,7 +133,7 @@ def render_value(value: Any, context: Mapping[str, Any]) -> Any:
 
 def _expression(source: str, context: Mapping[str, Any], original: str) -> Any:
     try:
-        result = _ENV.compile_expression(source, undefined_to_none=False)(**context)
+        result = _compiled_expression(source)(**context)
         if isinstance(result, Undefined):
             result._fail_with_undefined_error()
         return result

@@ -12,25 +12,55 @@ Public API::
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tessera.errors import TemplateError
+from tessera.errors import Problem, TemplateError
 from tessera.meta.compile import compile_app
 from tessera.meta.dump import dump_app
 from tessera.meta.load import load_source, template_file
 from tessera.meta.model import App
-from tessera.meta.validate import validate_data
+from tessera.meta.validate import locate, validate_data
 
-__all__ = ["app_from_data", "dump_app", "load_app", "load_source", "validate_data"]
+__all__ = [
+    "app_from_data",
+    "dump_app",
+    "load_app",
+    "load_source",
+    "register_app_check",
+    "validate_data",
+]
 
 
-def app_from_data(data: Any, source_name: str = "<data>", lines: Any = None) -> App:
-    """Validate template ``data`` and compile it into an App; TemplateError lists all problems."""
+def app_from_data(
+    data: Any, source_name: str = "<data>", lines: Any = None, *, app_checks: bool = True
+) -> App:
+    """Validate template ``data`` and compile it into an App; TemplateError lists all problems.
+
+    ``app_checks=False`` skips the downstream checks (for an app already installed: it
+    passed them then, and must keep loading if a later release tightens them).
+    """
     problems = validate_data(data, lines, source=source_name)
     if problems:
         raise TemplateError(problems)
-    return compile_app(copy.deepcopy(data), source_name)
+    app = compile_app(copy.deepcopy(data), source_name)
+    checks = APP_CHECKS if app_checks else []
+    later = [locate(p, lines, source_name) for check in checks for p in check(app)]
+    if later:
+        raise TemplateError(later)
+    return app
+
+
+#: Checks run on the compiled App by layers downstream of meta (e.g. automation checks
+#: workflow actions), registered through :func:`register_app_check` so meta imports none.
+APP_CHECKS: list[Callable[[App], list[Problem]]] = []
+
+
+def register_app_check(check: Callable[[App], list[Problem]]) -> None:
+    """Add a check every loaded template must pass (idempotent)."""
+    if check not in APP_CHECKS:
+        APP_CHECKS.append(check)
 
 
 def load_app(path: str | Path) -> App:

@@ -1,0 +1,40 @@
+"""Automation: workflows run by RQ workers — triggers, conditions, actions, schedules, run log.
+
+Flow: a records write commits its outbox event -> the relay (:mod:`.service`) enqueues
+``handle_events`` jobs -> a worker (:mod:`.worker`) matches workflows (:mod:`.workflows`),
+records a run and executes its steps once each (:mod:`.engine`) through the action registry
+(:mod:`.actions`, built-ins in :mod:`.builtin`) -> the run log (:mod:`.tables`), read and
+operated through :mod:`.runs`. Cron and date triggers are planned in :mod:`.schedule`;
+recipes (``workflows/*.yaml``) are installed by :mod:`.recipes`; :mod:`.checks` finds
+definition problems and write/trigger loops.
+
+Actions: update_record, create_record, notify, send_email, webhook, wecom, dingtalk, feishu,
+assign, wait, set_variable, if.
+
+Triggers: record.created, record.updated, record.deleted, field.changed (on creation too,
+when a watched field got a value), schedule (cron + timezone), date (field + offset + at),
+form.submitted (:func:`.runs.submit_form`), webhook (:func:`.runs.receive_webhook`),
+manual (:func:`.runs.run_manual`).
+
+Settings (config keys; an environment variable of the same name, JSON-parsed when possible,
+fills a key the app config does not set):
+
+- ``AUTOMATION_EMBEDDED`` (True): without REDIS_URL, run fakeredis + a worker thread + the
+  relay thread in this process, started on the first committed write. When the app config
+  has TESTING and does not name this key, threads are not started (tests opt in).
+- ``AUTOMATION_RELAY`` (True): with REDIS_URL, this process relays outbox events too.
+- ``AUTOMATION_QUEUE`` ("tessera"): the RQ queue name.
+- ``AUTOMATION_MAX_DEPTH`` (5): how many workflow-caused writes may chain before runs stop.
+- ``AUTOMATION_RETRIES`` (3): retries of a failed run after its first attempt.
+- ``AUTOMATION_RETRY_INTERVALS`` ([10, 60, 300]): seconds before each retry.
+- ``AUTOMATION_LEASE_SECONDS`` (120): how long a worker owns a run it is executing.
+- ``AUTOMATION_REDELIVER_SECONDS`` (60): age after which undelivered events and stale runs
+  are enqueued again by the sweep.
+- ``AUTOMATION_JOB_TIMEOUT`` (300): RQ job timeout, seconds.
+- ``AUTOMATION_BATCH`` (20): outbox events per job when the relay finds a backlog.
+- ``AUTOMATION_POLL_SECONDS`` (1.0): relay poll interval (it is also woken after each write).
+- ``AUTOMATION_TIMEZONE`` (None = UTC): default zone of cron and date triggers.
+- ``WEBHOOK_ALLOW_PRIVATE`` (False): allow webhooks to private/loopback addresses.
+- ``SMTP_HOST``, ``SMTP_PORT`` (25), ``SMTP_USER``, ``SMTP_PASSWORD``, ``SMTP_FROM``: mail;
+  without SMTP_HOST, send_email writes to the local mail outbox table.
+"""
