@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "AUTOMATION_JOB_TIMEOUT": 300,
     "AUTOMATION_BATCH": 20,  # outbox events per job: one job for a lone event, fewer for a backlog
     "AUTOMATION_POLL_SECONDS": 1.0,
+    "AUTOMATION_RELAY_DEBOUNCE": 0.005,
     "AUTOMATION_TIMEZONE": None,  # default zone of cron/date triggers (UTC when unset)
     "WEBHOOK_ALLOW_PRIVATE": False,
     "SMTP_HOST": None,  # without it, send_email writes to the local mail outbox table
@@ -191,8 +192,11 @@ class Automation:
     # -- relay --------------------------------------------------------------------------
     def _relay_loop(self) -> None:
         poll = float(self.config["AUTOMATION_POLL_SECONDS"])
+        debounce = float(self.config["AUTOMATION_RELAY_DEBOUNCE"])
         while not self._stop.is_set():
             self._wake.wait(poll)
+            # a short pause lets a burst of commits share one relay pass and one job
+            time.sleep(debounce)
             self._wake.clear()
             if self._stop.is_set():
                 break
@@ -213,31 +217,50 @@ class Automation:
             self.sweep()
 
     def relay_once(self, batch: int = 500) -> int:
-        """Claim the next outbox ids past the shared mark and enqueue them; how many."""
+        """Claim the next outbox ids past the shared mark and enqueue them; how many.
+
+        Events no workflow listens to are marked delivered in the same transaction and
+        get no job. Workflow lists are read before the write transaction opens (on
+        SQLite a second connection inside it would wait for its own lock).
+        """
         rs = tables.relay_state
+        flows = self._workflows_by_app()
         with self.tessera.engine.begin() as conn:
             last = conn.execute(sa.select(rs.c.last_id).where(rs.c.name == "outbox")).scalar()
             if last is None:
                 conn.execute(rs.insert().values(name="outbox", last_id=0))
                 last = 0
-            ids = list(
-                conn.scalars(
-                    sa.select(outbox.c.id)
-                    .where(outbox.c.id > last)
-                    .order_by(outbox.c.id)
-                    .limit(batch)
-                )
-            )
-            if not ids:
+            events = conn.execute(
+                sa.select(outbox.c.id, outbox.c.event, outbox.c.app_id, outbox.c.record_type,
+                          outbox.c.payload)
+                .where(outbox.c.id > last)
+                .order_by(outbox.c.id)
+                .limit(batch)
+            ).mappings().all()  # fmt: skip
+            if not events:
                 return 0
             won = conn.execute(
                 rs.update()
                 .where(rs.c.name == "outbox", rs.c.last_id == last)
-                .values(last_id=ids[-1], updated_at=self.engine.now())
+                .values(last_id=events[-1]["id"], updated_at=self.engine.now())
             ).rowcount
-        if won:
-            self.enqueue_events(ids)
-        return len(ids) if won else 0
+            wanted, ignored = _split_by_interest(events, flows)
+            if won and ignored:
+                conn.execute(
+                    outbox.update()
+                    .where(outbox.c.id.in_(ignored))
+                    .values(delivered_at=self.engine.now())
+                )
+        if won and wanted:
+            self.enqueue_events(wanted)
+        return len(events) if won else 0
+
+    def _workflows_by_app(self) -> dict[str, list]:
+        from tessera.automation.workflows import batch as memo_batch
+        from tessera.automation.workflows import workflows_of
+
+        with memo_batch():
+            return {a: workflows_of(self.tessera, a) for a in list(self.tessera.registry.apps)}
 
     def enqueue_events(self, ids: list[int]) -> None:
         """Enqueue ``handle_events`` jobs for outbox ids, in order, AUTOMATION_BATCH per job."""
@@ -480,3 +503,18 @@ def _failed_job(job: Job) -> dict[str, Any]:
     text = (result.exc_string if result is not None else "") or ""
     last = text.strip().splitlines()[-1:] or [""]
     return {"id": job.id, "func": job.func_name, "args": list(job.args), "error": last[0]}
+
+
+def _split_by_interest(events, flows: dict[str, list]) -> tuple[list[int], list[int]]:
+    """(ids some workflow listens to, ids none does): the latter need no job at all."""
+    from tessera.automation.workflows import fires_on
+
+    wanted, ignored = [], []
+    for ev in events:
+        hit = any(
+            fires_on(wf, ev)
+            or (wf.trigger.get("on") == "date" and wf.record_type == ev["record_type"])
+            for wf in flows.get(ev["app_id"], ())
+        )
+        (wanted if hit else ignored).append(ev["id"])
+    return wanted, ignored

@@ -84,13 +84,14 @@ class Queries:
         keys = parse_sort(rt, sort)
         where = self.where(app, rt, table, filter=filter, q=q, user_id=user_id)
         query = scoped_select(app, rt, table, user_id, *_columns(rt, table, fields, keys))
-        query = query.where(*where).order_by(*_order(table, keys))
+        query = query.where(*where)
         if cursor:
             query = query.where(_after(rt, table, keys, decode_cursor(cursor, len(keys))))
-        elif offset:
-            query = query.offset(_offset(offset))
+        skip = 0 if cursor or not offset else _offset(offset)
+        dialect = self.registry.engine.dialect.name
+        query = _paged(query, table, keys, limit + 1, skip, dialect)
         with self.registry.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query.limit(limit + 1)).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
             more = len(rows) > limit
             rows = self.records.attach(conn, app, rt, rows[:limit])
             page = Page(rows, encode_cursor(rt, keys, rows[-1]) if more and rows else None)
@@ -222,6 +223,25 @@ def _sort_items(sort: Any) -> list[tuple[str, bool]]:
 def _sortable(f) -> bool:
     ft = for_field(f)
     return ft.stored and f.type not in ("multi_select", "attachment", "link_many", "long_text")
+
+
+def _paged(query, table: sa.Table, keys: list[SortKey], n: int, skip: int, dialect: str):
+    """``query`` ordered by ``keys`` (NULLs last), ``skip`` rows skipped, ``n`` rows kept.
+
+    PostgreSQL reads a btree index backwards as DESC NULLS FIRST, so a first key of
+    DESC NULLS LAST would sort every match. There the query is split into the rows
+    with a value (index order, stops early) and those without, each limited, then
+    merged: a few hundred rows sorted instead of the whole table.
+    """
+    first = keys[0]
+    if dialect != "postgresql" or not first.desc or first.field == "id":
+        return query.order_by(*_order(table, keys)).offset(skip or None).limit(n)
+    col, rest = table.c[first.field], _order(table, keys[1:])
+    span = n + skip
+    filled = query.where(col.is_not(None)).order_by(col.desc(), *rest).limit(span).subquery()
+    empty = query.where(col.is_(None)).order_by(*rest).limit(span).subquery()
+    both = sa.union_all(sa.select(filled), sa.select(empty)).subquery()
+    return sa.select(both).order_by(*_order(both, keys)).offset(skip or None).limit(n)
 
 
 def _order(table: sa.Table, keys: list[SortKey]) -> list:

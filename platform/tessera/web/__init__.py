@@ -21,7 +21,18 @@ assets = Blueprint(
 
 def init_app(app: Flask) -> None:
     """Register the web blueprints, Babel, CSRF checks, sign-in loading and template helpers."""
-    from tessera.web import auth, builder, i18n, present, public, records, security, shell, views
+    from tessera.web import (
+        auth,
+        automation,
+        builder,
+        i18n,
+        present,
+        public,
+        records,
+        security,
+        shell,
+        views,
+    )
 
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
@@ -40,6 +51,7 @@ def init_app(app: Flask) -> None:
     for module in (auth, shell, views, records, public):
         app.register_blueprint(module.bp)
     app.register_blueprint(builder.bp)
+    automation.init_app(app)
 
 
 def query_with(args, **changes) -> str:

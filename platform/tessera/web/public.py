@@ -4,8 +4,7 @@ Spam defences: a honeypot field people never see (a filled one is thanked and dr
 and a per-IP limit of ``PUBLIC_FORM_LIMIT`` submissions per ``PUBLIC_FORM_WINDOW``
 seconds for each form (in process memory: per web process, reset on restart).
 Submissions go through the records service as ``Actor(kind="user", user_id=None,
-ref="public-form:<form>")``; the automation layer treats that record.created event as
-the form's ``form.submitted``.
+ref="public-form:<form>")``; after the save the form's ``form.submitted`` workflows are started.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from flask_babel import gettext as _
 from tessera.errors import ValidationFailed
 from tessera.meta.model import App, Form
 from tessera.records.actor import Actor
-from tessera.web import common, forms
+from tessera.web import automation, common, forms
 from tessera.web.i18n import label_locale
 
 bp = Blueprint("public", __name__)
@@ -87,9 +86,10 @@ def _create(app: App, form: Form, spec: forms.FormSpec):
         return _page(app, spec, forms.posted_values(spec, request.form), errors=errors), 422
     actor = Actor(user_id=None, kind="user", ref=f"public-form:{form.key}", locale=label_locale())
     try:
-        common.engine_objects().records.create(app.id, spec.rt.key, raw, actor)
+        row = common.engine_objects().records.create(app.id, spec.rt.key, raw, actor)
     except ValidationFailed as exc:
         return _page(app, spec, forms.posted_values(spec, request.form), errors=exc.fields), 422
+    automation.form_submitted(app.id, form.key, row["id"], None)
     return render_template("public_done.html", app=app, form=form)
 
 

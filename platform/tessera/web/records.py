@@ -20,7 +20,7 @@ from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.files import upload_path
 from tessera.meta.model import App, RecordType
-from tessera.web import common, forms, people, present
+from tessera.web import automation, common, forms, people, present
 from tessera.web.security import safe_next
 
 bp = Blueprint("records", __name__)
@@ -148,6 +148,7 @@ def new(app_id: str, rt_key: str):
         )
     except ValidationFailed as exc:
         return _render_form(app, spec, _posted(spec), errors=exc.fields, back=back), 422
+    automation.form_submitted(app.id, spec.form.key, row["id"], common.me())
     flash(_("Saved %(title)s.", title=present.title(rt, row)), "ok")
     return redirect(
         back or url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=row["id"])

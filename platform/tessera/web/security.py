@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from tessera.web import people
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-EXEMPT_BLUEPRINTS = frozenset({"api"})
+EXEMPT_BLUEPRINTS = frozenset({"api", "hooks"})  # hooks: incoming webhooks (secret)
 
 
 def init_app(app: Flask) -> None:
