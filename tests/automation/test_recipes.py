@@ -54,9 +54,9 @@ def test_round_robin_recipe_assigns_and_notifies(t):
     ann, bob = t.users["ann"], t.users["bob"]
     assert [x["owner"] for x in rows(t, t.registry.table("desk", "ticket"))] == [ann, bob, ann]
     assert [(n["user_id"], n["message"]) for n in rows(t, tables.notifications)] == [
-        (ann, "1 was assigned to you"),
-        (bob, "2 was assigned to you"),
-        (ann, "3 was assigned to you"),
+        (ann, "a was assigned to you"),  # a record reads as its title in messages
+        (bob, "b was assigned to you"),
+        (ann, "c was assigned to you"),
     ]
 
 

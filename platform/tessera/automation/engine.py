@@ -434,7 +434,7 @@ class RunState:
                 return self._user(value)
             return value
 
-        return RecordView(values, follow)
+        return RecordView(values, follow, rt.title)
 
     def _user(self, user_id: int) -> UserView:
         def load(uid: int) -> dict | None:

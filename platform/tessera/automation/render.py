@@ -61,9 +61,15 @@ class UserView:
 class RecordView:
     """A record as templates see it: fields as attributes; links and users followed lazily."""
 
-    def __init__(self, values: Mapping[str, Any], follow: Callable[[str, Any], Any]):
+    def __init__(
+        self,
+        values: Mapping[str, Any],
+        follow: Callable[[str, Any], Any],
+        title: str | None = None,
+    ):
         self._values = values
         self._follow = follow
+        self._title = title
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("_"):
@@ -81,7 +87,10 @@ class RecordView:
         return key in self._values
 
     def __str__(self) -> str:
-        return str(self._values.get("id", ""))
+        # In message text a record reads as its title ("Acme"), not its id; a lone
+        # ``{{ record }}`` in an action parameter still yields the id (see plain()).
+        title = self._values.get(self._title) if self._title else None
+        return str(title if title not in (None, "") else self._values.get("id", ""))
 
 
 def plain(value: Any) -> Any:

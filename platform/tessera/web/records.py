@@ -109,9 +109,22 @@ def activity(app: App, rt: RecordType, record_id: int) -> list[dict]:
             for key, (old, new) in (e["changes"] or {}).items()
             if rt.has_field(key) and (f := rt.field(key))
         ]
-        who = names.get(e["user_id"]) if e["user_id"] else None
-        out.append({**e, "who": who or e["actor_ref"] or e["actor_kind"], "fields": changes})
+        out.append({**e, "who": _who(e, names), "fields": changes})
     return out
+
+
+def _who(entry: dict, names: dict) -> str:
+    """Who made a change, in words: a person, a workflow run, a public form, an import."""
+    person = names.get(entry["user_id"]) if entry["user_id"] else None
+    kind, ref = entry["actor_kind"], entry["actor_ref"] or ""
+    if kind == "workflow":
+        robot = _("Workflow run #%(run)s", run=ref.split("/")[0])
+        return f"{robot} ({person})" if person else robot
+    if kind == "api_token":
+        return f"{person} (API)" if person else "API"
+    if ref.startswith("public-form:"):
+        return _("Public form %(form)s", form=ref.split(":", 1)[1])
+    return person or ref or kind
 
 
 def _json_html(app: App, rt: RecordType, f, value: Any):
