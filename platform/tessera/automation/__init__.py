@@ -33,8 +33,9 @@ fills a key the app config does not set):
 - ``AUTOMATION_JOB_TIMEOUT`` (300): RQ job timeout, seconds.
 - ``AUTOMATION_BATCH`` (20): outbox events per job when the relay finds a backlog.
 - ``AUTOMATION_POLL_SECONDS`` (1.0): relay poll interval (it is also woken after each write).
-- ``AUTOMATION_RELAY_DEBOUNCE`` (0.005): seconds the woken relay waits so a burst of writes
-  shares one pass. Events no workflow listens to are marked delivered without a job.
+- ``AUTOMATION_RELAY_SPACING`` (0.02): least seconds between relay passes; the first event
+  after a quiet spell goes at once, a burst of writes shares one pass. Events no
+  workflow listens to are marked delivered without a job.
 - ``AUTOMATION_TIMEZONE`` (None = UTC): default zone of cron and date triggers.
 - ``WEBHOOK_ALLOW_PRIVATE`` (False): allow webhooks to private/loopback addresses.
 - ``SMTP_HOST``, ``SMTP_PORT`` (25), ``SMTP_USER``, ``SMTP_PASSWORD``, ``SMTP_FROM``: mail;

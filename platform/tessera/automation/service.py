@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "AUTOMATION_JOB_TIMEOUT": 300,
     "AUTOMATION_BATCH": 20,  # outbox events per job: one job for a lone event, fewer for a backlog
     "AUTOMATION_POLL_SECONDS": 1.0,
-    "AUTOMATION_RELAY_DEBOUNCE": 0.005,
+    "AUTOMATION_RELAY_SPACING": 0.02,
     "AUTOMATION_TIMEZONE": None,  # default zone of cron/date triggers (UTC when unset)
     "WEBHOOK_ALLOW_PRIVATE": False,
     "SMTP_HOST": None,  # without it, send_email writes to the local mail outbox table
@@ -192,11 +192,15 @@ class Automation:
     # -- relay --------------------------------------------------------------------------
     def _relay_loop(self) -> None:
         poll = float(self.config["AUTOMATION_POLL_SECONDS"])
-        debounce = float(self.config["AUTOMATION_RELAY_DEBOUNCE"])
+        spacing = float(self.config["AUTOMATION_RELAY_SPACING"])
+        last_pass = 0.0
         while not self._stop.is_set():
             self._wake.wait(poll)
-            # a short pause lets a burst of commits share one relay pass and one job
-            time.sleep(debounce)
+            # The first event after a quiet spell is relayed at once (latency); passes are
+            # at least `spacing` apart, so a burst of commits shares one pass and one job
+            # instead of taking the database's write lock once per commit.
+            time.sleep(max(0.0, last_pass + spacing - time.monotonic()))
+            last_pass = time.monotonic()
             self._wake.clear()
             if self._stop.is_set():
                 break
