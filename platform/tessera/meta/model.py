@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -94,9 +95,9 @@ class RecordType:
         """True when the record type declares a field ``key``."""
         return any(f.key == key for f in self.fields)
 
-    @property
+    @cached_property
     def field_map(self) -> Mapping[str, Field]:
-        """Fields by key, in declaration order."""
+        """Fields by key, in declaration order (computed once: hot in every write)."""
         return MappingProxyType({f.key: f for f in self.fields})
 
 
