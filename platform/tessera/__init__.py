@@ -11,7 +11,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask application: config, database, installed apps, CLI and blueprints."""
     from tessera.config import load_config
     from tessera.runtime import Tessera
-    from tessera.web import prefs  # noqa: F401  (declares saved_views before init_db)
 
     cfg = load_config(config)
     app = Flask(__name__, instance_path=cfg["TESSERA_INSTANCE"])

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tessera import db
+from tessera import prefs as _prefs  # noqa: F401  (declares saved views and drafts)
 from tessera.automation import checks as _checks  # noqa: F401  (registers template checks)
 from tessera.automation import tables as _automation_tables  # noqa: F401  (declares its tables)
 from tessera.automation.service import Automation
@@ -18,7 +19,6 @@ from tessera.storage import events  # noqa: F401  (declares the log tables)
 from tessera.storage.registry import Registry
 from tessera.storage.system import init_db
 from tessera.tokens import TokenCache
-from tessera.web import builder as _builder  # noqa: F401  (declares builder_drafts)
 
 
 @dataclass

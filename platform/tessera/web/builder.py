@@ -39,32 +39,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from tessera import prefs
 from tessera.errors import TemplateError, TesseraError
 from tessera.fields import base as field_registry
 from tessera.meta import app_from_data, dump_app, validate_data
 from tessera.meta.validate import SCHEMA_DIR
-from tessera.storage import installer, migrate, system
+from tessera.storage import installer, migrate
 from tessera.web import common
 
 bp = Blueprint("builder", __name__, url_prefix="/builder")
 common.protect(bp)
-
-builder_drafts = sa.Table(
-    "builder_drafts",
-    system.metadata,
-    sa.Column(
-        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    ),
-    sa.Column("app_id", sa.String(100), primary_key=True),
-    sa.Column("data", sa.JSON, nullable=False),
-    sa.Column("base_version", sa.String(50)),  # installed version it started from; None: new app
-    sa.Column(
-        "updated_at",
-        sa.DateTime(timezone=True),
-        nullable=False,
-        server_default=sa.func.current_timestamp(),
-    ),
-)
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 #: plan steps that only add things: an upgrade made of these bumps the patch version
@@ -99,37 +83,21 @@ def _engine() -> sa.Engine:
 
 def load_draft(app_id: str) -> dict[str, Any] | None:
     """The signed-in admin's draft of ``app_id`` (data, base_version, updated_at) or None."""
-    t = builder_drafts
-    q = sa.select(t).where(t.c.user_id == g.user["id"], t.c.app_id == app_id)
-    with _engine().connect() as conn:
-        row = conn.execute(q).first()
-    return dict(row._mapping) if row else None
+    return prefs.load_draft(_engine(), g.user["id"], app_id)
 
 
 def save_draft(app_id: str, data: dict[str, Any], base_version: str | None) -> None:
     """Store (replace) the signed-in admin's draft of ``app_id``."""
-    t = builder_drafts
-    with _engine().begin() as conn:
-        conn.execute(sa.delete(t).where(t.c.user_id == g.user["id"], t.c.app_id == app_id))
-        conn.execute(
-            sa.insert(t).values(
-                user_id=g.user["id"], app_id=app_id, data=data, base_version=base_version
-            )
-        )
+    prefs.save_draft(_engine(), g.user["id"], app_id, data, base_version)
 
 
 def drop_draft(app_id: str) -> None:
     """Forget the signed-in admin's draft of ``app_id``."""
-    t = builder_drafts
-    with _engine().begin() as conn:
-        conn.execute(sa.delete(t).where(t.c.user_id == g.user["id"], t.c.app_id == app_id))
+    prefs.drop_draft(_engine(), g.user["id"], app_id)
 
 
 def _my_drafts() -> list[dict[str, Any]]:
-    t = builder_drafts
-    q = sa.select(t.c.app_id, t.c.base_version, t.c.updated_at).where(t.c.user_id == g.user["id"])
-    with _engine().connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q.order_by(t.c.app_id))]
+    return prefs.list_drafts(_engine(), g.user["id"])
 
 
 def _installed(app_id: str):

@@ -23,11 +23,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from tessera import prefs
 from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View, thaw
-from tessera.web import charts, common, prefs, present
+from tessera.web import charts, common, present
 from tessera.web.i18n import label, label_locale
 
 bp = Blueprint("views", __name__)

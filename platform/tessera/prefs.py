@@ -1,9 +1,10 @@
-"""Personal preferences: saved variants of a view (a user's own filter, sort and search).
+"""Per-user state the UI keeps: saved variants of a view, and builder drafts.
 
 A variant stores the view's query-string settings (``sort``, ``q`` and the quick filters
-``f.<field>``) as JSON; opening it replays them on the view. The ``saved_views`` table is
-declared on the system metadata, so ``init_db`` creates it with the other system tables
-(this module must be imported before ``init_db`` runs: ``create_app`` does so).
+``f.<field>``) as JSON; opening it replays them on the view. A builder draft is an
+admin's unapplied template data for one app. Both tables are declared on the system
+metadata, so ``init_db`` creates them (runtime.py imports this module first). Kept
+outside ``web/`` so the web layer calls a service instead of writing SQL itself.
 """
 
 from __future__ import annotations
@@ -110,3 +111,60 @@ def delete_variant(engine: sa.Engine, user_id: int, variant_id: int) -> bool:
     )
     with engine.begin() as conn:
         return conn.execute(query).rowcount > 0
+
+
+# -- builder drafts ---------------------------------------------------------------------
+builder_drafts = sa.Table(
+    "builder_drafts",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("app_id", sa.String(100), primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("base_version", sa.String(50)),  # installed version it started from; None: new app
+    sa.Column(
+        "updated_at",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.func.current_timestamp(),
+    ),
+)
+
+
+def load_draft(engine: sa.Engine, user_id: int, app_id: str) -> dict[str, Any] | None:
+    """An admin's builder draft of ``app_id`` (data, base_version, updated_at) or None."""
+    t = builder_drafts
+    q = sa.select(t).where(t.c.user_id == user_id, t.c.app_id == app_id)
+    with engine.connect() as conn:
+        row = conn.execute(q).first()
+    return dict(row._mapping) if row else None
+
+
+def save_draft(
+    engine: sa.Engine, user_id: int, app_id: str, data: dict[str, Any], base_version: str | None
+) -> None:
+    """Store (replace) an admin's builder draft of ``app_id``."""
+    t = builder_drafts
+    with engine.begin() as conn:
+        conn.execute(sa.delete(t).where(t.c.user_id == user_id, t.c.app_id == app_id))
+        conn.execute(
+            sa.insert(t).values(
+                user_id=user_id, app_id=app_id, data=data, base_version=base_version
+            )
+        )
+
+
+def drop_draft(engine: sa.Engine, user_id: int, app_id: str) -> None:
+    """Forget an admin's builder draft of ``app_id``."""
+    t = builder_drafts
+    with engine.begin() as conn:
+        conn.execute(sa.delete(t).where(t.c.user_id == user_id, t.c.app_id == app_id))
+
+
+def list_drafts(engine: sa.Engine, user_id: int) -> list[dict[str, Any]]:
+    """An admin's drafts: app_id, base_version, updated_at."""
+    t = builder_drafts
+    q = sa.select(t.c.app_id, t.c.base_version, t.c.updated_at).where(t.c.user_id == user_id)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q.order_by(t.c.app_id))]
