@@ -247,12 +247,38 @@ def init_cmd() -> None:
     click.echo(f"database ready: {t.engine.url.render_as_string(hide_password=True)}")
 
 
+@click.command("demo")
+@click.argument("app_id", required=False)
+@click.option("--force", is_flag=True, help="Add the sample records even if the app has records.")
+@with_appcontext
+def demo_cmd(app_id: str | None, force: bool) -> None:
+    """Load sample data (a built-in template's demo.yaml) into installed apps."""
+    from tessera.demo import DemoError, load_demo
+
+    t = _tessera()
+    done = False
+    for folder in sorted(p for p in BUILTIN_DIR.iterdir() if (p / "demo.yaml").exists()):
+        app = _load(str(folder))
+        if (app_id and app.id != app_id) or app.id not in t.registry.apps:
+            continue
+        try:
+            counts = load_demo(t, app.id, folder / "demo.yaml", force=force)
+        except DemoError as exc:
+            _fail(f"demo data not loaded: {exc}")
+        done = True
+        summary = ", ".join(f"{n} {key}" for key, n in counts.items())
+        click.echo(f"loaded demo data into {app.id}: {summary}")
+    if not done:
+        _fail(f"no demo data for {app_id or 'the installed apps'} (run: flask --app app init)")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the Flask app."""
     app.cli.add_command(template_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
     app.cli.add_command(init_cmd)
+    app.cli.add_command(demo_cmd)
     from tessera.automation import cli as automation_cli
 
     automation_cli.register(app)
