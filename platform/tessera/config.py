@@ -23,6 +23,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REDIS_URL": None,
         "SECRET_KEY": None,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Session cookies never ride along on cross-site POSTs (the forms carry CSRF
+        # tokens too; the API only accepts application/json bodies).
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
     }
     for key in ENV_KEYS:
         if os.environ.get(key):
