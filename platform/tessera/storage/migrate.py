@@ -50,6 +50,8 @@ class Context:
     conn: sa.Connection
     op: Operations
     plan: Plan
+    #: foreign keys whose target table did not exist yet when their table was created
+    deferred_fks: list = field(default_factory=list)
 
     @property
     def sqlite(self) -> bool:
@@ -312,8 +314,22 @@ class CreateTable(Step):
             raise InstallError(f"table {self.table.name} already exists in the database")
 
     def run(self, ctx: Context) -> None:
-        """CREATE TABLE without its indexes."""
-        ctx.conn.execute(sa.schema.CreateTable(self.table))
+        """CREATE TABLE without its indexes.
+
+        PostgreSQL checks a foreign key's target at once, so two new record types that
+        link to each other would fail whichever comes first: keys to tables not created
+        yet are added after every table exists (SQLite checks them only on writes).
+        """
+        if ctx.sqlite:
+            ctx.conn.execute(sa.schema.CreateTable(self.table))
+            return
+        now, later = [], []
+        for fk in self.table.foreign_key_constraints:
+            target = fk.referred_table.name
+            ready = target == self.table.name or _has_table(ctx.conn, target)
+            (now if ready else later).append(fk)
+        ctx.conn.execute(sa.schema.CreateTable(self.table, include_foreign_key_constraints=now))
+        ctx.deferred_fks.extend(later)
 
 
 @dataclass
@@ -728,8 +744,10 @@ class _Planner:
             self.p.tables.append(RenameTable(old, new, self.new.id))
 
     def _sort_creates(self) -> None:
-        # referenced tables first, so PostgreSQL can resolve the foreign keys
-        order = {t.name: i for i, t in enumerate(sa.schema.sort_tables(self.new_tables.values()))}
+        # referenced tables first, so PostgreSQL can resolve the foreign keys; keys in a
+        # cycle are added once every table exists (CreateTable.run defers them)
+        pairs = sa.schema.sort_tables_and_constraints(self.new_tables.values())
+        order = {t.name: i for i, (t, _fks) in enumerate(pairs) if t is not None}
         self.p.creates.sort(key=lambda s: order[s.table.name])
 
     def _stale(self, spec: IndexSpec) -> bool:
@@ -761,3 +779,5 @@ def apply(connection: sa.Connection, plan: Plan) -> None:
         step.check(ctx)
     for step in plan.steps:
         step.run(ctx)
+    for fk in ctx.deferred_fks:
+        connection.execute(sa.schema.AddConstraint(fk))
