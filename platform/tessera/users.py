@@ -70,3 +70,35 @@ def has_admin(engine: sa.Engine) -> bool:
     query = sa.select(users.c.id).where(users.c.is_admin.is_(True), users.c.active.is_(True))
     with engine.connect() as conn:
         return conn.execute(query.limit(1)).first() is not None
+
+
+#: what pages and APIs may see of a user (never the password hash)
+PUBLIC_COLUMNS = (
+    users.c.id,
+    users.c.username,
+    users.c.display_name,
+    users.c.email,
+    users.c.is_admin,
+    users.c.role,
+    users.c.locale,
+)
+
+
+def get_active(engine: sa.Engine, user_id: Any) -> dict[str, Any] | None:
+    """The active user ``user_id`` (public columns only), or None for anything else."""
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    query = sa.select(*PUBLIC_COLUMNS).where(users.c.id == user_id, users.c.active.is_(True))
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def display_names(engine: sa.Engine, *, active_only: bool = False) -> list[tuple[int, str]]:
+    """(id, display name or username) of every user, ordered by name."""
+    query = sa.select(users.c.id, users.c.display_name, users.c.username)
+    if active_only:
+        query = query.where(users.c.active.is_(True))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(users.c.display_name, users.c.id)).all()
+    return [(r.id, r.display_name or r.username) for r in rows]

@@ -14,10 +14,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, g, request, session
 
-from tessera import tokens
+from tessera import tokens, users
 from tessera.api.errors import ApiError
 from tessera.records.actor import Actor
-from tessera.storage.system import users
 
 HOW_TO = (
     "send 'Authorization: Bearer <token>'; an admin creates a token with "
@@ -55,13 +54,7 @@ def _token_actor(engine: sa.Engine, header: str, cache: tokens.TokenCache) -> Ac
 
 
 def _session_actor(engine: sa.Engine, user_id: object) -> Actor:
-    row = None
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        query = sa.select(users.c.id, users.c.locale).where(
-            users.c.id == user_id, users.c.active.is_(True)
-        )
-        with engine.connect() as conn:
-            row = conn.execute(query).first()
-    if row is None:
+    user = users.get_active(engine, user_id)
+    if user is None:
         raise unauthorized(f"your session is no longer valid; sign in again or {HOW_TO}")
-    return Actor(row.id, kind="user", locale=row.locale or "en")
+    return Actor(user["id"], kind="user", locale=user["locale"] or "en")

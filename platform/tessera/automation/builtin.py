@@ -23,6 +23,7 @@ from tessera.automation.actions import Action, ActionError, StepContext, registe
 from tessera.automation.http import post_json
 from tessera.errors import Problem
 from tessera.meta.model import App, RecordType
+from tessera.query.policy import scoped_select
 from tessera.storage.system import next_sequence_value, users
 
 
@@ -438,9 +439,10 @@ class Assign(Action):
 
 def _least_loaded(ctx: StepContext, conn, key: str, ids: list[int]) -> int:
     table = ctx.tessera.registry.table(ctx.app.id, ctx.workflow.record_type)
+    rt = ctx.app.record_type(ctx.workflow.record_type)
     counts = dict(
         conn.execute(
-            sa.select(table.c[key], sa.func.count())
+            scoped_select(ctx.app, rt, table, None, table.c[key], sa.func.count())
             .where(table.c[key].in_(ids))
             .group_by(table.c[key])
         ).all()

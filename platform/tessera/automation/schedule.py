@@ -25,6 +25,7 @@ from tessera.automation.workflows import find_workflow, paused, workflows_of
 from tessera.errors import NotFound
 from tessera.meta.model import Workflow, thaw
 from tessera.query import conditions
+from tessera.query.policy import scoped_select
 
 log = logging.getLogger("tessera.automation")
 plans = tables.schedules
@@ -144,7 +145,10 @@ def _plan_records(auto, app_id: str, wf: Workflow) -> int:
                 )
             )
         )
-        rows = conn.execute(sa.select(table.c.id, column).where(column.is_not(None))).all()
+        app = auto.tessera.registry.app(app_id)
+        rt = app.record_type(wf.record_type)
+        query = scoped_select(app, rt, table, None, table.c.id, column)
+        rows = conn.execute(query.where(column.is_not(None))).all()
     count = 0
     for rid, value in rows:
         if rid not in have:
@@ -203,7 +207,8 @@ def _cron_targets(auto, app_id: str, wf: Workflow) -> list[int | None]:
     app = auto.tessera.registry.app(app_id)
     rt = app.record_type(wf.record_type)
     tables_ = auto.tessera.registry.tables[app_id]
-    query = sa.select(tables_[rt.key].c.id).order_by(tables_[rt.key].c.id)
+    table = tables_[rt.key]
+    query = scoped_select(app, rt, table, None, table.c.id).order_by(table.c.id)
     # change operators have no SQL form: then every record is checked in Python
     with contextlib.suppress(conditions.ConditionError):
         if wf.when:

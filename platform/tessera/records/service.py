@@ -22,7 +22,7 @@ from tessera.query.policy import scoped_select
 from tessera.records import log
 from tessera.records.actor import SYSTEM, Actor
 from tessera.records.values import Errors, clean_input, compute_formulas
-from tessera.storage.system import sequences, users
+from tessera.storage.system import reserve_sequence, users
 
 MAX_CASCADE = 10_000
 
@@ -204,7 +204,9 @@ class Records:
         for f in rt.fields:
             if f.type != "auto_number" or not rows:
                 continue
-            last = _reserve(conn, f"{app.id}.{rt.key}.{f.key}", len(rows), f.opt("start", 1))
+            last = reserve_sequence(
+                conn, f"{app.id}.{rt.key}.{f.key}", len(rows), f.opt("start", 1)
+            )
             ft = for_field(f)
             for offset, values in enumerate(rows):
                 values[f.key] = ft.next_label(f, last - len(rows) + 1 + offset)
@@ -571,27 +573,6 @@ def _as_ids(value: Any) -> set:
     if value is None:
         return set()
     return set(value) if isinstance(value, list | tuple | set) else {value}
-
-
-def _reserve(conn: sa.Connection, name: str, count: int, start: int) -> int:
-    """Advance counter ``name`` by ``count`` and return its new value (row-locked)."""
-    insert = (
-        sa.dialects.postgresql.insert
-        if conn.dialect.name == "postgresql"
-        else sa.dialects.sqlite.insert
-    )
-    conn.execute(
-        insert(sequences)
-        .values(name=name, value=start - 1)
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    query = (
-        sequences.update()
-        .where(sequences.c.name == name)
-        .values(value=sequences.c.value + count)
-        .returning(sequences.c.value)
-    )
-    return conn.execute(query).scalar_one()
 
 
 def _restrict_message(src_rt: RecordType, link, blockers) -> str:

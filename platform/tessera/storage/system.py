@@ -8,6 +8,7 @@ not state: nothing touches a database until :func:`init_db` is called with an en
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 metadata = sa.MetaData()
 
@@ -92,15 +93,28 @@ def init_db(engine: sa.Engine) -> None:
         metadata.create_all(conn, checkfirst=True)
 
 
+def reserve_sequence(conn: sa.Connection, name: str, count: int = 1, start: int = 1) -> int:
+    """Advance counter ``name`` by ``count`` and return its new value (the last reserved).
+
+    Runs in the caller's transaction. The counter row is created with ON CONFLICT DO
+    NOTHING and advanced by one UPDATE, which row-locks it: concurrent writers (even on
+    first use) each get their own numbers. A new counter's first value is ``start``.
+    """
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        insert(sequences)
+        .values(name=name, value=start - 1)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    query = (
+        sequences.update()
+        .where(sequences.c.name == name)
+        .values(value=sequences.c.value + count)
+        .returning(sequences.c.value)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def next_sequence_value(conn: sa.Connection, name: str) -> int:
     """Increment and return counter ``name`` (first value 1) inside the caller's transaction."""
-    result = conn.execute(
-        sa.update(sequences)
-        .where(sequences.c.name == name)
-        .values(value=sequences.c.value + 1)
-        .returning(sequences.c.value)
-    ).scalar()
-    if result is not None:
-        return int(result)
-    conn.execute(sa.insert(sequences).values(name=name, value=1))
-    return 1
+    return reserve_sequence(conn, name)
