@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tessera import db
 from tessera import prefs as _prefs  # noqa: F401  (declares saved views and drafts)
+from tessera.access import tables as _access_tables  # noqa: F401  (declares its tables)
 from tessera.automation import checks as _checks  # noqa: F401  (registers template checks)
 from tessera.automation import tables as _automation_tables  # noqa: F401  (declares its tables)
 from tessera.automation.service import Automation

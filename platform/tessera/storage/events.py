@@ -57,4 +57,7 @@ api_tokens = sa.Table(
     ),
     sa.Column("last_used_at", sa.DateTime(timezone=True)),
     sa.Column("revoked", sa.Boolean, nullable=False, server_default=sa.false()),
+    # space-separated scopes ("read", "read write"); NULL means everything its user may do
+    sa.Column("scopes", sa.String(100)),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
 )

@@ -27,6 +27,11 @@ users = sa.Table(
     sa.Column("locale", sa.String(20), nullable=False, server_default="en"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
+    # IANA zone (e.g. Asia/Shanghai); NULL follows the installation's default zone
+    sa.Column("timezone", sa.String(64)),
+    # bumped to end every session of the user at once (sign-out everywhere, deactivation,
+    # password reset): a session cookie carries the generation it was issued under
+    sa.Column("session_gen", sa.Integer, nullable=False, server_default="0"),
 )
 
 apps = sa.Table(
@@ -88,9 +93,28 @@ archived_columns = sa.Table(
 
 
 def init_db(engine: sa.Engine) -> None:
-    """Create the system tables that do not exist yet (safe to call on every start)."""
+    """Create the system tables that do not exist yet (safe to call on every start).
+
+    Columns added to a system table in a later release are added to an existing
+    database too (each such column is nullable or has a server default).
+    """
     with engine.begin() as conn:
         metadata.create_all(conn, checkfirst=True)
+        _add_missing_columns(conn)
+
+
+def _add_missing_columns(conn: sa.Connection) -> None:
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    inspector = sa.inspect(conn)
+    ops = None
+    for table in metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                ops = ops or Operations(MigrationContext.configure(conn))
+                ops.add_column(table.name, column._copy())
 
 
 def reserve_sequence(conn: sa.Connection, name: str, count: int = 1, start: int = 1) -> int:
