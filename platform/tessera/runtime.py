@@ -46,6 +46,5 @@ class Tessera:
         """Connect to ``DATABASE_URL``, create system tables, load installed apps."""
         engine = db.create_engine(config["DATABASE_URL"])
         init_db(engine)
-        registry = Registry(engine)
-        registry.reload()
+        registry = Registry(engine)  # loads the installed apps once
         return cls(engine, registry, Path(config["TESSERA_INSTANCE"]), dict(config))
