@@ -89,7 +89,8 @@ class Queries:
             query = query.where(_after(rt, table, keys, decode_cursor(cursor, len(keys))))
         skip = 0 if cursor or not offset else _offset(offset)
         dialect = self.registry.engine.dialect.name
-        query = _paged(query, table, keys, limit + 1, skip, dialect)
+        filled = self._rejects_empty(app, rt, filter, user_id, keys[0].field)
+        query = _paged(query, table, keys, limit + 1, skip, dialect, filled)
         with self.registry.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
             more = len(rows) > limit
@@ -120,6 +121,13 @@ class Queries:
         if q:
             clauses.append(search_condition(rt, table, q))
         return clauses
+
+    def _rejects_empty(self, app: App, rt: RecordType, filter, user_id, key: str) -> bool:
+        # The filter was checked by where(); compiling it again is cheap and cannot fail.
+        if not filter:
+            return False
+        compiled = conditions.compile(filter, rt, app, me=user_id, now=self.clock())
+        return compiled.rejects_empty(key)
 
     def _tables(self, app: App) -> dict[str, sa.Table]:
         return {rt.key: self.registry.table(app.id, rt.key) for rt in app.record_types}
@@ -225,18 +233,30 @@ def _sortable(f) -> bool:
     return ft.stored and f.type not in ("multi_select", "attachment", "link_many", "long_text")
 
 
-def _paged(query, table: sa.Table, keys: list[SortKey], n: int, skip: int, dialect: str):
+def _paged(
+    query,
+    table: sa.Table,
+    keys: list[SortKey],
+    n: int,
+    skip: int,
+    dialect: str,
+    filled: bool = False,
+):
     """``query`` ordered by ``keys`` (NULLs last), ``skip`` rows skipped, ``n`` rows kept.
 
     PostgreSQL reads a btree index backwards as DESC NULLS FIRST, so a first key of
     DESC NULLS LAST would sort every match. There the query is split into the rows
     with a value (index order, stops early) and those without, each limited, then
-    merged: a few hundred rows sorted instead of the whole table.
+    merged: a few hundred rows sorted instead of the whole table. When the filter
+    already excludes empty values of the first key (``filled``), only the first half
+    is needed, and plain DESC (which then means the same) reads the index directly.
     """
     first = keys[0]
     if dialect != "postgresql" or not first.desc or first.field == "id":
         return query.order_by(*_order(table, keys)).offset(skip or None).limit(n)
     col, rest = table.c[first.field], _order(table, keys[1:])
+    if filled:
+        return query.order_by(col.desc(), *rest).offset(skip or None).limit(n)
     span = n + skip
     filled = query.where(col.is_not(None)).order_by(col.desc(), *rest).limit(span).subquery()
     empty = query.where(col.is_(None)).order_by(*rest).limit(span).subquery()
