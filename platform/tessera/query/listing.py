@@ -22,14 +22,13 @@ import sqlalchemy as sa
 
 from tessera.errors import BadRequest, FieldValueError
 from tessera.fields import for_field
-from tessera.meta.model import App, RecordType
+from tessera.meta.model import SEARCHABLE, App, RecordType
 from tessera.query import conditions
 from tessera.query.policy import scoped_select
 from tessera.storage.naming import SYSTEM_COLUMNS
 
 MAX_LIMIT = 500
 COUNT_CAP = 10_000
-SEARCHABLE = {"text", "long_text", "email", "phone", "url", "auto_number"}
 SYSTEM_SORTABLE = {"id", "created_at", "updated_at", "version"}
 BUCKETS = ("day", "week", "month", "year")
 MEASURES = ("count", "sum", "avg", "min", "max")
@@ -337,8 +336,9 @@ def _eq(col, value):
 
 # -- search, counting, aggregates -----------------------------------------------------
 def search_condition(rt: RecordType, table: sa.Table, q: str):
-    """Case-insensitive substring match of ``q`` over the searchable text fields."""
-    cols = [table.c[f.key] for f in rt.fields if f.type in SEARCHABLE]
+    """Case-insensitive substring match of ``q`` over the declared (or every) text field."""
+    keys = rt.search or [f.key for f in rt.fields if f.type in SEARCHABLE]
+    cols = [table.c[k] for k in keys]
     if not cols:
         return sa.false()
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

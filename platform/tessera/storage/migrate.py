@@ -195,7 +195,9 @@ class DropIndex(Step):
         self.description = f"drop index {self.spec.name} on {self.spec.table}"
 
     def run(self, ctx: Context) -> None:
-        """Drop the index."""
+        """Drop the index (a search index exists on PostgreSQL only)."""
+        if self.spec.trigram and ctx.sqlite:
+            return
         ctx.op.drop_index(self.spec.name, table_name=self.spec.table)
 
 
@@ -208,15 +210,42 @@ class CreateIndex(Step):
 
     def __post_init__(self) -> None:
         what = "unique index" if self.spec.unique else "index"
+        if self.spec.trigram:
+            what = "search index (PostgreSQL)"
         cols = ", ".join(self.spec.columns)
         self.description = f"create {what} {self.spec.name} on {self.spec.table} ({cols})"
 
     def run(self, ctx: Context) -> None:
         """Create the index; for a unique one, refuse first when values repeat."""
-        if self.spec.unique:
-            self._refuse_duplicates(ctx)
         s = self.spec
+        if s.trigram:
+            self._create_search_index(ctx)
+            return
+        if s.unique:
+            self._refuse_duplicates(ctx)
         ctx.op.create_index(s.name, s.table, list(s.columns), unique=s.unique)
+
+    def _create_search_index(self, ctx: Context) -> None:
+        # SQLite searches with LIKE over the table (the embedded default's sizes);
+        # PostgreSQL gets a pg_trgm GIN index that ILIKE '%text%' uses.
+        if ctx.sqlite:
+            return
+        try:
+            with ctx.conn.begin_nested():
+                ctx.conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except sa.exc.DBAPIError as exc:
+            raise InstallError(
+                f"search on {self.spec.table}.{self.spec.columns[0]} needs the pg_trgm "
+                f"extension: run CREATE EXTENSION pg_trgm as a superuser once ({exc.orig})"
+            ) from None
+        col = self.spec.columns[0]
+        ctx.op.create_index(
+            self.spec.name,
+            self.spec.table,
+            [col],
+            postgresql_using="gin",
+            postgresql_ops={col: "gin_trgm_ops"},
+        )
 
     def _refuse_duplicates(self, ctx: Context) -> None:
         col = sa.column(self.spec.columns[0])
