@@ -39,8 +39,8 @@ def cell(f, raw):
 
 
 @pytest.mark.parametrize(
-    "raw", ["2024-03-05", "2024/3/5", "2024年3月5日", "2024.03.05", 45356, "45356", "２０２４/３/５",
-            dt.datetime(2024, 3, 5), "20240305"],
+    "raw", ["2024-03-05", "2024/3/5", "2024年3月5日", "2024.03.05", 45356, "45356",
+            "２０２４/３/５", dt.datetime(2024, 3, 5), "20240305"],
 )  # fmt: skip
 def test_dates_in_common_spreadsheet_forms(raw):
     assert cell(DATE, raw) == dt.date(2024, 3, 5)
@@ -102,8 +102,8 @@ def test_comma_message_is_precise():
 
 @pytest.mark.parametrize(
     "raw, value",
-    [("是", True), ("否", False), ("Yes", True), ("no", False), ("1", True), (0, False), ("✓", True),
-     ("×", False), (True, True)],
+    [("是", True), ("否", False), ("Yes", True), ("no", False), ("1", True), (0, False),
+     ("✓", True), ("×", False), (True, True)],
 )  # fmt: skip
 def test_booleans(raw, value):
     assert cell(YES, raw) is value
