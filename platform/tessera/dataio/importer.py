@@ -279,7 +279,7 @@ class Importer:
             return
         ids = []
         for text in _as_list(texts):
-            hits = found.get(refs._normal(target_field, text), [])
+            hits = found.get(refs._normal(target_field, text, by), [])
             what = "user" if f.type == "user" else f.opt("to")
             if len(hits) == 1:
                 ids.append(hits[0])

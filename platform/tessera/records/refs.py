@@ -56,23 +56,28 @@ def target_column(registry, app: App, f, by: str) -> tuple[sa.Table, sa.ColumnEl
 def lookup(conn, registry, app: App, f, by: str, values: Iterable[Any]) -> dict[Any, list[int]]:
     """{value: [ids]} for the target records whose ``by`` field equals one of ``values``."""
     table, column, target_field = target_column(registry, app, f, by)
-    wanted = {_normal(target_field, v) for v in values} - {None}
+    wanted = {_normal(target_field, v, by) for v in values} - {None}
+    caseless = by == "email" or (target_field is not None and target_field.type == "email")
+    compared = sa.func.lower(column) if caseless else column
     found: dict[Any, list[int]] = {}
     for chunk in _chunks(sorted(wanted, key=str), 1000):
-        query = sa.select(column, table.c.id).where(column.in_(chunk)).order_by(table.c.id)
+        query = sa.select(column, table.c.id).where(compared.in_(chunk)).order_by(table.c.id)
         for value, rid in conn.execute(query):
-            found.setdefault(value, []).append(rid)
+            found.setdefault(_normal(target_field, value, by), []).append(rid)
     return found
 
 
-def _normal(target_field, value: Any) -> Any:
-    """The value as the target field stores it (e-mail domains lower-cased...)."""
-    if target_field is None or value is None:
+def _normal(target_field, value: Any, by: str = "") -> Any:
+    """The value as the target field stores it; e-mail addresses compare lower-cased."""
+    if value is None:
         return value
-    try:
-        return for_field(target_field).coerce(target_field, value)
-    except Exception:  # noqa: BLE001 — an unreadable value simply matches nothing
-        return value
+    if target_field is not None:
+        try:
+            value = for_field(target_field).coerce(target_field, value)
+        except Exception:  # noqa: BLE001 — an unreadable value simply matches nothing
+            pass
+    email = by == "email" or (target_field is not None and target_field.type == "email")
+    return value.lower() if email and isinstance(value, str) else value
 
 
 def _chunks(items: list, size: int):
@@ -146,7 +151,7 @@ def _one(ref: Mapping, f, found, errs) -> int | None:
     if isinstance(result, ValueError):
         errs.setdefault(f.key, []).append(str(result))
         return None
-    ids = result["ids"].get(_normal(result["field"], value), [])
+    ids = result["ids"].get(_normal(result["field"], value, by), [])
     what = "user" if f.type == "user" else f.opt("to")
     if not ids:
         errs.setdefault(f.key, []).append(f"no {what} with {by} {value!r}")
