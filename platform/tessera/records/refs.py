@@ -10,6 +10,7 @@ per row. A value matching no record, or more than one, is a per-row, per-field e
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -72,10 +73,8 @@ def _normal(target_field, value: Any, by: str = "") -> Any:
     if value is None:
         return value
     if target_field is not None:
-        try:
+        with contextlib.suppress(Exception):  # an unreadable value simply matches nothing
             value = for_field(target_field).coerce(target_field, value)
-        except Exception:  # noqa: BLE001 — an unreadable value simply matches nothing
-            pass
     email = by == "email" or (target_field is not None and target_field.type == "email")
     return value.lower() if email and isinstance(value, str) else value
 
