@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from tessera.errors import TesseraError
 
@@ -33,6 +34,7 @@ def _parse_maps(maps: tuple[str, ...]) -> dict[str, str | None]:
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("app_id")
 @click.argument("rt_key")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -100,6 +102,7 @@ def import_cmd(app_id, rt_key, file, maps, match, on_match, encoding, sheet, ski
 
 
 @click.command("export")
+@with_appcontext
 @click.argument("app_id")
 @click.argument("view_key")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
