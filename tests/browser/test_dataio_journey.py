@@ -6,7 +6,6 @@ prefix unique to this run, and the export is narrowed to it with the table's sea
 
 from __future__ import annotations
 
-import io
 import uuid
 
 from browser_helpers import shot, sign_in
@@ -75,7 +74,7 @@ def test_import_gbk_customers_then_export_xlsx(page, tmp_path):
     shot(page, "export-menu-en")
     with page.expect_download() as download:
         page.click("a[data-export=xlsx]")
-    ws = load_workbook(io.BytesIO(open(download.value.path(), "rb").read())).active
+    ws = load_workbook(download.value.path()).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[0][:4] == ["Code", "Name", "Company", "Value tier"]
     names = [r[1] for r in values[1:]]
