@@ -74,7 +74,10 @@ def test_import_gbk_customers_then_export_xlsx(page, tmp_path):
     shot(page, "export-menu-en")
     with page.expect_download() as download:
         page.click("a[data-export=xlsx]")
-    ws = load_workbook(download.value.path()).active
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.suffix == ".xlsx"
+    ws = load_workbook(saved).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[0][:4] == ["Code", "Name", "Company", "Value tier"]
     names = [r[1] for r in values[1:]]
