@@ -182,7 +182,7 @@ class Importer:
             if self.cancelled():
                 raise Cancelled("the import was cancelled")
             rows = [Row(n, cells) for n, cells in batch]
-            self._prepare(rows)
+            self._prepare(rows, validate=not write)
             if write and not self.options.skip_invalid and any(r.errors for r in rows):
                 bad = next(r for r in rows if r.errors)
                 raise FileProblem(f"row {bad.number} was refused while writing; nothing imported")
@@ -228,13 +228,19 @@ class Importer:
         ]
 
     # -- one batch ----------------------------------------------------------------------
-    def _prepare(self, rows: list[Row]) -> None:
+    def _prepare(self, rows: list[Row], *, validate: bool = True) -> None:
+        """Parse, resolve links, match; ``validate``: ask the service to check the batch.
+
+        A writing pass skips the separate check: the write itself refuses bad rows
+        (reported and left out with skip_invalid; the whole import undone otherwise).
+        """
         for row in rows:
             self._parse(row)
         with self.t.engine.connect() as conn:
             self._resolve_links(conn, rows)
             self._match(conn, rows)
-        self._validate(rows)
+        if validate:
+            self._validate(rows)
         self._unique_across_batches(rows)
 
     def _parse(self, row: Row) -> None:
@@ -396,7 +402,7 @@ class Importer:
 
     def _write_rows(self, rows: list[Row], call, update: bool) -> None:
         """Write; with skip_invalid, rows refused now (a race) are reported, the rest retried."""
-        for _attempt in range(2):
+        for _attempt in range(3):
             if not rows:
                 return
             try:
@@ -404,7 +410,7 @@ class Importer:
                 return
             except ValidationFailed as exc:
                 if not self.options.skip_invalid:
-                    raise
+                    raise FileProblem(f"a row was refused while writing: {exc}") from None
                 bad = {int(i) for i in (getattr(exc, "rows", None) or {})}
                 for i in bad:
                     for key, messages in exc.rows[str(i)].items():
