@@ -92,7 +92,9 @@ def test_dry_run_reports_every_problem_and_refusal_writes_nothing(crm, write_csv
     assert len(_names(crm)) == 3
 
 
-def test_dedupe_on_normalised_phone_and_email(crm, write_csv):
+@pytest.mark.parametrize("index_max", [None, 0], ids=["key-index", "sql-per-batch"])
+def test_dedupe_on_normalised_phone_and_email(crm, write_csv, index_max):
+    crm.config["IMPORT_MATCH_INDEX_MAX"] = index_max
     crm.records.create("crm", "customer", {"name": "旧华为", "phone": "+86 13800138000"})
     crm.records.create("crm", "customer", {"name": "旧腾讯", "email": "QQ@EXAMPLE.CN"})
     path = write_csv(CUSTOMERS + "腾讯重复,13900139000,,普通,1,,\n")

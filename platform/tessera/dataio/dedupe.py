@@ -146,3 +146,31 @@ def find_existing(
             if norm is not None:
                 found.setdefault(norm, []).append(row[0])
     return found
+
+
+class KeyIndex:
+    """Every stored record's normalised key, read once per import pass (one streamed scan).
+
+    Matching a batch against it costs nothing per batch; the per-batch SQL lookup
+    (:func:`find_existing`) normalises every stored row again, so on a large table it
+    is used only above ``limit`` rows, where the index would cost too much memory.
+    """
+
+    def __init__(self, conn, rt: RecordType, table: sa.Table, key: tuple[str, ...]):
+        self.found: dict[tuple, list[int]] = {}
+        cols = [table.c.id, *(table.c[k] for k in key)]
+        query = sa.select(*cols).execution_options(yield_per=5000)
+        for row in conn.execute(query):
+            norm = row_key(rt, key, dict(zip(key, row[1:], strict=True)))
+            if norm is not None:
+                self.found.setdefault(norm, []).append(row[0])
+
+    @classmethod
+    def build(cls, conn, rt, table, key, limit: int) -> KeyIndex | None:
+        """An index, or None when the table holds more than ``limit`` records."""
+        count = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        return cls(conn, rt, table, key) if count <= limit else None
+
+    def lookup(self, wanted: set[tuple]) -> dict[tuple, list[int]]:
+        """{key: [ids]} for the wanted keys that exist."""
+        return {k: self.found[k] for k in wanted if k in self.found}

@@ -34,6 +34,9 @@ from tessera.records.actor import Actor
 ON_MATCH = ("skip", "update", "create")
 WORKFLOWS = ("none", "per_row", "summary")
 REPORT_CAP = 10_000
+#: tables up to this many records are matched against an in-memory key index built once
+#: per pass; larger ones by one SQL query per batch (IMPORT_MATCH_INDEX_MAX overrides)
+MATCH_INDEX_MAX = 300_000
 LINKS = ("link", "link_many", "user")
 
 
@@ -178,6 +181,7 @@ class Importer:
         result = Result(written=write)
         self._seen_keys: dict[tuple, dict[tuple, int]] = {k: {} for k in self.keys}
         self._seen_unique: dict[str, dict[Any, int]] = {}
+        self._indexes: dict[tuple, dedupe.KeyIndex | None] = {}
         for batch in self._batches():
             if self.cancelled():
                 raise Cancelled("the import was cancelled")
@@ -306,7 +310,7 @@ class Importer:
         matches: dict[int, set[int]] = {}
         for key in self.keys:
             wanted = {k for r in rows if (k := dedupe.row_key(self.rt, key, r.values))}
-            found = dedupe.find_existing(conn, self.rt, self.table, key, wanted) if wanted else {}
+            found = self._existing(conn, key, wanted) if wanted else {}
             seen = self._seen_keys[key]
             for row in rows:
                 k = dedupe.row_key(self.rt, key, row.values)
@@ -318,6 +322,17 @@ class Importer:
                     row.action, row.note = "skip", f"same {'+'.join(key)} as row {first}"
         for row in rows:
             self._decide(row, sorted(matches.get(row.number, ())))
+
+    def _existing(self, conn, key: tuple[str, ...], wanted: set) -> dict:
+        """Stored records with these keys: from the pass's key index, else by SQL."""
+        if key not in self._indexes:
+            limit = self.t.config.get("IMPORT_MATCH_INDEX_MAX")
+            limit = MATCH_INDEX_MAX if limit is None else int(limit)
+            self._indexes[key] = dedupe.KeyIndex.build(conn, self.rt, self.table, key, limit)
+        index = self._indexes[key]
+        if index is not None:
+            return index.lookup(wanted)
+        return dedupe.find_existing(conn, self.rt, self.table, key, wanted)
 
     def _decide(self, row: Row, ids: list[int]) -> None:
         if row.action == "skip" or not ids or self.options.on_match == "create":
