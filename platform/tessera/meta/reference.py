@@ -206,9 +206,9 @@ class Reference:
         key, cases = None, []
         for clause in clauses:
             consts = {
-                k: v["const"]
+                k: v["const"] if "const" in v else " / ".join(f"{x}" for x in v["enum"])
                 for k, v in clause.get("if", {}).get("properties", {}).items()
-                if isinstance(v, dict) and "const" in v
+                if isinstance(v, dict) and ("const" in v or "enum" in v)
             }
             if len(consts) != 1 or "then" not in clause:
                 continue
