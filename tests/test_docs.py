@@ -73,7 +73,12 @@ def test_reference_takes_new_keys_and_types_without_code_changes(tmp_path):
     path.write_text(json.dumps(field), encoding="utf-8")
     (folder / "extra.json").write_text(
         json.dumps({"$id": "https://tessera.dev/schemas/extra.json", "title": "Extra",
-                    "type": "object", "properties": {"n": {"type": "integer"}}}),
+                    "type": "object", "properties": {
+                        "n": {"type": "integer"},
+                        "anything": True,
+                        "scope": {"oneOf": [{"enum": ["own", "all"]},
+                                            {"$ref": "https://tessera.dev/schemas/condition.json"}]},
+                    }}),
         encoding="utf-8",
     )  # fmt: skip
 
@@ -84,6 +89,9 @@ def test_reference_takes_new_keys_and_types_without_code_changes(tmp_path):
     assert "| `glow` | `true`/`false` |  | `false` | they shine | `glow: true` |" in text
     assert "[`stars`](#field-type-stars)" in text
     assert "## Extra" in text and "| `n` | whole number |" in text
+    assert "| `anything` | any value |" in text
+    assert "| `scope` | one of `own`, `all` or [condition](#condition) |" in text
+    assert "`scope: own`" in text
     assert "Extra: n: no description" in ref.missing
 
 

@@ -151,6 +151,8 @@ class Variants:
 
         Only when every other copy with the same schema that has the annotation agrees
         (``default`` means something else on a date than on a text field)."""
+        if not isinstance(schema, dict):
+            return schema
         out = dict(schema)
         for note in ("description", "examples", "default"):
             if note in out:
@@ -236,6 +238,11 @@ class Reference:
             words = " and ".join(self.type_of(s, base) for s in typed) or "any value"
             said = ", ".join(x for x in limits if x)
             return f"{words} ({said})" if said else words
+        for key in ("oneOf", "anyOf"):
+            if key in schema and not schema.get("type") and "$ref" not in schema:
+                kinds = [self.type_of(s, base) for s in schema[key] if set(s) - {"required"}]
+                if kinds:
+                    return " or ".join(kinds)
         if "enum" in schema:
             return "one of " + ", ".join(code(v) for v in schema["enum"])
         if "const" in schema:
@@ -269,7 +276,7 @@ class Reference:
             keys = self.type_of(schema.get("propertyNames", {"type": "string"}), base)
             return f"mapping of {keys} to {self.type_of(extra, base)}"
         if kinds is None:
-            return "any value"
+            return "text" if "pattern" in schema else "any value"
         return TYPE_WORDS.get(kinds, kinds)
 
     @staticmethod
@@ -304,6 +311,11 @@ class Reference:
             return True, schema["enum"][0]
         if "$ref" in schema:
             return self.example(self.resolve(schema["$ref"], base)[2], base)
+        for key in ("oneOf", "anyOf"):
+            for option in schema.get(key, []):
+                found, value = self.example(option, base)
+                if found:
+                    return found, value
         if schema.get("type") == "boolean":
             return True, not schema.get("default", False)
         return False, None
