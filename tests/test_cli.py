@@ -119,27 +119,3 @@ def test_user_create_and_ensure_admin(runner):
     assert "password" in admin.output
     again = runner.invoke(args=["user", "ensure-admin"])
     assert "created" not in again.output
-
-
-def test_proxy_count_trusts_forwarded_scheme_and_address(database_url, tmp_path):
-    from flask import request
-
-    from tessera import create_app
-
-    def make(count):
-        app = create_app(
-            {
-                "DATABASE_URL": database_url,
-                "TESSERA_INSTANCE": str(tmp_path / "instance"),
-                "SECRET_KEY": "t",
-                "TESTING": True,
-                "AUTOMATION_EMBEDDED": False,
-                "PROXY_COUNT": count,
-            }
-        )
-        app.add_url_rule("/_echo", "echo", lambda: f"{request.scheme} {request.remote_addr}")
-        return app
-
-    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
-    assert make(1).test_client().get("/_echo", headers=headers).text == "https 203.0.113.9"
-    assert make(0).test_client().get("/_echo", headers=headers).text == "http 127.0.0.1"

@@ -20,16 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["tessera"] = Tessera.from_config(app.config)
     app.extensions["tessera"].automation.init_app(app)
     _register(app)
-    _behind_proxies(app, int(app.config.get("PROXY_COUNT") or 0))
     return app
-
-
-def _behind_proxies(app: Flask, count: int) -> None:
-    # Behind a reverse proxy, client address, scheme and host come from its headers.
-    if count > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def _register(app: Flask) -> None:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TESSERA_INSTANCE", "PROXY_COUNT")
+ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TESSERA_INSTANCE")
 
 
 def default_instance_path() -> Path:
@@ -27,9 +27,6 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # tokens too; the API only accepts application/json bodies).
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_HTTPONLY": True,
-        # how many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: none;
-        # trusting those headers without a proxy would let clients spoof their address)
-        "PROXY_COUNT": 0,
     }
     for key in ENV_KEYS:
         if os.environ.get(key):

@@ -22,14 +22,14 @@ import sqlalchemy as sa
 
 from tessera.errors import BadRequest, FieldValueError
 from tessera.fields import for_field
-from tessera.meta.model import App, RecordType
+from tessera.meta.model import SEARCHABLE, App, RecordType
 from tessera.query import conditions
 from tessera.query.policy import scoped_select
+from tessera.storage import search
 from tessera.storage.naming import SYSTEM_COLUMNS
 
 MAX_LIMIT = 500
 COUNT_CAP = 10_000
-SEARCHABLE = {"text", "long_text", "email", "phone", "url", "auto_number"}
 SYSTEM_SORTABLE = {"id", "created_at", "updated_at", "version"}
 BUCKETS = ("day", "week", "month", "year")
 MEASURES = ("count", "sum", "avg", "min", "max")
@@ -119,7 +119,8 @@ class Queries:
                 conditions.to_sql(filter, rt, app, self._tables(app), me=user_id, now=self.clock())
             )
         if q:
-            clauses.append(search_condition(rt, table, q))
+            dialect = self.registry.engine.dialect.name
+            clauses.append(search_condition(rt, table, q, dialect))
         return clauses
 
     def _rejects_empty(self, app: App, rt: RecordType, filter, user_id, key: str) -> bool:
@@ -336,9 +337,17 @@ def _eq(col, value):
 
 
 # -- search, counting, aggregates -----------------------------------------------------
-def search_condition(rt: RecordType, table: sa.Table, q: str):
-    """Case-insensitive substring match of ``q`` over the searchable text fields."""
-    cols = [table.c[f.key] for f in rt.fields if f.type in SEARCHABLE]
+def search_condition(rt: RecordType, table: sa.Table, q: str, dialect: str | None = None):
+    """Case-insensitive substring match of ``q`` over the declared (or every) text field.
+
+    Declared search fields are indexed: on PostgreSQL ILIKE uses their trigram indexes;
+    on SQLite a query of three or more characters goes through the FTS5 trigram table
+    (shorter ones, which have no trigram, scan with LIKE).
+    """
+    if rt.search and dialect == "sqlite" and len(q) >= 3:
+        return table.c.id.in_(search.match_ids(table, q))
+    keys = rt.search or [f.key for f in rt.fields if f.type in SEARCHABLE]
+    cols = [table.c[k] for k in keys]
     if not cols:
         return sa.false()
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
