@@ -123,7 +123,7 @@ def settings_in_deploy_doc() -> set[str]:
 
 def test_the_scan_finds_settings_read_all_ways():
     found = settings_in_code()
-    for key in ("DATABASE_URL", "PROXY_COUNT", "MAX_CONTENT_LENGTH", "API_TOKEN_CACHE_SECONDS",
+    for key in ("DATABASE_URL", "IMPORT_DIR", "MAX_CONTENT_LENGTH", "API_TOKEN_CACHE_SECONDS",
                 "PUBLIC_FORM_LIMIT", "SMTP_HOST", "AUTOMATION_RETRY_INTERVALS"):  # fmt: skip
         assert key in found, key
 
