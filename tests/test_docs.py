@@ -165,3 +165,42 @@ def test_docs_pages_are_linked_from_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for page in DOCS.glob("*.md"):
         assert f"(docs/{page.name})" in readme, f"README.md does not link docs/{page.name}"
+
+
+# -- examples in the schemas are valid -------------------------------------------------------
+
+
+def schema_examples():
+    """(file, JSON pointer, example) for every ``examples`` entry in schemas/."""
+    for name, schema in reference.load_schemas().items():
+        yield from _examples_in(name, schema, "")
+
+
+def _examples_in(name, node, pointer):
+    if isinstance(node, dict):
+        if isinstance(node.get("examples"), list) and pointer.rsplit("/", 1)[-1] != "properties":
+            for example in node["examples"]:
+                yield name, pointer, example
+        for key, value in node.items():
+            if key not in ("examples", "default", "const", "enum", "x-enumDescriptions"):
+                escaped = key.replace("~", "~0").replace("/", "~1")
+                yield from _examples_in(name, value, f"{pointer}/{escaped}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _examples_in(name, value, f"{pointer}/{i}")
+
+
+def test_every_example_in_the_schemas_is_valid():
+    from jsonschema import Draft202012Validator
+
+    from tessera.meta.validate import SCHEMA_BASE, registry
+
+    checked = 0
+    for name, pointer, example in schema_examples():
+        ref = {"$ref": f"{SCHEMA_BASE}{name}#{pointer}"}
+        errors = list(Draft202012Validator(ref, registry=registry()).iter_errors(example))
+        assert not errors, (
+            f"schemas/{name} {pointer or '/'}: example {example!r}: {errors[0].message}"
+        )
+        checked += 1
+    assert checked > 100
