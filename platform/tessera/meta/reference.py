@@ -423,6 +423,7 @@ class Reference:
                     for k, s, r in rows]  # fmt: skip
         out = self.table(rows, base, owner) + self.examples(schema)
         if family:
+            out += [f"Each `{family.key}` adds keys of its own, listed below.", ""]
             out += self.variant_sections(family, base, owner, tuple(common), level)
         return out
 
