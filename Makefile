@@ -46,7 +46,7 @@ test: lint browser
 bench: install
 	$(PY) bench/run.py
 
-# docs/template-language.md is generated from schemas/ (tests/test_docs.py checks it is current).
+# docs/template-language.md is generated from schemas/ (tests/test_project_docs.py checks it is current).
 docs: install
 	$(PY) -m tessera.meta.reference > docs/template-language.md.tmp
 	mv docs/template-language.md.tmp docs/template-language.md

@@ -1,7 +1,7 @@
 """The template-language reference (``docs/template-language.md``), generated from ``schemas/``.
 
 ``python -m tessera.meta.reference > docs/template-language.md`` (``make docs``) writes it;
-``tests/test_docs.py`` fails when the committed file differs. Everything comes from the
+``tests/test_project_docs.py`` fails when the committed file differs. Everything comes from the
 schema files — ``title``, ``description``, ``default``, ``enum``, ``examples`` and
 ``x-enumDescriptions`` (enum value -> text) — plus two registries: the field types (filter
 operators per type) and the workflow actions (parameters per action). Nothing here names a
