@@ -10,7 +10,7 @@ BIND          ?= 127.0.0.1:5000
 WEB_PROCESSES ?= 1
 WEB_THREADS   ?= 8
 
-.PHONY: install run test lint browser bench clean
+.PHONY: install run test lint browser bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: lint browser
 
 bench: install
 	$(PY) bench/run.py
+
+# docs/template-language.md is generated from schemas/ (tests/test_project_docs.py checks it is current).
+docs: install
+	$(PY) -m tessera.meta.reference > docs/template-language.md.tmp
+	mv docs/template-language.md.tmp docs/template-language.md
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

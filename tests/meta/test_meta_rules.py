@@ -65,7 +65,7 @@ CASES = [
         "wrong-value-type",
         swap(NAME, "{key: name, type: text, max_length: ten}"),
         "record_types[0].fields[0].max_length",
-        'expected whole number, found the text "ten"',
+        'expected whole number, found the text "ten" — the most characters allowed',
         7,
     ),
     (
