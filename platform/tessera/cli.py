@@ -377,7 +377,7 @@ def init_cmd() -> None:
 @with_appcontext
 def demo_cmd(app_id: str | None, force: bool) -> None:
     """Load sample data (a built-in template's demo.yaml) into installed apps."""
-    from tessera.demo import DemoError, load_demo
+    from tessera.demo import DemoError, demo_people, load_demo
 
     t = _tessera()
     done = False
@@ -385,6 +385,7 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         app = _load(str(folder))
         if (app_id and app.id != app_id) or app.id not in t.registry.apps:
             continue
+        _echo_demo_people(demo_people(t.engine, t.registry.apps[app.id]), app.id)
         try:
             counts = load_demo(t, app.id, folder / "demo.yaml", force=force)
         except DemoError as exc:
@@ -394,6 +395,16 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         click.echo(f"loaded demo data into {app.id}: {summary}")
     if not done:
         _fail(f"no demo data for {app_id or 'the installed apps'} (run: flask --app app init)")
+
+
+def _echo_demo_people(rows: list, app_id: str) -> None:
+    if not rows:
+        click.echo(f"{app_id} declares no roles: no demo users created")
+        return
+    click.echo(f"demo users of {app_id} (team 'Demo team'; sign in with these):")
+    for username, password, role in rows:
+        shown = password if password else "(exists already; password unchanged)"
+        click.echo(f"  {username}\t{app_id}:{role}\t{shown}")
 
 
 def register(app: Flask) -> None:

@@ -19,7 +19,15 @@ LOCALES = ("en", "zh-CN")
 
 
 class UserError(TesseraError):
-    """A user could not be created or changed."""
+    """A user could not be created or changed.
+
+    ``code`` and ``params`` let a page say the same in the reader's language.
+    """
+
+    def __init__(self, message: str, code: str = "", **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def create_user(
@@ -67,7 +75,7 @@ def insert_user(
     locale = check_locale(locale)
     timezone = check_timezone(timezone)
     if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
-        raise UserError(f"username {username!r} is taken")
+        raise UserError(f"username {username!r} is taken", "username_taken", name=username)
     return conn.execute(
         users.insert().values(
             username=username,
@@ -85,13 +93,17 @@ def insert_user(
 def check_username(username: str) -> None:
     """Refuse a username that is not 2-64 letters, digits or _ . @ -."""
     if not USERNAME.match(username or ""):
-        raise UserError(f"username {username!r}: use 2-64 letters, digits or _ . @ -")
+        raise UserError(
+            f"username {username!r}: use 2-64 letters, digits or _ . @ -",
+            "username_invalid",
+            name=username,
+        )
 
 
 def check_password(password: str) -> None:
     """Refuse a password shorter than 8 characters."""
     if len(password or "") < 8:
-        raise UserError("password: must be at least 8 characters")
+        raise UserError("password: must be at least 8 characters", "password_short")
 
 
 def check_locale(locale: str | None) -> str:
@@ -101,7 +113,9 @@ def check_locale(locale: str | None) -> str:
         return "zh-CN"
     if lowered in ("en", "en-us", "en-gb"):
         return "en"
-    raise UserError(f"locale {locale!r}: use one of {', '.join(LOCALES)}")
+    raise UserError(
+        f"locale {locale!r}: use one of {', '.join(LOCALES)}", "locale_invalid", locale=locale
+    )
 
 
 def check_timezone(zone: str | None) -> str | None:
@@ -111,7 +125,9 @@ def check_timezone(zone: str | None) -> str | None:
     if zone not in time_zones():
         hint = difflib.get_close_matches(zone, sorted(time_zones()), n=1)
         more = f" — did you mean {hint[0]!r}?" if hint else " (e.g. Asia/Shanghai, Europe/Berlin)"
-        raise UserError(f"time zone {zone!r} is not an IANA time zone{more}")
+        raise UserError(
+            f"time zone {zone!r} is not an IANA time zone{more}", "timezone_invalid", zone=zone
+        )
     return zone
 
 

@@ -60,7 +60,9 @@ def parse_role(text: str, apps: Mapping[str, Any]) -> RoleRef:
     """``APP:ROLE`` checked against the installed app's declared roles."""
     app_id, sep, role = (text or "").partition(":")
     if not sep or not app_id or not role:
-        raise PeopleError(f"role {text!r}: write it as APP:ROLE, e.g. crm:sales_rep")
+        raise PeopleError(
+            f"role {text!r}: write it as APP:ROLE, e.g. crm:sales_rep", "role_syntax", role=text
+        )
     return check_role(app_id.strip(), role.strip(), apps)
 
 
@@ -69,15 +71,27 @@ def check_role(app_id: str, role: str, apps: Mapping[str, Any]) -> RoleRef:
     app = apps.get(app_id)
     if app is None:
         installed = ", ".join(sorted(apps)) or "none"
-        raise PeopleError(f"role {app_id}:{role}: no app {app_id!r} is installed ({installed})")
+        raise PeopleError(
+            f"role {app_id}:{role}: no app {app_id!r} is installed ({installed})",
+            "app_unknown",
+            app=app_id,
+        )
     keys = role_keys(app)
     if declared_roles(app) and role not in keys:
         raise PeopleError(
             f"role {app_id}:{role}: app {app_id!r} declares no role {role!r}; "
-            f"its roles are {', '.join(keys)}"
+            f"its roles are {', '.join(keys)}",
+            "role_unknown",
+            app=app_id,
+            role=role,
+            roles=", ".join(keys),
         )
     if not ROLE_KEY.match(role):
-        raise PeopleError(f"role {app_id}:{role}: a role key is lower-case letters, digits, _")
+        raise PeopleError(
+            f"role {app_id}:{role}: a role key is lower-case letters, digits, _",
+            "role_key",
+            role=role,
+        )
     return RoleRef(app_id, role)
 
 
@@ -190,7 +204,9 @@ def find(engine: sa.Engine, username: str) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     if row is None:
-        raise PeopleError(f"no user {username!r} (see: flask --app app user list)")
+        raise PeopleError(
+            f"no user {username!r} (see: flask --app app user list)", "no_user", name=username
+        )
     return dict(row)
 
 
@@ -202,7 +218,7 @@ def get(engine: sa.Engine, user_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
         if row is None:
-            raise PeopleError(f"no user with id {user_id}")
+            raise PeopleError(f"no user with id {user_id}", "no_user", name=user_id)
         team_ids = [
             r.team_id
             for r in conn.execute(
@@ -256,7 +272,7 @@ def update_profile(
     with engine.begin() as conn:
         old = _user_row(conn, user_id)
         if values.get("is_admin") is False and old["is_admin"] and by == user_id:
-            raise PeopleError("you cannot take away your own administrator rights")
+            raise PeopleError("you cannot take away your own administrator rights", "self_unadmin")
         if values.get("is_admin") is False and old["is_admin"]:
             _keep_an_admin(conn, user_id)
         changes = {k: [old[k], v] for k, v in values.items() if old[k] != v}
@@ -278,7 +294,9 @@ def set_active(
         if row["active"] == active:
             return False
         if not active and by == user_id:
-            raise PeopleError("you cannot deactivate yourself; ask another administrator")
+            raise PeopleError(
+                "you cannot deactivate yourself; ask another administrator", "self_deactivate"
+            )
         if not active and row["is_admin"]:
             _keep_an_admin(conn, user_id)
         conn.execute(users.update().where(users.c.id == user_id).values(active=active))
@@ -316,7 +334,7 @@ def change_own_password(engine: sa.Engine, user_id: int, current: str, new: str)
             sa.select(users.c.username, users.c.password_hash).where(users.c.id == user_id)
         ).first()
         if row is None or not check_password_hash(row.password_hash or "", current or ""):
-            raise PeopleError("current password: it is not right")
+            raise PeopleError("current password: it is not right", "current_password")
         user_store.check_password(new)
         conn.execute(
             users.update()
@@ -329,7 +347,7 @@ def change_own_password(engine: sa.Engine, user_id: int, current: str, new: str)
 def _user_row(conn: sa.Connection, user_id: int) -> dict[str, Any]:
     row = conn.execute(sa.select(users).where(users.c.id == user_id)).mappings().first()
     if row is None:
-        raise PeopleError(f"no user with id {user_id}")
+        raise PeopleError(f"no user with id {user_id}", "no_user", name=user_id)
     return dict(row)
 
 
@@ -344,7 +362,9 @@ def _keep_an_admin(conn: sa.Connection, user_id: int) -> None:
         .where(users.c.is_admin.is_(True), users.c.active.is_(True), users.c.id != user_id)
     ).scalar_one()
     if not others:
-        raise PeopleError("this is the last active administrator; make someone else admin first")
+        raise PeopleError(
+            "this is the last active administrator; make someone else admin first", "last_admin"
+        )
 
 
 # -- teams --------------------------------------------------------------------------------
@@ -538,38 +558,44 @@ def _leave(conn: sa.Connection, team_id: int, user_id: int, team_name: str, by) 
 def _team(conn: sa.Connection, team_id: int | None) -> dict[str, Any]:
     row = conn.execute(sa.select(teams).where(teams.c.id == team_id)).mappings().first()
     if row is None:
-        raise PeopleError(f"no team with id {team_id}")
+        raise PeopleError(f"no team with id {team_id}", "no_team", name=team_id)
     return dict(row)
 
 
 def _team_by_name(conn: sa.Connection, name: str) -> dict[str, Any]:
     row = conn.execute(sa.select(teams).where(teams.c.name == name)).mappings().first()
     if row is None:
-        raise PeopleError(f"no team {name!r} (create it: flask --app app team create {name!r})")
+        raise PeopleError(
+            f"no team {name!r} (create it: flask --app app team create {name!r})",
+            "no_team",
+            name=name,
+        )
     return dict(row)
 
 
 def _team_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > TEAM_NAME_MAX:
-        raise PeopleError(f"team name: 1-{TEAM_NAME_MAX} characters")
+        raise PeopleError(f"team name: 1-{TEAM_NAME_MAX} characters", "team_name")
     return name
 
 
 def _unique_team(conn: sa.Connection, name: str) -> None:
     if conn.execute(sa.select(teams.c.id).where(teams.c.name == name)).first():
-        raise PeopleError(f"team name {name!r} is taken")
+        raise PeopleError(f"team name {name!r} is taken", "team_taken", name=name)
 
 
 def _no_cycle(conn: sa.Connection, team_id: int, parent_id: int) -> None:
     """Refuse a parent that is the team itself or one of its sub-teams."""
     parents = dict(conn.execute(sa.select(teams.c.id, teams.c.parent_id)).all())
     if parent_id not in parents:
-        raise PeopleError(f"no team with id {parent_id}")
+        raise PeopleError(f"no team with id {parent_id}", "no_team", name=parent_id)
     seen, current = set(), parent_id
     while current is not None and current not in seen:
         if current == team_id:
-            raise PeopleError("a team cannot be placed under itself or one of its sub-teams")
+            raise PeopleError(
+                "a team cannot be placed under itself or one of its sub-teams", "team_cycle"
+            )
         seen.add(current)
         current = parents.get(current)
 

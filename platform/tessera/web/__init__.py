@@ -22,11 +22,13 @@ assets = Blueprint(
 def init_app(app: Flask) -> None:
     """Register the web blueprints, Babel, CSRF checks, sign-in loading and template helpers."""
     from tessera.web import (
+        admin_people,
         auth,
         automation,
         builder,
         i18n,
         present,
+        profile,
         public,
         records,
         security,
@@ -48,7 +50,7 @@ def init_app(app: Flask) -> None:
         value_html=present.value_html,
         query_with=query_with,
     )
-    for module in (auth, shell, views, records, public):
+    for module in (auth, shell, views, records, public, admin_people, profile):
         app.register_blueprint(module.bp)
     app.register_blueprint(builder.bp)
     automation.init_app(app)
