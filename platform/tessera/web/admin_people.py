@@ -371,8 +371,65 @@ def audit_log():
         names=web_people.directory(),
         users=sorted(web_people.directory().items(), key=lambda item: item[1]),
         args=request.args,
-        via=audit.via,
+        action_label=action_label,
+        via_label=via_label,
+        detail_text=detail_text,
     )
+
+
+def action_label(action: str) -> str:
+    """An audit action in words."""
+    words = {
+        "create": _("Record created"),
+        "update": _("Record changed"),
+        "delete": _("Record deleted"),
+        "login": _("Signed in"),
+        "login_failed": _("Sign-in failed"),
+        "user_create": _("User created"),
+        "user_update": _("User changed"),
+        "user_deactivate": _("User deactivated"),
+        "user_activate": _("User reactivated"),
+        "password_reset": _("Password reset"),
+        "password_change": _("Password changed"),
+        "role_grant": _("Role granted"),
+        "role_revoke": _("Role taken away"),
+        "team_create": _("Team created"),
+        "team_update": _("Team changed"),
+        "team_delete": _("Team deleted"),
+        "team_join": _("Joined team"),
+        "team_leave": _("Left team"),
+        "token_create": _("API token created"),
+        "token_revoke": _("API token revoked"),
+    }
+    return words.get(action, action)
+
+
+def via_label(kind: str | None, ref: str | None) -> str:
+    """Through which door a record change came, in words."""
+    words = {
+        "ui": _("Web"),
+        "api": "API",
+        "workflow": _("Workflow"),
+        "import": _("Import"),
+        "public_form": _("Public form"),
+    }
+    found = audit.via(kind, ref)
+    return words.get(found, found)
+
+
+def detail_text(detail: dict) -> str:
+    """A security event's detail as ``key: value`` pairs (``[old, new]`` as old → new)."""
+
+    def one(value) -> str:
+        if isinstance(value, list) and len(value) == 2:
+            return f"{one(value[0])} → {one(value[1])}"
+        if value is None:
+            return "—"
+        if isinstance(value, bool):
+            return "✓" if value else "✗"
+        return str(value)
+
+    return "; ".join(f"{k}: {one(v)}" for k, v in (detail or {}).items())
 
 
 @bp.get("/audit.csv")
