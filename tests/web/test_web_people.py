@@ -411,3 +411,20 @@ def test_admin_pages_in_chinese(client, tessera, with_roles):
     assert "新用户" in page
     resp = post(client, "/admin/users/new", {"username": "bob"})
     assert "用户名“bob”已被占用" in _error(resp)
+
+
+def test_edit_user_is_all_or_nothing(client, tessera):
+    bob = _id(tessera.engine, "bob")
+    before = _snapshot(tessera.engine)
+    resp = post(client, f"/admin/users/{bob}", {"display_name": "Changed", "team": "999"})
+    assert resp.status_code == 422 and "There is no such team." in _error(resp)
+    assert people.get(tessera.engine, bob)["display_name"] == "Bob Sales"
+    assert _snapshot(tessera.engine) == before
+
+
+def test_admin_cannot_drop_their_own_admin_rights(client, tessera):
+    alice = _id(tessera.engine, "alice")
+    resp = post(client, f"/admin/users/{alice}", {"display_name": "Alice Admin"})
+    assert resp.status_code == 422
+    assert "your own administrator rights" in _error(resp)
+    assert people.find(tessera.engine, "alice")["is_admin"] is True

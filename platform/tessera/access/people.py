@@ -258,6 +258,45 @@ def update_profile(
     is_admin: bool | None = None,
 ) -> dict[str, list]:
     """Change a user's display name, email, locale, time zone or admin flag; the changes."""
+    profile = {
+        "display_name": display_name,
+        "email": email,
+        "locale": locale,
+        "timezone": timezone,
+        "is_admin": is_admin,
+    }
+    with engine.begin() as conn:
+        return _update_profile(conn, user_id, by=by, **profile)
+
+
+def update_user(
+    engine: sa.Engine,
+    user_id: int,
+    *,
+    by: int | None = None,
+    profile: dict[str, Any],
+    team_ids: Iterable[int],
+    roles: Iterable[RoleRef],
+    role_apps: Iterable[str],
+) -> None:
+    """Profile, teams and roles (in ``role_apps``) of a user in one transaction."""
+    with engine.begin() as conn:
+        _update_profile(conn, user_id, by=by, **profile)
+        _set_teams(conn, user_id, team_ids, by=by)
+        set_roles_in(conn, user_id, roles, by=by, only_apps=role_apps)
+
+
+def _update_profile(
+    conn: sa.Connection,
+    user_id: int,
+    *,
+    by: int | None,
+    display_name: str | None = None,
+    email: str | None = None,
+    locale: str | None = None,
+    timezone: str | None = None,
+    is_admin: bool | None = None,
+) -> dict[str, list]:
     values: dict[str, Any] = {}
     if display_name is not None:
         values["display_name"] = display_name.strip() or None
@@ -269,19 +308,18 @@ def update_profile(
         values["timezone"] = user_store.check_timezone(timezone.strip())
     if is_admin is not None:
         values["is_admin"] = bool(is_admin)
-    with engine.begin() as conn:
-        old = _user_row(conn, user_id)
-        if values.get("is_admin") is False and old["is_admin"] and by == user_id:
+    old = _user_row(conn, user_id)
+    if values.get("is_admin") is False and old["is_admin"]:
+        if by == user_id:
             raise PeopleError("you cannot take away your own administrator rights", "self_unadmin")
-        if values.get("is_admin") is False and old["is_admin"]:
-            _keep_an_admin(conn, user_id)
-        changes = {k: [old[k], v] for k, v in values.items() if old[k] != v}
-        if not changes:
-            return {}
-        if "is_admin" in changes:
-            values["role"] = "admin" if values["is_admin"] else "user"
-        conn.execute(users.update().where(users.c.id == user_id).values(values))
-        audit.log(conn, "user_update", by=by, subject=old["username"], detail=changes)
+        _keep_an_admin(conn, user_id)
+    changes = {k: [old[k], v] for k, v in values.items() if old[k] != v}
+    if not changes:
+        return {}
+    if "is_admin" in changes:
+        values["role"] = "admin" if values["is_admin"] else "user"
+    conn.execute(users.update().where(users.c.id == user_id).values(values))
+    audit.log(conn, "user_update", by=by, subject=old["username"], detail=changes)
     return changes
 
 

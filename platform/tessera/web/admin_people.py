@@ -171,19 +171,22 @@ def user_edit(user_id: int):
     form = request.form
     engine, me = _engine(), common.me()
     try:
-        roles = posted_roles()
-        people.update_profile(
+        profile = {
+            "display_name": form.get("display_name", ""),
+            "email": form.get("email", ""),
+            "locale": form.get("locale", "en"),
+            "timezone": form.get("timezone", ""),
+            "is_admin": form.get("is_admin") == "on",
+        }
+        people.update_user(
             engine,
             user_id,
             by=me,
-            display_name=form.get("display_name", ""),
-            email=form.get("email", ""),
-            locale=form.get("locale", "en"),
-            timezone=form.get("timezone", ""),
-            is_admin=form.get("is_admin") == "on",
+            profile=profile,
+            team_ids=posted_ids("team"),
+            roles=posted_roles(),
+            role_apps=list(_apps()),
         )
-        people.set_teams(engine, user_id, posted_ids("team"), by=me)
-        people.set_roles(engine, user_id, roles, by=me, only_apps=list(_apps()))
     except UserError as exc:
         merged = {**user, **form.to_dict(), "is_admin": form.get("is_admin") == "on"}
         return _user_form(user, merged, _form_roles(), posted_ids("team"), error=message(exc))
