@@ -90,7 +90,7 @@ class Filters:
         user_id = int(user) if user.isdigit() else None
         if user and user_id is None:
             problems.append("user")
-        since, until = _date(args.get("since"), problems, "since"), None
+        since = _date(args.get("since"), problems, "since")
         until = _date(args.get("until"), problems, "until")
         return (
             cls(

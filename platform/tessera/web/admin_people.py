@@ -129,7 +129,20 @@ def index():
 @bp.get("/users")
 def user_list():
     """Every user with state, roles and teams."""
-    return render_template("admin/users.html", users=people.list_users(_engine()))
+    return render_template(
+        "admin/users.html", users=people.list_users(_engine()), role_label=role_label
+    )
+
+
+def role_label(ref: people.RoleRef) -> str:
+    """A held role as "App: Role label" in the reader's language."""
+    app = _apps().get(ref.app_id)
+    if app is None:
+        return str(ref)
+    if ref.role == "admin":
+        return f"{label(app.label, app.id)}: {_('Administrator')}"
+    found = next((r for r in people.declared_roles(app) if r.key == ref.role), None)
+    return f"{label(app.label, app.id)}: {label(found.label, ref.role) if found else ref.role}"
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
