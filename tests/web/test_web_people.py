@@ -428,3 +428,20 @@ def test_admin_cannot_drop_their_own_admin_rights(client, tessera):
     assert resp.status_code == 422
     assert "your own administrator rights" in _error(resp)
     assert people.find(tessera.engine, "alice")["is_admin"] is True
+
+
+def test_admin_sees_and_revokes_a_users_tokens(client, web_app, tessera):
+    bob = _id(tessera.engine, "bob")
+    alice = _id(tessera.engine, "alice")
+    token_id, plain = tokens.create_token(tessera.engine, bob, "leaked", scopes="read")
+    other_id, _ = tokens.create_token(tessera.engine, alice, "mine")
+    page = Finder(html(client.get(f"/admin/users/{bob}")))
+    assert [r["data-token"] for r in page.find("tr") if r.get("data-token")] == [str(token_id)]
+    wrong = post(client, f"/admin/users/{bob}/tokens/{other_id}/revoke", follow_redirects=True)
+    assert "There is no such token." in html(wrong)
+    assert post(client, f"/admin/users/{bob}/tokens/{token_id}/revoke").status_code == 302
+    headers = {"Authorization": f"Bearer {plain}"}
+    assert web_app.test_client().get("/api/v1/apps", headers=headers).status_code == 401
+    with tessera.engine.connect() as conn:
+        last = conn.execute(sa.select(security_log).order_by(security_log.c.id.desc())).first()
+    assert (last.action, last.subject, last.user_id) == ("token_revoke", "bob", alice)

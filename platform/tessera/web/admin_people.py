@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from tessera import tokens
 from tessera.access import audit, people
 from tessera.users import UserError, time_zones
 from tessera.web import common
@@ -223,6 +224,7 @@ def _user_form(user, values, held_roles, team_ids, error=None):
             teams=people.list_teams(_engine()),
             role_choices=role_choices(held_roles),
             zones=sorted(time_zones()),
+            tokens=tokens.list_tokens(_engine(), user["id"]) if user else [],
             error=error,
         ),
         status,
@@ -277,6 +279,19 @@ def user_password(user_id: int):
         flash(message(exc), "error")
         return redirect(url_for("admin_people.user_edit", user_id=user_id))
     return render_template("admin/password_once.html", user=user, password=password)
+
+
+@bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
+def user_token_revoke(user_id: int, token_id: int):
+    """Revoke one of a user's API tokens (e.g. one that leaked)."""
+    try:
+        tokens.revoke(_engine(), token_id, by=common.me(), owner_id=user_id)
+    except tokens.TokenError:
+        flash(_("There is no such token."), "error")
+    else:
+        common.engine_objects().token_cache.clear()
+        flash(_("Token revoked: it stopped working."), "ok")
+    return redirect(url_for("admin_people.user_edit", user_id=user_id))
 
 
 # -- teams ----------------------------------------------------------------------------------
