@@ -10,6 +10,7 @@ import csv
 import io
 import re
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -445,3 +446,22 @@ def test_admin_sees_and_revokes_a_users_tokens(client, web_app, tessera):
     with tessera.engine.connect() as conn:
         last = conn.execute(sa.select(security_log).order_by(security_log.c.id.desc())).first()
     assert (last.action, last.subject, last.user_id) == ("token_revoke", "bob", alice)
+
+
+def test_times_show_in_the_users_time_zone(client, tessera):
+    from datetime import UTC, datetime
+
+    alice = _id(tessera.engine, "alice")
+    people.update_profile(tessera.engine, alice, by=alice, timezone="Asia/Shanghai")
+    at = datetime(2026, 1, 2, 23, 30, tzinfo=UTC)
+    tokens.create_token(tessera.engine, alice, "tz", expires_at=at)
+    page = html(client.get("/me/tokens"))
+    assert "2026-01-03 07:30" in page  # UTC+8
+    record = tessera.records.create("crm", "customer", {"name": "Zone Co"})
+    shown = html(client.get(f"/a/crm/r/customer/{record['id']}"))
+    created = re.search(r'<time datetime="([^"]+)" class="muted">([^<]+)</time>', shown)
+    stamp = datetime.fromisoformat(created.group(1))
+    local = (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(
+        ZoneInfo("Asia/Shanghai")
+    )
+    assert created.group(2) == local.strftime("%Y-%m-%d %H:%M")
