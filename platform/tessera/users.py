@@ -137,14 +137,12 @@ def time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def end_sessions(engine_or_conn: sa.Engine | sa.Connection, user_id: int) -> None:
-    """End every session of ``user_id`` at once (bumps ``users.session_gen``)."""
-    query = users.update().where(users.c.id == user_id).values(session_gen=users.c.session_gen + 1)
-    if isinstance(engine_or_conn, sa.Engine):
-        with engine_or_conn.begin() as conn:
-            conn.execute(query)
-    else:
-        engine_or_conn.execute(query)
+def bump_session_gen(conn: sa.Connection, user_id: int) -> None:
+    """End every session of ``user_id`` (moves ``users.session_gen`` on), in the caller's
+    transaction: a session cookie issued under an older generation is refused."""
+    conn.execute(
+        users.update().where(users.c.id == user_id).values(session_gen=users.c.session_gen + 1)
+    )
 
 
 def authenticate(engine: sa.Engine, username: str, password: str) -> dict[str, Any] | None:

@@ -465,3 +465,20 @@ def test_times_show_in_the_users_time_zone(client, tessera):
         ZoneInfo("Asia/Shanghai")
     )
     assert created.group(2) == local.strftime("%Y-%m-%d %H:%M")
+
+
+def test_unlock_button_uses_the_sign_in_throttle_when_present(client, tessera, monkeypatch):
+    import sys
+    import types
+
+    bob = _id(tessera.engine, "bob")
+    calls = []
+    fake = types.ModuleType("tessera.signin")
+    fake.unlock = lambda app, username, by=None: calls.append((username, by)) or True
+    monkeypatch.setitem(sys.modules, "tessera.signin", fake)
+    assert Finder(html(client.get(f"/admin/users/{bob}"))).find("form", id="unlock")
+    assert post(client, f"/admin/users/{bob}/unlock").status_code == 302
+    assert calls == [("bob", _id(tessera.engine, "alice"))]
+    monkeypatch.setitem(sys.modules, "tessera.signin", None)  # an installation without it
+    assert not Finder(html(client.get(f"/admin/users/{bob}"))).find("form", id="unlock")
+    assert post(client, f"/admin/users/{bob}/unlock").status_code == 404

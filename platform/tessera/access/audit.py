@@ -6,7 +6,7 @@ Actions written here (``security_log.action``): ``user_create``, ``user_update``
 ``user_deactivate``, ``user_activate``, ``password_reset``, ``password_change``,
 ``role_grant``, ``role_revoke``, ``team_create``, ``team_update``, ``team_delete``,
 ``team_join``, ``team_leave``, ``token_create``, ``token_revoke``. Sign-in events
-(``login``, ``login_failed``...) are written by the sign-in flow with :func:`log`.
+(``login``, ``login_failed``, ``lockout``, ``unlock``) are written by the sign-in flow.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ RECORD_ACTIONS = ("create", "update", "delete")
 SECURITY_ACTIONS = (
     "login",
     "login_failed",
+    "lockout",
+    "unlock",
     "user_create",
     "user_update",
     "user_deactivate",

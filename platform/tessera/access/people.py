@@ -339,7 +339,7 @@ def set_active(
             _keep_an_admin(conn, user_id)
         conn.execute(users.update().where(users.c.id == user_id).values(active=active))
         if not active:
-            user_store.end_sessions(conn, user_id)
+            user_store.bump_session_gen(conn, user_id)
         action = "user_activate" if active else "user_deactivate"
         audit.log(conn, action, by=by, subject=row["username"])
     if token_cache is not None:
@@ -360,7 +360,7 @@ def reset_password(
             .where(users.c.id == user_id)
             .values(password_hash=generate_password_hash(password))
         )
-        user_store.end_sessions(conn, user_id)
+        user_store.bump_session_gen(conn, user_id)
         audit.log(conn, "password_reset", by=by, subject=row["username"])
     return password
 

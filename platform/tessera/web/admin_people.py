@@ -7,10 +7,13 @@ it and writes the security log; these views parse forms and render.
 
 from __future__ import annotations
 
+import importlib
+
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -24,13 +27,19 @@ from flask_babel import gettext as _
 from tessera import tokens
 from tessera.access import audit, people
 from tessera.users import UserError, time_zones
-from tessera.web import common
+from tessera.web import common, i18n
 from tessera.web import people as web_people
 from tessera.web.i18n import label
 
 bp = Blueprint("admin_people", __name__, url_prefix="/admin")
 common.protect(bp)
 AUDIT_PAGE = 50
+
+
+@bp.app_template_global("local_time")
+def local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment in the signed-in user's time zone (every template may use it)."""
+    return i18n.local_time(value, fmt)
 
 
 @bp.before_request
@@ -225,6 +234,7 @@ def _user_form(user, values, held_roles, team_ids, error=None):
             role_choices=role_choices(held_roles),
             zones=sorted(time_zones()),
             tokens=tokens.list_tokens(_engine(), user["id"]) if user else [],
+            can_unlock=_signin() is not None,
             error=error,
         ),
         status,
@@ -291,6 +301,27 @@ def user_token_revoke(user_id: int, token_id: int):
     else:
         common.engine_objects().token_cache.clear()
         flash(_("Token revoked: it stopped working."), "ok")
+    return redirect(url_for("admin_people.user_edit", user_id=user_id))
+
+
+def _signin():
+    """The sign-in throttle module when this installation has it (lockouts), else None."""
+    try:
+        signin = importlib.import_module("tessera.signin")
+    except ImportError:
+        return None
+    return signin if hasattr(signin, "unlock") else None
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def user_unlock(user_id: int):
+    """Lift a sign-in lockout (too many wrong passwords) before it runs out."""
+    user = _user_or_404(user_id)
+    signin = _signin()
+    if signin is None:
+        abort(404)
+    signin.unlock(current_app._get_current_object(), user["username"], by=common.me())
+    flash(_("%(name)s may sign in again at once.", name=user["username"]), "ok")
     return redirect(url_for("admin_people.user_edit", user_id=user_id))
 
 
@@ -416,6 +447,8 @@ def action_label(action: str) -> str:
         "delete": _("Record deleted"),
         "login": _("Signed in"),
         "login_failed": _("Sign-in failed"),
+        "lockout": _("Sign-in locked"),
+        "unlock": _("Sign-in unlocked"),
         "user_create": _("User created"),
         "user_update": _("User changed"),
         "user_deactivate": _("User deactivated"),

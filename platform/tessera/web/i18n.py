@@ -34,9 +34,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=ui_locale)
-    app.jinja_env.globals.update(
-        L=label, ui_locale=ui_locale, LANGUAGE_NAMES=LANGUAGE_NAMES, local_time=local_time
-    )
+    app.jinja_env.globals.update(L=label, ui_locale=ui_locale, LANGUAGE_NAMES=LANGUAGE_NAMES)
 
 
 def normalize(locale: str | None) -> str | None:
