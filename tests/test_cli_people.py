@@ -72,9 +72,13 @@ def test_user_create_with_roles_and_teams(runner, crm, with_roles):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--role", "crm:wizard"], "app 'crm' declares no role 'wizard'; its roles are admin"),
+        (
+            ["--role", "crm:wizard"],
+            "app 'crm' declares no role 'wizard'; its roles are sales_rep, sales_manager",
+        ),
         (["--role", "nope:viewer"], "no app 'nope' is installed"),
         (["--role", "viewer"], "write it as APP:ROLE"),
+        (["--role", "crm:admin"], "admin is built in"),
         (["--team", "Ghosts"], "no team 'Ghosts'"),
         (["--timezone", "Mars/Olympus"], "is not an IANA time zone"),
         (["--locale", "fr"], "locale 'fr'"),
@@ -115,7 +119,7 @@ def test_user_roles_sets_exactly_and_prints(runner, crm, with_roles):
     assert "granted crm:viewer" in out and "revoked crm:finance" in out
     assert runner.invoke(args=["user", "roles", "ann"]).output.strip() == "crm:viewer"
     bad = runner.invoke(args=["user", "roles", "ann", "crm:viewer", "crm:boss"])
-    assert bad.exit_code == 1 and "its roles are admin, sales_rep" in bad.stderr
+    assert bad.exit_code == 1 and "its roles are sales_rep, sales_manager" in bad.stderr
     assert runner.invoke(args=["user", "roles", "ann"]).output.strip() == "crm:viewer"
     assert runner.invoke(args=["user", "roles", "ghost", "crm:viewer"]).exit_code == 1
     cleared = runner.invoke(args=["user", "roles", "ann", "--clear"])

@@ -137,6 +137,7 @@ def test_create_user_with_team_and_role_shows_password_once(client, tessera, wit
         ({"username": "dave", "timezone": "Mars/Base"}, "“Mars/Base” is not a time zone"),
         ({"username": "dave", "role": "crm:wizard"}, "App “crm” has no role “wizard”"),
         ({"username": "dave", "team": "999"}, "There is no such team."),
+        ({"username": "dave", "role": "crm:admin"}, "“admin” is not a role of an app"),
     ],
 )
 def test_create_user_bad_input_writes_nothing(client, tessera, with_roles, values, message):

@@ -44,6 +44,8 @@ SECURITY_ACTIONS = (
     "team_leave",
     "token_create",
     "token_revoke",
+    "share",
+    "unshare",
 )
 EXPORT_LIMIT = 100_000
 CSV_DANGER = ("=", "+", "-", "@", "\t", "\r")

@@ -3,7 +3,8 @@ change them. Every change is checked first (nothing is written when anything is
 wrong) and written with its security-log entry in one transaction.
 
 Roles are the ones an installed app declares (``App.roles``, each with a ``key`` and a
-``label``); ``admin`` is built in. An app that declares no roles accepts any role key
+``label``). ``admin`` is not a role of an app: it is the user's administrator flag
+(``users.is_admin``: everything, in every app). An app that declares no roles accepts any role key
 that looks like an identifier, so assignments can be prepared before its template
 declares them.
 """
@@ -52,8 +53,8 @@ def declared_roles(app: Any) -> tuple:
 
 
 def role_keys(app: Any) -> list[str]:
-    """The built-in role keys, then the ones the app declares."""
-    return list(BUILTIN_ROLES) + [r.key for r in declared_roles(app) if r.key not in BUILTIN_ROLES]
+    """The role keys the app declares."""
+    return [r.key for r in declared_roles(app) if r.key not in BUILTIN_ROLES]
 
 
 def parse_role(text: str, apps: Mapping[str, Any]) -> RoleRef:
@@ -75,6 +76,12 @@ def check_role(app_id: str, role: str, apps: Mapping[str, Any]) -> RoleRef:
             f"role {app_id}:{role}: no app {app_id!r} is installed ({installed})",
             "app_unknown",
             app=app_id,
+        )
+    if role in BUILTIN_ROLES:
+        raise PeopleError(
+            f"role {app_id}:{role}: admin is built in, not a role of an app; "
+            "make the user an administrator instead (--admin)",
+            "role_admin",
         )
     keys = role_keys(app)
     if declared_roles(app) and role not in keys:

@@ -71,6 +71,9 @@ def message(exc: UserError) -> str:
             "Role “%(role)s”: use lower-case letters, digits and _.", role=p["role"]
         ),
         "role_syntax": lambda: _("Write a role as APP:ROLE, e.g. crm:sales_rep."),
+        "role_admin": lambda: _(
+            "“admin” is not a role of an app: tick “Administrator” in the profile instead."
+        ),
         "no_user": lambda: _("There is no such user."),
         "no_team": lambda: _("There is no such team."),
         "team_name": lambda: _("A team name is 1 to 150 characters."),
@@ -101,13 +104,9 @@ def role_choices(held: set[str]) -> list[dict]:
     out = []
     for app in sorted(_apps().values(), key=lambda a: a.id):
         declared = people.declared_roles(app)
-        roles = [("admin", _("Administrator"))] + [
-            (r.key, label(r.label, r.key)) for r in declared if r.key != "admin"
-        ]
+        roles = [(r.key, label(r.label, r.key)) for r in declared if r.key != "admin"]
         prefix = f"{app.id}:"
-        extra = " ".join(
-            sorted(h[len(prefix) :] for h in held if h.startswith(prefix) and h != prefix + "admin")
-        )
+        extra = " ".join(sorted(h[len(prefix) :] for h in held if h.startswith(prefix)))
         if request.method == "POST":
             extra = request.form.get(f"roles-{app.id}", "")
         out.append({"app": app, "declared": bool(declared), "roles": roles, "extra": extra})
@@ -149,8 +148,6 @@ def role_label(ref: people.RoleRef) -> str:
     app = _apps().get(ref.app_id)
     if app is None:
         return str(ref)
-    if ref.role == "admin":
-        return f"{label(app.label, app.id)}: {_('Administrator')}"
     found = next((r for r in people.declared_roles(app) if r.key == ref.role), None)
     return f"{label(app.label, app.id)}: {label(found.label, ref.role) if found else ref.role}"
 
@@ -464,6 +461,8 @@ def action_label(action: str) -> str:
         "team_leave": _("Left team"),
         "token_create": _("API token created"),
         "token_revoke": _("API token revoked"),
+        "share": _("Record shared"),
+        "unshare": _("Sharing ended"),
     }
     return words.get(action, action)
 
