@@ -483,3 +483,12 @@ def test_unlock_button_uses_the_sign_in_throttle_when_present(client, tessera, m
     monkeypatch.setitem(sys.modules, "tessera.signin", None)  # an installation without it
     assert not Finder(html(client.get(f"/admin/users/{bob}"))).find("form", id="unlock")
     assert post(client, f"/admin/users/{bob}/unlock").status_code == 404
+
+
+def test_team_edit_is_all_or_nothing(client, tessera):
+    sales = people.create_team(tessera.engine, "Sales")
+    before = _snapshot(tessera.engine)
+    resp = post(client, f"/admin/teams/{sales}", {"name": "Renamed", "member": "999"})
+    assert resp.status_code == 422 and "There is no such user." in _error(resp)
+    assert people.team(tessera.engine, sales)["name"] == "Sales"
+    assert _snapshot(tessera.engine) == before

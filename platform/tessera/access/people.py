@@ -183,6 +183,15 @@ def generate_password() -> str:
 def create_user(engine: sa.Engine, new: NewUser, *, by: int | None = None) -> tuple[int, str]:
     """Create a user with their roles and teams; (id, password — show it once)."""
     password = new.password or generate_password()
+    try:
+        return _create_user(engine, new, password, by), password
+    except sa.exc.IntegrityError:  # the same name created at the same moment elsewhere
+        raise PeopleError(
+            f"username {new.username!r} is taken", "username_taken", name=new.username
+        ) from None
+
+
+def _create_user(engine: sa.Engine, new: NewUser, password: str, by: int | None) -> int:
     with engine.begin() as conn:
         for team_id in new.teams:
             _team(conn, team_id)
@@ -200,7 +209,7 @@ def create_user(engine: sa.Engine, new: NewUser, *, by: int | None = None) -> tu
         audit.log(conn, "user_create", by=by, subject=new.username, detail=detail)
         set_roles_in(conn, user_id, new.roles, by=by)
         _set_teams(conn, user_id, new.teams, by=by)
-    return user_id, password
+    return user_id
 
 
 def find(engine: sa.Engine, username: str) -> dict[str, Any]:
@@ -484,6 +493,13 @@ def create_team(
 ) -> int:
     """Create a team (optionally under a parent, with a manager); its id."""
     name = _team_name(name)
+    try:
+        return _insert_team(engine, name, parent_id, manager_id, by)
+    except sa.exc.IntegrityError:  # the same name created at the same moment elsewhere
+        raise PeopleError(f"team name {name!r} is taken", "team_taken", name=name) from None
+
+
+def _insert_team(engine, name: str, parent_id, manager_id, by) -> int:
     with engine.begin() as conn:
         _unique_team(conn, name)
         parent = _team(conn, parent_id)["name"] if parent_id else None
@@ -503,23 +519,35 @@ def update_team(
     name: str,
     parent_id: int | None,
     manager_id: int | None,
+    member_ids: Iterable[int] | None = None,
     by: int | None = None,
 ) -> dict[str, list]:
-    """Rename a team, move it under another (no cycles) or change its manager."""
+    """Rename a team, move it under another (no cycles), change its manager and (when
+    given) its members, all or nothing; the changes to the team itself."""
     name = _team_name(name)
-    with engine.begin() as conn:
-        old = _team(conn, team_id)
-        if name != old["name"]:
-            _unique_team(conn, name)
-        if parent_id:
-            _no_cycle(conn, team_id, parent_id)
-        if manager_id:
-            _username(conn, manager_id)
-        values = {"name": name, "parent_id": parent_id or None, "manager_id": manager_id or None}
-        changes = {k: [old[k], v] for k, v in values.items() if old[k] != v}
-        if changes:
-            conn.execute(teams.update().where(teams.c.id == team_id).values(values))
-            audit.log(conn, "team_update", by=by, subject=old["name"], detail=changes)
+    try:
+        with engine.begin() as conn:
+            changes = _update_team(conn, team_id, name, parent_id, manager_id, by)
+            if member_ids is not None:
+                _set_members(conn, team_id, member_ids, by)
+    except sa.exc.IntegrityError:  # renamed to a name taken at the same moment elsewhere
+        raise PeopleError(f"team name {name!r} is taken", "team_taken", name=name) from None
+    return changes
+
+
+def _update_team(conn, team_id: int, name: str, parent_id, manager_id, by) -> dict[str, list]:
+    old = _team(conn, team_id)
+    if name != old["name"]:
+        _unique_team(conn, name)
+    if parent_id:
+        _no_cycle(conn, team_id, parent_id)
+    if manager_id:
+        _username(conn, manager_id)
+    values = {"name": name, "parent_id": parent_id or None, "manager_id": manager_id or None}
+    changes = {k: [old[k], v] for k, v in values.items() if old[k] != v}
+    if changes:
+        conn.execute(teams.update().where(teams.c.id == team_id).values(values))
+        audit.log(conn, "team_update", by=by, subject=old["name"], detail=changes)
     return changes
 
 
@@ -539,21 +567,21 @@ def set_members(
     engine: sa.Engine, team_id: int, user_ids: Iterable[int], *, by: int | None = None
 ) -> None:
     """Make ``user_ids`` the members of a team."""
-    wanted = set(user_ids)
     with engine.begin() as conn:
-        row = _team(conn, team_id)
-        held = {
-            r.user_id
-            for r in conn.execute(
-                sa.select(team_members.c.user_id).where(team_members.c.team_id == team_id)
-            )
-        }
-        for user_id in sorted(wanted - held):
-            name = _username(conn, user_id)
-            conn.execute(team_members.insert().values(team_id=team_id, user_id=user_id))
-            audit.log(conn, "team_join", by=by, subject=name, detail={"team": row["name"]})
-        for user_id in sorted(held - wanted):
-            _leave(conn, team_id, user_id, row["name"], by)
+        _set_members(conn, team_id, user_ids, by)
+
+
+def _set_members(conn: sa.Connection, team_id: int, user_ids: Iterable[int], by) -> None:
+    wanted = set(user_ids)
+    row = _team(conn, team_id)
+    query = sa.select(team_members.c.user_id).where(team_members.c.team_id == team_id)
+    held = {r.user_id for r in conn.execute(query)}
+    for user_id in sorted(wanted - held):
+        name = _username(conn, user_id)
+        conn.execute(team_members.insert().values(team_id=team_id, user_id=user_id))
+        audit.log(conn, "team_join", by=by, subject=name, detail={"team": row["name"]})
+    for user_id in sorted(held - wanted):
+        _leave(conn, team_id, user_id, row["name"], by)
 
 
 def set_teams(

@@ -372,9 +372,9 @@ def team_edit(team_id: int):
                 name=form.get("name", ""),
                 parent_id=_int(form.get("parent_id")),
                 manager_id=_int(form.get("manager_id")),
+                member_ids=posted_ids("member"),
                 by=common.me(),
             )
-            people.set_members(_engine(), team_id, posted_ids("member"), by=common.me())
         except UserError as exc:
             error = message(exc)
         else:
