@@ -215,9 +215,6 @@ def test_demo_creates_a_user_per_declared_role(runner, crm, with_roles):
     team = people.find_team(crm.engine, "Demo team")
     assert team["manager_id"] == people.find(crm.engine, "demo_sales_manager")["id"]
     assert len(people.team(crm.engine, team["id"])["member_ids"]) == len(CRM_ROLES)
-    rep = people.find(crm.engine, "demo_sales_rep")["id"]
-    owned = crm.queries.list("crm", "customer", filter={"field": "owner", "op": "eq", "value": rep})
-    assert {r["name"] for r in owned.rows} >= {"Acme Trading Co.", "Northwind Foods"}
     again = runner.invoke(args=["demo", "--force"])
     assert "exists already" in again.output
 
@@ -225,5 +222,3 @@ def test_demo_creates_a_user_per_declared_role(runner, crm, with_roles):
 def test_demo_without_declared_roles_says_so(runner, crm):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0 and "declares no roles" in result.output
-    rows = crm.queries.list("crm", "customer", limit=50).rows
-    assert rows and all(r["owner"] is None for r in rows)  # no demo users: no owners

@@ -3,8 +3,6 @@
 The file maps record types (in creation order) to lists of field values. ``_ref: name``
 names a record; ``"@name"`` in a later link field points at it. ``"+3d"`` / ``"-40d"``
 in a date or datetime field means that many days from today (datetimes at 09:00 UTC).
-``"~username"`` in a user field names a user (e.g. a demo user of :func:`demo_people`);
-when there is no such user the field is left empty.
 Records are written by the records service as an import (validation, audit and outbox
 apply); if one is refused, the ones already created are deleted again, so a bad file
 leaves no trace but its audit entries.
@@ -25,7 +23,6 @@ from tessera.records.actor import Actor
 
 REF = re.compile(r"^@([A-Za-z0-9_]+)$")
 RELATIVE = re.compile(r"^([+-]\d{1,4})d$")
-USER_REF = re.compile(r"^~([A-Za-z0-9_.@-]{2,64})$")
 ACTOR = Actor(kind="import", ref="demo")
 
 
@@ -68,7 +65,6 @@ def _has_records(tessera: Any, app) -> bool:
 
 def _create_all(tessera, app, data, path, created) -> None:
     refs: dict[str, int] = {}
-    names = _usernames(tessera.engine)
     today = datetime.now(UTC).date()
     for rt_key, rows in data.items():
         if not app.has_record_type(rt_key):
@@ -79,9 +75,7 @@ def _create_all(tessera, app, data, path, created) -> None:
             if not isinstance(row, dict):
                 raise DemoError(f"{where}: expected a mapping of field values")
             values = {
-                k: _value(rt, k, v, (refs, names), today, where)
-                for k, v in row.items()
-                if k != "_ref"
+                k: _value(rt, k, v, refs, today, where) for k, v in row.items() if k != "_ref"
             }
             try:
                 record = tessera.records.create(app.id, rt_key, values, ACTOR)
@@ -92,25 +86,12 @@ def _create_all(tessera, app, data, path, created) -> None:
                 refs[str(row["_ref"])] = record["id"]
 
 
-def _usernames(engine: Any) -> dict[str, int]:
-    import sqlalchemy as sa
-
-    from tessera.storage.system import users
-
-    with engine.connect() as conn:
-        return dict(conn.execute(sa.select(users.c.username, users.c.id)).all())
-
-
-def _value(rt: RecordType, key: str, value: Any, known: tuple, today: date, where: str) -> Any:
-    refs, names = known
-    field = rt.field_map.get(key)
-    user = USER_REF.match(value) if isinstance(value, str) else None
-    if user and field is not None and field.type == "user":
-        return names.get(user.group(1))  # a demo user not created (yet): no one
+def _value(rt: RecordType, key: str, value: Any, refs: dict, today: date, where: str) -> Any:
     if isinstance(value, str) and (m := REF.match(value)):
         if m.group(1) not in refs:
             raise DemoError(f"{where}.{key}: {value!r} names no earlier record (_ref)")
         return refs[m.group(1)]
+    field = rt.field_map.get(key)
     relative = RELATIVE.match(value) if isinstance(value, str) else None
     if field is None or field.type not in ("date", "datetime") or relative is None:
         return value
