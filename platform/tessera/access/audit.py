@@ -46,6 +46,8 @@ SECURITY_ACTIONS = (
     "token_revoke",
     "share",
     "unshare",
+    "pool_claim",
+    "pool_release",
 )
 EXPORT_LIMIT = 100_000
 CSV_DANGER = ("=", "+", "-", "@", "\t", "\r")

@@ -463,6 +463,8 @@ def action_label(action: str) -> str:
         "token_revoke": _("API token revoked"),
         "share": _("Record shared"),
         "unshare": _("Sharing ended"),
+        "pool_claim": _("Claimed from the pool"),
+        "pool_release": _("Released to the pool"),
     }
     return words.get(action, action)
 
