@@ -52,6 +52,7 @@ def test_admin_creates_assigns_and_deactivates_a_user(page, browser, live_server
     shot(page, "people_user_form_en")
     page.click("#user-form button[type=submit]")
     assert page.locator("#new-password").inner_text() == PASSWORD
+    shot(page, "people_password_once_en")
     page.click("#password-once a.button.primary")
     assert page.locator("#u-display_name").input_value() == "Rita Rep"
 

@@ -123,6 +123,9 @@ def test_create_user_with_team_and_role_shows_password_once(client, tessera, wit
     carol = people.get(tessera.engine, _id(tessera.engine, "carol"))
     assert [str(r) for r in carol["roles"]] == ["crm:sales_rep", "crm:viewer"]
     assert carol["team_ids"] == [team] and carol["timezone"] == "Asia/Shanghai"
+    assert f"as “carol” with the password {password}" in html(resp)  # the invitation
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "http://localhost/login" in html(resp)
     assert password not in html(client.get(f"/admin/users/{carol['id']}"))
     fresh = client.application.test_client()
     assert login(fresh, "carol", password).status_code == 302
@@ -315,6 +318,7 @@ def test_tokens_created_shown_once_read_only_then_revoked(bob_client, web_app, t
     resp = post(bob_client, "/me/tokens", {"name": "bi", "scope": "read", "expires_in_days": "30"})
     assert resp.status_code == 200
     token = re.search(r'id="new-token">([^<]+)<', html(resp)).group(1)
+    assert resp.headers["Cache-Control"] == "no-store"
     listing = html(bob_client.get("/me/tokens"))
     assert token not in listing and token[:12] in listing
     api = web_app.test_client()

@@ -34,6 +34,7 @@ from tessera.web.i18n import label
 bp = Blueprint("admin_people", __name__, url_prefix="/admin")
 common.protect(bp)
 AUDIT_PAGE = 50
+NO_STORE = {"Cache-Control": "no-store"}  # pages showing a password or token once
 
 
 @bp.app_template_global("local_time")
@@ -173,12 +174,13 @@ def user_new():
         user_id, password = people.create_user(_engine(), new, by=common.me())
     except UserError as exc:
         return _user_form(None, form, _form_roles(), posted_ids("team"), error=message(exc))
-    return render_template(
+    page = render_template(
         "admin/password_once.html",
         user=people.get(_engine(), user_id),
         password=password,
         created=True,
     )
+    return page, 200, NO_STORE
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -285,7 +287,8 @@ def user_password(user_id: int):
     except UserError as exc:
         flash(message(exc), "error")
         return redirect(url_for("admin_people.user_edit", user_id=user_id))
-    return render_template("admin/password_once.html", user=user, password=password)
+    page = render_template("admin/password_once.html", user=user, password=password)
+    return page, 200, NO_STORE
 
 
 @bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")

@@ -10,7 +10,7 @@ from tessera import tokens
 from tessera.access import people
 from tessera.users import UserError, time_zones
 from tessera.web import common
-from tessera.web.admin_people import message
+from tessera.web.admin_people import NO_STORE, message
 from tessera.web.i18n import normalize
 
 bp = Blueprint("profile", __name__, url_prefix="/me")
@@ -91,7 +91,7 @@ def _tokens_page(error=None, values=None, created=None):
         created=created,
         max_days=tokens.MAX_DAYS,
     )
-    return page, 422 if error else 200
+    return page, 422 if error else 200, NO_STORE
 
 
 @bp.post("/tokens")
