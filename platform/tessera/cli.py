@@ -26,6 +26,7 @@ template_cli = AppGroup(
 )
 user_cli = AppGroup("user", help="Manage users.")
 token_cli = AppGroup("token", help="Create, list and revoke API tokens.")
+team_cli = AppGroup("team", help="Create and list teams.")
 
 
 def _tessera():
@@ -144,26 +145,134 @@ def list_cmd() -> None:
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
 @click.option("--name", "display_name", help="Display name.")
 @click.option("--email")
-def user_create_cmd(username, password, admin, display_name, email) -> None:
-    """Create a user who can sign in (and own API tokens)."""
-    from tessera import users
+@click.option("--locale", default="en", show_default=True, help="en or zh-CN.")
+@click.option("--timezone", help="IANA time zone, e.g. Asia/Shanghai.")
+@click.option("--role", "roles", multiple=True, metavar="APP:ROLE", help="A role (repeatable).")
+@click.option("--team", "team_names", multiple=True, metavar="TEAM", help="A team (repeatable).")
+def user_create_cmd(
+    username, password, admin, display_name, email, locale, timezone, roles, team_names
+) -> None:
+    """Create a user who can sign in (and own API tokens), with roles and teams."""
+    from tessera.access import people
 
-    generated = not password
-    password = password or secrets.token_urlsafe(12)
+    t = _tessera()
     try:
-        users.create_user(
-            _tessera().engine,
-            username,
-            password,
-            is_admin=admin,
+        new = people.NewUser(
+            username=username,
+            password=password,
             display_name=display_name,
             email=email,
+            locale=locale,
+            timezone=timezone,
+            is_admin=admin,
+            roles=tuple(people.parse_role(r, t.registry.apps) for r in roles),
+            teams=tuple(people.find_team(t.engine, n)["id"] for n in team_names),
         )
+        _, password = people.create_user(t.engine, new)
     except TesseraError as exc:
         _fail(str(exc))
-    click.echo(f"created user {username}{' (admin)' if admin else ''}")
-    if generated:
+    extras = [f"role {r}" for r in new.roles] + [f"team {n}" for n in team_names]
+    suffix = f" ({', '.join(extras)})" if extras else ""
+    click.echo(f"created user {username}{' (admin)' if admin else ''}{suffix}")
+    if not new.password:
         click.echo(f"password: {password}")
+
+
+@user_cli.command("roles")
+@click.argument("username")
+@click.argument("roles", nargs=-1, metavar="[APP:ROLE]...")
+@click.option("--clear", is_flag=True, help="Take every role away.")
+def user_roles_cmd(username: str, roles: tuple[str, ...], clear: bool) -> None:
+    """Set USERNAME's roles to exactly APP:ROLE ... (none given: print them)."""
+    from tessera.access import people
+
+    t = _tessera()
+    try:
+        user = people.find(t.engine, username)
+        if not roles and not clear:
+            held = people.roles_of(t.engine, user["id"])
+            click.echo(" ".join(str(r) for r in held) or f"{username} holds no roles")
+            return
+        wanted = [people.parse_role(r, t.registry.apps) for r in roles]
+        granted, revoked = people.set_roles(t.engine, user["id"], wanted)
+    except TesseraError as exc:
+        _fail(str(exc))
+    for r in granted:
+        click.echo(f"granted {r}")
+    for r in revoked:
+        click.echo(f"revoked {r}")
+    if not granted and not revoked:
+        click.echo(f"{username}: roles unchanged")
+
+
+@user_cli.command("deactivate")
+@click.argument("username")
+def user_deactivate_cmd(username: str) -> None:
+    """Deactivate USERNAME: their sessions and API tokens stop working at once."""
+    _set_active(username, False)
+
+
+@user_cli.command("activate")
+@click.argument("username")
+def user_activate_cmd(username: str) -> None:
+    """Reactivate a deactivated user."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from tessera.access import people
+
+    t = _tessera()
+    try:
+        user = people.find(t.engine, username)
+        changed = people.set_active(t.engine, user["id"], active, token_cache=t.token_cache)
+    except TesseraError as exc:
+        _fail(str(exc))
+    state = "activated" if active else "deactivated"
+    click.echo(f"{state} {username}" if changed else f"{username} was already {state}")
+
+
+@user_cli.command("list")
+def user_list_cmd() -> None:
+    """List users: name, state, admin, roles, teams."""
+    from tessera.access import people
+
+    for u in people.list_users(_tessera().engine):
+        state = "active" if u["active"] else "deactivated"
+        admin = "admin" if u["is_admin"] else "-"
+        roles = " ".join(str(r) for r in u["roles"]) or "-"
+        click.echo(f"{u['username']}\t{state}\t{admin}\t{roles}\t{', '.join(u['teams']) or '-'}")
+
+
+@team_cli.command("create")
+@click.argument("name")
+@click.option("--parent", help="The team this one belongs under.")
+@click.option("--manager", help="Username of the team's manager.")
+def team_create_cmd(name: str, parent: str | None, manager: str | None) -> None:
+    """Create a team, optionally a sub-team of PARENT, with a manager."""
+    from tessera.access import people
+
+    engine = _tessera().engine
+    try:
+        parent_id = people.find_team(engine, parent)["id"] if parent else None
+        manager_id = people.find(engine, manager)["id"] if manager else None
+        people.create_team(engine, name, parent_id=parent_id, manager_id=manager_id)
+    except TesseraError as exc:
+        _fail(str(exc))
+    click.echo(f"created team {name}")
+
+
+@team_cli.command("list")
+def team_list_cmd() -> None:
+    """List teams as a tree: name, manager, members."""
+    from tessera.access import people
+
+    rows = people.list_teams(_tessera().engine)
+    if not rows:
+        click.echo("no teams (create one: flask --app app team create NAME)")
+    for t in rows:
+        indent = "  " * t["depth"]
+        click.echo(f"{indent}{t['name']}\t{t['manager'] or '-'}\t{t['members']} member(s)")
 
 
 @user_cli.command("ensure-admin")
@@ -185,12 +294,22 @@ def ensure_admin_cmd() -> None:
 @token_cli.command("create")
 @click.argument("username")
 @click.option("--name", help="What the token is for (shown by 'token list').")
-def token_create_cmd(username: str, name: str | None) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["read", "write"]),
+    help="Limit the token (repeatable); none: everything its user may do.",
+)
+@click.option("--expires-in", "days", type=int, help="Expire after DAYS days.")
+def token_create_cmd(username: str, name: str | None, scopes, days) -> None:
     """Create an API token for USERNAME and print it (shown only this once)."""
     from tessera import tokens
 
     try:
-        token_id, token = tokens.create_for_username(_tessera().engine, username, name)
+        token_id, token = tokens.create_for_username(
+            _tessera().engine, username, name, scopes=scopes, expires_at=tokens.expiry(days)
+        )
     except TesseraError as exc:
         _fail(str(exc))
     click.echo(f"created token {token_id} for {username}; copy it now, it is not shown again:")
@@ -207,6 +326,7 @@ def token_revoke_cmd(token_id: int) -> None:
         tokens.revoke(_tessera().engine, token_id)
     except TesseraError as exc:
         _fail(str(exc))
+    _tessera().token_cache.clear()
     click.echo(f"revoked token {token_id}")
 
 
@@ -220,6 +340,10 @@ def token_list_cmd() -> None:
         click.echo("no API tokens (create one: flask --app app token create USERNAME)")
     for t in rows:
         state = "revoked" if t["revoked"] else "active"
+        if t["expires_at"] and not t["revoked"]:
+            state += f" until {t['expires_at'].isoformat(timespec='minutes')}"
+        if t["scopes"]:
+            state += f" [{t['scopes']}]"
         used = t["last_used_at"].isoformat(timespec="seconds") if t["last_used_at"] else "never"
         click.echo(
             f"{t['id']}\t{t['username']}\t{t['name'] or '-'}\t{t['prefix']}…\t{used}\t{state}"
@@ -253,7 +377,7 @@ def init_cmd() -> None:
 @with_appcontext
 def demo_cmd(app_id: str | None, force: bool) -> None:
     """Load sample data (a built-in template's demo.yaml) into installed apps."""
-    from tessera.demo import DemoError, load_demo
+    from tessera.demo import DemoError, demo_people, load_demo
 
     t = _tessera()
     done = False
@@ -261,6 +385,7 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         app = _load(str(folder))
         if (app_id and app.id != app_id) or app.id not in t.registry.apps:
             continue
+        _echo_demo_people(demo_people(t.engine, t.registry.apps[app.id]), app.id)
         try:
             counts = load_demo(t, app.id, folder / "demo.yaml", force=force)
         except DemoError as exc:
@@ -272,11 +397,22 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         _fail(f"no demo data for {app_id or 'the installed apps'} (run: flask --app app init)")
 
 
+def _echo_demo_people(rows: list, app_id: str) -> None:
+    if not rows:
+        click.echo(f"{app_id} declares no roles: no demo users created")
+        return
+    click.echo(f"demo users of {app_id} (team 'Demo team'; sign in with these):")
+    for username, password, role in rows:
+        shown = password if password else "(exists already; password unchanged)"
+        click.echo(f"  {username}\t{app_id}:{role}\t{shown}")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the Flask app."""
     app.cli.add_command(template_cli)
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
+    app.cli.add_command(team_cli)
     app.cli.add_command(init_cmd)
     app.cli.add_command(demo_cmd)
     from tessera.automation import cli as automation_cli

@@ -99,3 +99,51 @@ def _value(rt: RecordType, key: str, value: Any, refs: dict, today: date, where:
     if field.type == "date":
         return day.isoformat()
     return datetime.combine(day, time(9, 0), UTC).isoformat()
+
+
+DEMO_TEAM = "Demo team"
+MANAGER_ROLES = ("sales_manager", "manager")
+
+
+def demo_people(engine: Any, app: Any) -> list[tuple[str, str | None, str]]:
+    """One demo user per role the app declares, all in a demo team whose manager is the
+    manager-role user; (username, password or None if the user existed, role) each.
+
+    Reads the declared roles defensively: an app (or engine) without ``roles`` gets none.
+    """
+    from tessera.access import people
+
+    roles = [r.key for r in people.declared_roles(app) if r.key not in people.BUILTIN_ROLES]
+    if not roles:
+        return []
+    out: list[tuple[str, str | None, str]] = []
+    ids: dict[str, int] = {}
+    for role in roles:
+        username = f"demo_{role}"
+        try:
+            ids[role] = people.find(engine, username)["id"]
+            out.append((username, None, role))
+            continue
+        except people.PeopleError:
+            pass
+        new = people.NewUser(
+            username=username,
+            display_name=f"Demo {role.replace('_', ' ')}",
+            roles=(people.RoleRef(app.id, role),),
+        )
+        ids[role], password = people.create_user(engine, new)
+        out.append((username, password, role))
+    _demo_team(engine, ids)
+    return out
+
+
+def _demo_team(engine: Any, ids: dict[str, int]) -> None:
+    from tessera.access import people
+
+    manager = next((ids[r] for r in MANAGER_ROLES if r in ids), None)
+    try:
+        team_id = people.find_team(engine, DEMO_TEAM)["id"]
+    except people.PeopleError:
+        team_id = people.create_team(engine, DEMO_TEAM, manager_id=manager)
+    held = set(people.team(engine, team_id)["member_ids"])
+    people.set_members(engine, team_id, held | set(ids.values()))

@@ -7,6 +7,11 @@ are kept in clear so a person can tell their tokens apart in ``token list``.
 
 ``last_used_at`` is refreshed at most once a minute per token: a busy client should
 not turn every read into a write (on SQLite a write takes the database lock).
+
+A token may carry scopes (``read``, ``write``; none means everything its user may do)
+and an expiry. Only active users' tokens work: deactivating a user clears this
+process's cache at once (other processes' caches forget within ``ttl`` seconds).
+Creating and revoking a token is written to the security log.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tessera.access import audit
 from tessera.errors import TesseraError
 from tessera.storage.events import api_tokens
 from tessera.storage.system import users
@@ -30,8 +36,20 @@ TOUCH_EVERY = timedelta(minutes=1)
 MAX_TOKEN_LENGTH = 200  # anything longer is not one of ours; refuse before hashing
 
 
+SCOPES = ("read", "write")
+MAX_DAYS = 3650
+
+
 class TokenError(TesseraError):
     """A token could not be created or revoked."""
+
+
+class TokenExpired(TokenError):
+    """A real token whose expiry has passed."""
+
+    def __init__(self, expires_at: datetime):
+        super().__init__(f"API token expired at {expires_at.isoformat(timespec='minutes')}")
+        self.expires_at = expires_at
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,12 @@ class TokenUser:
     user_id: int
     username: str
     locale: str
+    scopes: frozenset[str] = frozenset(SCOPES)
+    expires_at: datetime | None = None
+
+    def may_write(self) -> bool:
+        """True when the token's scopes allow changes."""
+        return "write" in self.scopes
 
 
 def hash_token(token: str) -> str:
@@ -54,23 +78,66 @@ def new_token() -> str:
     return PREFIX + secrets.token_urlsafe(32)
 
 
-def create_token(engine: sa.Engine, user_id: int, name: str | None = None) -> tuple[int, str]:
+def check_scopes(scopes: Any) -> str | None:
+    """Scopes as stored (``"read write"``), None for no restriction; unknown ones refused."""
+    if not scopes:
+        return None
+    wanted = set(scopes.split() if isinstance(scopes, str) else scopes)
+    unknown = sorted(wanted - set(SCOPES))
+    if unknown:
+        raise TokenError(f"scope {unknown[0]!r}: use {' or '.join(SCOPES)}")
+    return " ".join(s for s in SCOPES if s in wanted)
+
+
+def expiry(days: Any, now: datetime | None = None) -> datetime | None:
+    """The expiry ``days`` from now (None: never); refuses non-numbers and out-of-range days."""
+    if days in (None, ""):
+        return None
+    try:
+        n = int(days)
+    except (TypeError, ValueError):
+        raise TokenError(f"expires in {days!r}: a whole number of days") from None
+    if not 1 <= n <= MAX_DAYS:
+        raise TokenError(f"expires in {n} days: use 1 to {MAX_DAYS}")
+    return (now or datetime.now(UTC)) + timedelta(days=n)
+
+
+def create_token(
+    engine: sa.Engine,
+    user_id: int,
+    name: str | None = None,
+    *,
+    scopes: Any = None,
+    expires_at: datetime | None = None,
+    by: int | None = None,
+) -> tuple[int, str]:
     """Store a new token for ``user_id``; returns (token id, plain token shown once)."""
     token = new_token()
     row = {
         "user_id": user_id,
-        "name": name,
+        "name": (name or "").strip()[:100] or None,
         "prefix": token[:PREFIX_LENGTH],
         "token_hash": hash_token(token),
         "created_at": datetime.now(UTC),
+        "scopes": check_scopes(scopes),
+        "expires_at": expires_at,
     }
     with engine.begin() as conn:
         token_id = conn.execute(api_tokens.insert().values(row)).inserted_primary_key[0]
+        owner = conn.execute(sa.select(users.c.username).where(users.c.id == user_id)).scalar()
+        detail = {"token_id": token_id, "name": row["name"], "scopes": row["scopes"]}
+        detail["expires_at"] = expires_at.isoformat() if expires_at else None
+        audit.log(conn, "token_create", by=by or user_id, subject=owner, detail=detail)
     return token_id, token
 
 
 def create_for_username(
-    engine: sa.Engine, username: str, name: str | None = None
+    engine: sa.Engine,
+    username: str,
+    name: str | None = None,
+    *,
+    scopes: Any = None,
+    expires_at: datetime | None = None,
 ) -> tuple[int, str]:
     """:func:`create_token` for the active user called ``username`` (TokenError if none)."""
     query = sa.select(users.c.id, users.c.active).where(users.c.username == username)
@@ -82,13 +149,13 @@ def create_for_username(
         )
     if not row.active:
         raise TokenError(f"user {username!r} is deactivated; tokens are not issued to them")
-    return create_token(engine, row.id, name)
+    return create_token(engine, row.id, name, scopes=scopes, expires_at=expires_at)
 
 
 # Built once: this runs on every API request.
 _BY_HASH = (
     sa.select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.id.label("user_id"))
-    .add_columns(users.c.username, users.c.locale)
+    .add_columns(users.c.username, users.c.locale, api_tokens.c.scopes, api_tokens.c.expires_at)
     .join(users, users.c.id == api_tokens.c.user_id)
     .where(
         api_tokens.c.token_hash == sa.bindparam("token_hash"),
@@ -133,22 +200,34 @@ class TokenCache:
 def authenticate(
     engine: sa.Engine, token: str, now: datetime | None = None, cache: TokenCache | None = None
 ) -> TokenUser | None:
-    """The owner of a valid, unrevoked token of an active user, or None."""
+    """The owner of a valid, unrevoked token of an active user, or None.
+
+    Raises :class:`TokenExpired` for a token that is ours but past its expiry.
+    """
     if not token.startswith(PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
+    now = now or datetime.now(UTC)
     token_hash = hash_token(token)
-    cached = cache.get(token_hash) if cache else None
-    if cached is not None:
-        return cached
-    with engine.connect() as conn:
-        row = conn.execute(_BY_HASH, {"token_hash": token_hash}).first()
-    if row is None:
-        return None
-    _touch(engine, row.id, row.last_used_at, now or datetime.now(UTC))
-    user = TokenUser(row.id, row.user_id, row.username, row.locale or "en")
-    if cache:
-        cache.put(token_hash, user)
+    user = cache.get(token_hash) if cache else None
+    if user is None:
+        with engine.connect() as conn:
+            row = conn.execute(_BY_HASH, {"token_hash": token_hash}).first()
+        if row is None:
+            return None
+        user = _token_user(row)
+        if user.expires_at is None or user.expires_at > now:
+            _touch(engine, row.id, row.last_used_at, now)
+            if cache:
+                cache.put(token_hash, user)
+    if user.expires_at is not None and user.expires_at <= now:
+        raise TokenExpired(user.expires_at)
     return user
+
+
+def _token_user(row: Any) -> TokenUser:
+    scopes = frozenset(row.scopes.split()) if row.scopes else frozenset(SCOPES)
+    expires = _aware(row.expires_at) if row.expires_at else None
+    return TokenUser(row.id, row.user_id, row.username, row.locale or "en", scopes, expires)
 
 
 def _touch(engine: sa.Engine, token_id: int, last: datetime | None, now: datetime) -> None:
@@ -165,14 +244,26 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def revoke(engine: sa.Engine, token_id: int) -> None:
-    """Revoke a token for good (TokenError if there is no such token)."""
+def revoke(
+    engine: sa.Engine, token_id: int, *, by: int | None = None, owner_id: int | None = None
+) -> None:
+    """Revoke a token for good (TokenError if there is no such token, or not ``owner_id``'s)."""
+    where = [api_tokens.c.id == token_id]
+    if owner_id is not None:
+        where.append(api_tokens.c.user_id == owner_id)
     with engine.begin() as conn:
-        result = conn.execute(
-            api_tokens.update().where(api_tokens.c.id == token_id).values(revoked=True)
-        )
-    if result.rowcount != 1:
-        raise TokenError(f"no API token with id {token_id} (see: flask --app app token list)")
+        row = conn.execute(
+            sa.select(api_tokens.c.user_id, users.c.username, api_tokens.c.revoked)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(*where)
+        ).first()
+        if row is None:
+            raise TokenError(f"no API token with id {token_id} (see: flask --app app token list)")
+        if row.revoked:
+            return
+        conn.execute(api_tokens.update().where(*where).values(revoked=True))
+        detail = {"token_id": token_id}
+        audit.log(conn, "token_revoke", by=by, subject=row.username, detail=detail)
 
 
 def list_tokens(engine: sa.Engine, user_id: int | None = None) -> list[dict[str, Any]]:
@@ -185,6 +276,8 @@ def list_tokens(engine: sa.Engine, user_id: int | None = None) -> list[dict[str,
             api_tokens.c.created_at,
             api_tokens.c.last_used_at,
             api_tokens.c.revoked,
+            api_tokens.c.scopes,
+            api_tokens.c.expires_at,
             api_tokens.c.user_id,
             users.c.username,
         )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
+import zoneinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,10 +15,19 @@ from tessera.errors import TesseraError
 from tessera.storage.system import users
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+LOCALES = ("en", "zh-CN")
 
 
 class UserError(TesseraError):
-    """A user could not be created or changed."""
+    """A user could not be created or changed.
+
+    ``code`` and ``params`` let a page say the same in the reader's language.
+    """
+
+    def __init__(self, message: str, code: str = "", **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def create_user(
@@ -28,26 +40,109 @@ def create_user(
     email: str | None = None,
     role: str = "user",
     locale: str = "en",
+    timezone: str | None = None,
 ) -> int:
     """Create a user and return its id; refuses bad names, short passwords, duplicates."""
-    if not USERNAME.match(username or ""):
-        raise UserError(f"username {username!r}: use 2-64 letters, digits or _ . @ -")
-    if len(password or "") < 8:
-        raise UserError("password: must be at least 8 characters")
     with engine.begin() as conn:
-        if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
-            raise UserError(f"username {username!r} is taken")
-        return conn.execute(
-            users.insert().values(
-                username=username,
-                password_hash=generate_password_hash(password),
-                display_name=display_name or username,
-                email=email,
-                is_admin=is_admin,
-                role="admin" if is_admin else role,
-                locale=locale,
-            )
-        ).inserted_primary_key[0]
+        return insert_user(
+            conn,
+            username,
+            password,
+            is_admin=is_admin,
+            display_name=display_name,
+            email=email,
+            role=role,
+            locale=locale,
+            timezone=timezone,
+        )
+
+
+def insert_user(
+    conn: sa.Connection,
+    username: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    display_name: str | None = None,
+    email: str | None = None,
+    role: str = "user",
+    locale: str = "en",
+    timezone: str | None = None,
+) -> int:
+    """:func:`create_user` inside the caller's transaction."""
+    check_username(username)
+    check_password(password)
+    locale = check_locale(locale)
+    timezone = check_timezone(timezone)
+    if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
+        raise UserError(f"username {username!r} is taken", "username_taken", name=username)
+    return conn.execute(
+        users.insert().values(
+            username=username,
+            password_hash=generate_password_hash(password),
+            display_name=display_name or username,
+            email=email or None,
+            is_admin=is_admin,
+            role="admin" if is_admin else role,
+            locale=locale,
+            timezone=timezone,
+        )
+    ).inserted_primary_key[0]
+
+
+def check_username(username: str) -> None:
+    """Refuse a username that is not 2-64 letters, digits or _ . @ -."""
+    if not USERNAME.match(username or ""):
+        raise UserError(
+            f"username {username!r}: use 2-64 letters, digits or _ . @ -",
+            "username_invalid",
+            name=username,
+        )
+
+
+def check_password(password: str) -> None:
+    """Refuse a password shorter than 8 characters."""
+    if len(password or "") < 8:
+        raise UserError("password: must be at least 8 characters", "password_short")
+
+
+def check_locale(locale: str | None) -> str:
+    """``en`` or ``zh-CN`` (other spellings of them accepted); anything else is refused."""
+    lowered = (locale or "en").replace("_", "-").lower()
+    if lowered.startswith("zh"):
+        return "zh-CN"
+    if lowered in ("en", "en-us", "en-gb"):
+        return "en"
+    raise UserError(
+        f"locale {locale!r}: use one of {', '.join(LOCALES)}", "locale_invalid", locale=locale
+    )
+
+
+def check_timezone(zone: str | None) -> str | None:
+    """An IANA time zone name (e.g. Asia/Shanghai), None for the default; else refused."""
+    if not zone:
+        return None
+    if zone not in time_zones():
+        hint = difflib.get_close_matches(zone, sorted(time_zones()), n=1)
+        more = f" — did you mean {hint[0]!r}?" if hint else " (e.g. Asia/Shanghai, Europe/Berlin)"
+        raise UserError(
+            f"time zone {zone!r} is not an IANA time zone{more}", "timezone_invalid", zone=zone
+        )
+    return zone
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """Every IANA time zone name this system knows."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def bump_session_gen(conn: sa.Connection, user_id: int) -> None:
+    """End every session of ``user_id`` (moves ``users.session_gen`` on), in the caller's
+    transaction: a session cookie issued under an older generation is refused."""
+    conn.execute(
+        users.update().where(users.c.id == user_id).values(session_gen=users.c.session_gen + 1)
+    )
 
 
 def authenticate(engine: sa.Engine, username: str, password: str) -> dict[str, Any] | None:
@@ -81,6 +176,7 @@ PUBLIC_COLUMNS = (
     users.c.is_admin,
     users.c.role,
     users.c.locale,
+    users.c.timezone,
 )
 
 

@@ -4,6 +4,9 @@ Every route under /api/v1 needs one of them; the result is the request's
 :class:`~tessera.records.actor.Actor` in ``g.actor``. A token write is recorded as
 ``Actor(kind="api_token", ref=<token id>)`` so the audit log links to the token.
 
+A token's scopes are enforced here: a ``read``-only token gets 403 ``forbidden`` on
+anything but GET/HEAD/OPTIONS; an expired token gets 401 saying when it expired.
+
 Session-authenticated writes are safe from cross-site form posts because write
 routes only accept ``Content-Type: application/json`` (a plain HTML form cannot send
 it without a CORS preflight) and DELETE cannot be sent by a form at all.
@@ -23,6 +26,7 @@ HOW_TO = (
     "'flask --app app token create USERNAME'"
 )
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tessera"'}
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def unauthorized(message: str) -> ApiError:
@@ -47,9 +51,16 @@ def _token_actor(engine: sa.Engine, header: str, cache: tokens.TokenCache) -> Ac
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized(f"malformed Authorization header: {HOW_TO}")
-    user = tokens.authenticate(engine, token.strip(), cache=cache)
+    try:
+        user = tokens.authenticate(engine, token.strip(), cache=cache)
+    except tokens.TokenExpired as exc:
+        raise unauthorized(f"{exc}; create a new one in your profile (API tokens)") from None
     if user is None:
         raise unauthorized(f"invalid or revoked API token: {HOW_TO}")
+    if request.method not in READ_METHODS and not user.may_write():
+        raise ApiError(
+            403, f"this API token is read-only; {request.method} needs a token with 'write' scope"
+        )
     return Actor(user.user_id, kind="api_token", ref=str(user.token_id), locale=user.locale)
 
 

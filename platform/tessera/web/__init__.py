@@ -22,12 +22,14 @@ assets = Blueprint(
 def init_app(app: Flask) -> None:
     """Register the web blueprints, Babel, CSRF checks, sign-in loading and template helpers."""
     from tessera.web import (
+        admin_people,
         auth,
         automation,
         builder,
         dataio,
         i18n,
         present,
+        profile,
         public,
         records,
         security,
@@ -52,7 +54,7 @@ def init_app(app: Flask) -> None:
         value_html=present.value_html,
         query_with=query_with,
     )
-    for module in (auth, shell, views, records, public, dataio):
+    for module in (auth, shell, views, records, public, dataio, admin_people, profile):
         app.register_blueprint(module.bp)
     app.register_blueprint(builder.bp)
     automation.init_app(app)

@@ -7,12 +7,16 @@ The Chinese catalog lives in ``translations/zh/`` (not ``zh_CN/``): Babel parses
 as ``zh_Hans_CN``, whose catalog search tries ``zh_Hans_CN`` then ``zh``, never ``zh_CN``.
 It is compiled with ``pybabel compile -d platform/tessera/web/translations`` and the
 ``.mo`` file is committed beside its ``.po``, so no build step is needed.
+Moments are stored in UTC and shown in the signed-in user's time zone (``local_time``).
 """
 
 from __future__ import annotations
 
+import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, g, request, session
 from flask_babel import Babel
@@ -67,3 +71,15 @@ def label(value: Any, key: str = "") -> str:
     if isinstance(value, str):
         return value
     return pick_label(value, label_locale(), humanize(key) if key else "")
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) moment in the signed-in user's time zone, formatted; "" for None."""
+    if value is None:
+        return ""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    zone = (g.get("user") or {}).get("timezone")
+    if zone:
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            aware = aware.astimezone(ZoneInfo(zone))
+    return aware.strftime(fmt)

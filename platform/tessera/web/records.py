@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from tessera.access import audit
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.files import upload_path
@@ -109,7 +110,7 @@ def activity(app: App, rt: RecordType, record_id: int) -> list[dict]:
             for key, (old, new) in (e["changes"] or {}).items()
             if rt.has_field(key) and (f := rt.field(key))
         ]
-        out.append({**e, "who": _who(e, names), "fields": changes})
+        out.append({**e, "who": _who(e, names), "fields": changes, "via": _via(e)})
     return out
 
 
@@ -125,6 +126,19 @@ def _who(entry: dict, names: dict) -> str:
     if ref.startswith("public-form:"):
         return _("Public form %(form)s", form=ref.split(":", 1)[1])
     return person or ref or kind
+
+
+def _via(entry: dict) -> str:
+    """Through which door the change came, in words: UI, API, workflow, import, public form."""
+    kind = audit.via(entry["actor_kind"], entry["actor_ref"])
+    words = {
+        "ui": _("via the web"),
+        "api": _("via the API"),
+        "workflow": _("via a workflow"),
+        "import": _("via an import"),
+        "public_form": _("via a public form"),
+    }
+    return words.get(kind, _("by the system"))
 
 
 def _json_html(app: App, rt: RecordType, f, value: Any):
