@@ -30,6 +30,7 @@ from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View, thaw
 from tessera.web import charts, common, present
 from tessera.web.i18n import label, label_locale
+from tessera.web.security import safe_next
 
 bp = Blueprint("views", __name__)
 common.protect(bp)
@@ -449,7 +450,7 @@ def bulk(app_id: str, view_key: str):
     app = common.meta(app_id)
     v = common.view(app, view_key)
     ids = [i for i in (_int(x) for x in request.form.getlist("ids")) if i is not None]
-    back = request.form.get("next") or url_for("views.show", app_id=app.id, view_key=v.key)
+    back = safe_next(request.form.get("next"), url_for("views.show", app_id=app.id, view_key=v.key))
     if not ids:
         flash(_("Select at least one record first."), "error")
         return redirect(back)
