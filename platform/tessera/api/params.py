@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from tessera.api.errors import ApiError, bad_request
 from tessera.errors import NotFound
+from tessera.web import hostile
 
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000  # beyond this, keyset cursors are the only sane way
@@ -53,13 +54,29 @@ def _reject_constant(name: str) -> Any:
 
 def _parse_json(raw: bytes | str, where: str) -> Any:
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant)
     except RecursionError:
         raise bad_request(f"{where}: JSON nested too deeply", where, "nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, bad UTF-8, huge integers
         raise bad_request(
             f"{where}: malformed JSON — {exc}", where, f"malformed JSON: {exc}"
         ) from None
+    if hostile.json_depth(value) > hostile.JSON_MAX_DEPTH:
+        message = f"nested deeper than {hostile.JSON_MAX_DEPTH} levels"
+        raise bad_request(f"{where}: JSON {message}", where, message)
+    if any(hostile.bad_text(s) for s in hostile.strings(value)):
+        raise bad_request(f"{where}: {BAD_TEXT}", where, BAD_TEXT)
+    return value
+
+
+BAD_TEXT = "text holds a NUL character or a lone surrogate (broken UTF-16)"
+
+
+def check_args() -> None:
+    """400 for NUL characters or lone surrogates anywhere in the query string or path."""
+    for key, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
+        if hostile.bad_text(key) or hostile.bad_text(value):
+            raise bad_request(f"{key}: {BAD_TEXT}", str(key), BAD_TEXT)
 
 
 def object_body() -> dict[str, Any]:

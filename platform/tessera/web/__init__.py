@@ -25,6 +25,8 @@ def init_app(app: Flask) -> None:
         auth,
         automation,
         builder,
+        errorpages,
+        hostile,
         i18n,
         present,
         public,
@@ -41,6 +43,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     i18n.init_app(app)
     security.init_app(app)
+    hostile.init_app(app)
+    errorpages.init_app(app)
     app.jinja_env.globals.update(
         cell=present.cell,
         column_label=present.column_label,

@@ -21,6 +21,7 @@ from tessera.fields import for_field
 from tessera.fields.files import upload_path
 from tessera.meta.model import App, RecordType
 from tessera.web import automation, common, forms, people, present
+from tessera.web.hostile import db_int, maybe_int
 from tessera.web.security import safe_next
 
 bp = Blueprint("records", __name__)
@@ -180,7 +181,7 @@ def edit(app_id: str, rt_key: str, record_id: int):
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(spec, request.form, request.files, _instance(), record)
     raw = _drop_hidden(app, spec, raw, record)
-    version = request.form.get("version", type=int)
+    version = request.form.get("version", type=db_int)
     if errors:
         return _render_form(
             app, spec, _posted(spec), errors=errors, record=record, version=version
@@ -259,9 +260,9 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
         target = app.record_type(f.opt("to"))
         current = values.get(f.key) or []
         current = {
-            int(v)
-            for v in (current if isinstance(current, list) else [current])
-            if str(v).isdigit()
+            n
+            for n in (maybe_int(v) for v in (current if isinstance(current, list) else [current]))
+            if n is not None and n > 0
         }
         chosen = present.linked_rows(app, target.key, current)
         page = queries.list(
