@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         automation,
         builder,
         errorpages,
+        headers,
         hostile,
         i18n,
         present,
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     hostile.init_app(app)
     errorpages.init_app(app)
+    headers.init_app(app)
     app.jinja_env.globals.update(
         cell=present.cell,
         column_label=present.column_label,
