@@ -155,3 +155,37 @@ def test_error_pages_are_styled_without_traceback_in_both_languages(web_app, cli
         assert missing.status_code == 404 and "error-page" in missing.get_data(as_text=True)
         wrong = client.put("/login", headers={"X-CSRF-Token": csrf(client, "/")})
         assert wrong.status_code == 405 and "error-page" in wrong.get_data(as_text=True)
+
+
+def test_workflow_test_page_with_a_runaway_text_is_an_error_not_a_freeze(client, tessera):
+    import time
+
+    import yaml
+
+    from tessera.meta import app_from_data
+    from tessera.storage import installer
+
+    data = {
+        "id": "bomb",
+        "version": "1.0.0",
+        "record_types": [{"key": "item", "fields": [{"key": "name", "type": "text"}]}],
+        "workflows": [
+            {
+                "key": "w",
+                "record_type": "item",
+                "trigger": {"on": "manual"},
+                "actions": [
+                    {"do": "notify", "to": "alice", "message": "{{ range(10**9)|list }}"},
+                    {"do": "notify", "to": "alice", "message": "{{ record.name * 10**9 }}"},
+                ],
+            }
+        ],
+    }
+    installer.install(tessera.engine, app_from_data(data), yaml.safe_dump(data))
+    tessera.registry.reload()
+    rid = tessera.records.create("bomb", "item", {"name": "a"})["id"]
+    started = time.perf_counter()
+    resp = client.get(f"/automation/bomb/w/test?record_id={rid}")
+    assert resp.status_code == 200 and time.perf_counter() - started < 10
+    page = resp.get_data(as_text=True)
+    assert "range() gives at most" in page or "too long" in page

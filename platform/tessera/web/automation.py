@@ -507,7 +507,10 @@ def webhook(app_id: str, wf_key: str):
     payload = request.get_json(silent=True) if request.data else {}
     if payload is None:
         return _hook_error(400, "bad_request", "the request body is not JSON")
-    secret = request.headers.get("X-Tessera-Secret") or request.args.get("secret")
+    if "secret" in request.args:  # URLs end up in proxy and server logs
+        message = "send the secret in the X-Tessera-Secret header, not in the URL"
+        return _hook_error(400, "bad_request", message)
+    secret = request.headers.get("X-Tessera-Secret")
     try:
         run_id = runs.receive_webhook(_t(), app_id, wf_key, secret, payload)
     except NotFound as exc:
