@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         records,
         security,
         shell,
+        uploads,
         views,
     )
 
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     hostile.init_app(app)
     errorpages.init_app(app)
     headers.init_app(app)
+    uploads.init_app(app)
     app.jinja_env.globals.update(
         cell=present.cell,
         column_label=present.column_label,
