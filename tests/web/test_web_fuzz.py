@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -131,9 +132,8 @@ FUZZ = settings(
 
 @pytest.fixture
 def fuzz_client(web_app, tessera):
-    from conftest import CRM
-
-    load_demo(tessera, "crm", CRM / "demo.yaml")
+    crm = Path(__file__).resolve().parents[2] / "templates_builtin" / "crm"
+    load_demo(tessera, "crm", crm / "demo.yaml")
     client = web_app.test_client()
     from web_helpers import login
 

@@ -159,3 +159,27 @@ def test_deactivated_user_session_ends(client, tessera):
     with tessera.engine.begin() as conn:
         conn.execute(sa.text("update users set active = false where username = 'alice'"))
     assert client.get("/").status_code == 302
+
+
+def test_counters_are_shared_through_redis_between_processes():
+    """Two web processes (two throttles on one Redis) see the same failures and unlock."""
+    import os
+
+    redis = pytest.importorskip("redis")
+    url = os.environ.get("TESSERA_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TESSERA_TEST_REDIS_URL not set")
+    config = {"REDIS_URL": url, "LOGIN_LOCKOUT_AFTER": 2, "LOGIN_FREE_ATTEMPTS": 5}
+    try:
+        one, two = signin.Throttle.from_config(config), signin.Throttle.from_config(config)
+        name = f"shared-{os.getpid()}"
+        one.unlock(name)
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"Redis unreachable: {exc}")
+    one.fail(name, "10.0.0.1")
+    two.fail(name, "10.0.0.2")
+    assert one.check(name, "10.0.0.3").reason == "locked"
+    assert two.unlock(name) is True
+    assert one.check(name, "10.0.0.3").allowed
+    for th in (one, two):
+        th.redis.delete(th._key("addr", "10.0.0.1"), th._key("addr", "10.0.0.2"))

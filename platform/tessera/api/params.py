@@ -23,7 +23,7 @@ from tessera.web import hostile
 
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000  # beyond this, keyset cursors are the only sane way
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # record ids are INTEGER columns (32-bit on PostgreSQL)
 MAX_BULK = 1000
 LIST_PARAMS = ("filter", "sort", "limit", "cursor", "offset", "q", "fields", "expand", "total")
 REPEATABLE = ("fields", "expand")
@@ -204,7 +204,7 @@ def _flag(raw: str | None, name: str) -> bool:
 # -- ids, versions, moments --------------------------------------------------------------
 def record_id(raw: str, rt_key: str) -> int:
     """A record id from the URL; anything that cannot be one is simply not found."""
-    if not re.fullmatch(r"[1-9]\d{0,18}", raw) or int(raw) > MAX_ID:
+    if not re.fullmatch(r"[1-9]\d{0,18}", raw) or int(raw) > MAX_ID:  # beyond: cannot exist
         raise NotFound(f"{rt_key} #{raw} does not exist (ids are positive whole numbers)")
     return int(raw)
 
