@@ -23,6 +23,9 @@ HOSTILE = [
     "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
     "{% for a in range(9000) %}{% for b in range(9000) %}xx{% endfor %}{% endfor %}",
     "{{ namespace(a=1) }}",
+    "{% set a = 'x' * 100000 %}{% set b = a ~ a %}{% set c = b ~ b %}{{ c|length }}",
+    "{% set a = 'x' * 90000 %}{{ ([a] * 1000)|join }}",
+    "{{ ([1] * 10**6)|length }}",
     "{{ 1 + 'a' }}",
     "{{ " + "(" * 600 + "1" + ")" * 600 + " }}",
 ]
@@ -41,7 +44,8 @@ def test_hostile_texts_fail_fast_as_render_errors(text):
 def test_ordinary_arithmetic_and_filters_still_work():
     text = "{{ 2**10 }} {{ 3 * 4 }} {{ 'ab' * 2 }} {{ '%5.1f' % 2.5 }} {{ 'a' + 'b' }} "
     text += "{{ '%s!'|format('hi') }} {{ 'ab'|replace('a', 'c') }} {{ 'x'|center(3) }}"
-    assert render_text(text, {}) == "1024 12 abab   2.5 ab hi! cb  x "
+    text += " {{ 'a' ~ 1 ~ none }} {{ [1, 2]|join(',') }}"
+    assert render_text(text, {}) == "1024 12 abab   2.5 ab hi! cb  x  a1None 1,2"
     assert render_value("{{ 2**10 }}", {}) == 1024
 
 

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
+from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -36,10 +37,30 @@ MAX_NEST = 60  # nesting of the template's syntax tree
 _FORMAT_WIDTH = re.compile(r"%[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
+class _BoundedCodeGenerator(CodeGenerator):
+    """Compiles ``a ~ b`` to a length-checked join (Jinja's own is unchecked)."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:  # noqa: N802 - Jinja API
+        self.write("environment.bounded_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _BoundedEnvironment(SandboxedEnvironment):
     """The sandbox with the arithmetic that can explode checked before it runs."""
 
     intercepted_binops = frozenset({"**", "*", "%", "+"})
+    code_generator_class = _BoundedCodeGenerator
+
+    @staticmethod
+    def bounded_concat(items: tuple) -> str:
+        """``a ~ b ~ ...`` as text, refused beyond MAX_OUTPUT characters."""
+        parts = [str(item) for item in items]
+        if sum(map(len, parts)) > MAX_OUTPUT:
+            raise SecurityError(f"the text would be longer than {MAX_OUTPUT} characters")
+        return "".join(parts)
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         check, apply = _BINOPS[operator_name]
@@ -64,9 +85,18 @@ def _check_pow(base: Any, exponent: Any) -> None:
 
 def _check_mul(left: Any, right: Any) -> None:
     for seq, times in ((left, right), (right, left)):
-        repeats = isinstance(seq, str | list | tuple | bytes) and isinstance(times, int)
-        if repeats and len(seq) * times > MAX_OUTPUT:
-            raise SecurityError("the repeated text or list would be too long")
+        if (
+            isinstance(seq, str | bytes)
+            and isinstance(times, int)
+            and len(seq) * times > MAX_OUTPUT
+        ):
+            raise SecurityError("the repeated text would be too long")
+        if (
+            isinstance(seq, list | tuple)
+            and isinstance(times, int)
+            and len(seq) * times > MAX_RANGE
+        ):
+            raise SecurityError("the repeated list would be too long")
     both_ints = isinstance(left, int) and isinstance(right, int)
     if both_ints and _size(left) + _size(right) > 65_536:
         raise SecurityError("the product is too large to compute")
@@ -116,6 +146,11 @@ def _check_replace(value: Any, old: Any = "", new: Any = "", *args: Any, **kw: A
         raise SecurityError(f"the value would be longer than {MAX_OUTPUT} characters")
 
 
+def _check_join(value: Any, *args: Any, **kwargs: Any) -> None:
+    if isinstance(value, list | tuple) and sum(len(str(v)) for v in value) > MAX_OUTPUT:
+        raise SecurityError(f"the text would be longer than {MAX_OUTPUT} characters")
+
+
 def _check_format(value: Any, *args: Any, **kwargs: Any) -> None:
     _check_mod(str(value), args)
 
@@ -143,6 +178,7 @@ for _name, _check in {
     "truncate": _check_width_args,
     "replace": _check_replace,
     "format": _check_format,
+    "join": _check_join,
 }.items():
     _ENV.filters[_name] = _bounded_filter(_name, _check)
 _WHOLE = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
