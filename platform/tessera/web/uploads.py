@@ -2,7 +2,8 @@
 
 A file stored while handling a request that then answers 400 or more (a 422 for a
 field error elsewhere in the form, a 429, a crash) is deleted again when this request
-wrote it (content already stored for another record stays). Each uploader (a signed-in
+wrote it (content already stored for another record stays), and does not count
+against the uploader's volume. Each uploader (a signed-in
 user, else the client address) may upload ``UPLOAD_QUOTA_MB`` megabytes per day
 (default 500; 0 turns the cap off), counted in Redis when ``REDIS_URL`` is set (the
 sign-in throttle's store), else in process.
@@ -38,8 +39,10 @@ def saved(meta: dict[str, Any], new_paths: list[Path]) -> str | None:
     if quota_mb <= 0:
         return None
     used = _charge(meta["size"])
+    g.upload_charged = g.get("upload_charged", 0) + meta["size"]
     if used > quota_mb * 1024 * 1024:
         _charge(-meta["size"])  # the refused file does not count
+        g.upload_charged -= meta["size"]
         return _("You have reached the upload limit of %(mb)s MB per day.", mb=f"{quota_mb:g}")
     return None
 
@@ -66,6 +69,10 @@ def _discard_on_exception(exc: BaseException | None) -> None:
 
 
 def _discard() -> None:
+    charged = g.pop("upload_charged", 0)
+    if charged:
+        with contextlib.suppress(Exception):  # a failed refund must not hide the response
+            _charge(-charged)  # a failed request's uploads do not count against the cap
     for path in g.pop("new_uploads", []):
         with contextlib.suppress(OSError):
             Path(path).unlink()
