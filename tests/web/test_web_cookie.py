@@ -44,6 +44,7 @@ def test_https_setting_makes_cookies_secure(database_url, tmp_path):
             "SECRET_KEY": "t",
             "PREFERRED_URL_SCHEME": "https",
             "PROXY_HOPS": 1,
+            "REDIS_URL": None,
             "AUTOMATION_EMBEDDED": False,
         }
     )
