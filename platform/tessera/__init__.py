@@ -25,7 +25,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register(app: Flask) -> None:
     from tessera import api, cli, home, web
+    from tessera.web import hostile
 
+    hostile.install_converters(app)  # before any route is added
     cli.register(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(api.bp)

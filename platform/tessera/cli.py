@@ -291,6 +291,16 @@ def ensure_admin_cmd() -> None:
     click.echo(f"created admin user: sign in as 'admin' with password {password}  (shown once)")
 
 
+@user_cli.command("unlock")
+@click.argument("username")
+def user_unlock_cmd(username: str) -> None:
+    """Lift USERNAME's sign-in lockout (after too many wrong passwords)."""
+    from tessera import signin
+
+    had = signin.unlock(current_app, username)
+    click.echo(f"unlocked {username}" if had else f"{username} had no failed sign-ins to clear")
+
+
 @token_cli.command("create")
 @click.argument("username")
 @click.option("--name", help="What the token is for (shown by 'token list').")

@@ -6,7 +6,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TESSERA_INSTANCE")
+ENV_KEYS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "TESSERA_INSTANCE",
+    "PREFERRED_URL_SCHEME",  # "https": Secure cookies and HSTS (see tessera.web.headers)
+)
 
 
 def default_instance_path() -> Path:
@@ -31,5 +37,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for key in ENV_KEYS:
         if os.environ.get(key):
             cfg[key] = os.environ[key]
+    if os.environ.get("TESSERA_PROXY_HOPS"):
+        cfg["PROXY_HOPS"] = int(os.environ["TESSERA_PROXY_HOPS"])
     cfg.update(overrides or {})
     return cfg

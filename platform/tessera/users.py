@@ -9,7 +9,7 @@ import zoneinfo
 from typing import Any
 
 import sqlalchemy as sa
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from tessera.errors import TesseraError
 from tessera.storage.system import users
@@ -146,12 +146,10 @@ def bump_session_gen(conn: sa.Connection, user_id: int) -> None:
 
 
 def authenticate(engine: sa.Engine, username: str, password: str) -> dict[str, Any] | None:
-    """The active user with these credentials, or None."""
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
-    if row and row["active"] and check_password_hash(row["password_hash"], password):
-        return dict(row)
-    return None
+    """The active user with these credentials, or None (same hash work either way)."""
+    from tessera.signin import verify
+
+    return verify(engine, username, password)
 
 
 def count_users(engine: sa.Engine) -> int:
@@ -198,3 +196,23 @@ def display_names(engine: sa.Engine, *, active_only: bool = False) -> list[tuple
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(users.c.display_name, users.c.id)).all()
     return [(r.id, r.display_name or r.username) for r in rows]
+
+
+def session_user(engine: sa.Engine, user_id: Any, gen: Any) -> dict[str, Any] | None:
+    """The active user ``user_id`` when ``gen`` is still their session generation, else None."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (user_id, gen)):
+        return None
+    query = sa.select(*PUBLIC_COLUMNS).where(
+        users.c.id == user_id, users.c.active.is_(True), users.c.session_gen == gen
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def end_sessions(engine: sa.Engine, user_id: int) -> None:
+    """Move the user's session generation on: every session signed in before ends."""
+    with engine.begin() as conn:
+        conn.execute(
+            users.update().where(users.c.id == user_id).values(session_gen=users.c.session_gen + 1)
+        )

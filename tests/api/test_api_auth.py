@@ -79,6 +79,7 @@ def test_session_user_can_use_the_api(flask_app, tessera, user_id):
     client = flask_app.test_client()
     with client.session_transaction() as sess:
         sess["user_id"] = user_id
+        sess["gen"] = 0
     resp = client.post(URL, json={"name": "From browser"})
     assert resp.status_code == 201
     history = Api(client, None).get(f"{URL}/1/history").get_json()
@@ -89,6 +90,18 @@ def test_session_of_unknown_user_is_401(flask_app, tessera):
     client = flask_app.test_client()
     with client.session_transaction() as sess:
         sess["user_id"] = 999
+        sess["gen"] = 0
+    assert_error(client.get(URL), 401, "unauthorized")
+
+
+def test_session_signed_out_since_is_401(flask_app, tessera, user_id):
+    from tessera import users
+
+    client = flask_app.test_client()
+    with client.session_transaction() as sess:
+        sess["user_id"] = user_id
+        sess["gen"] = 0
+    users.end_sessions(tessera.engine, user_id)
     assert_error(client.get(URL), 401, "unauthorized")
 
 

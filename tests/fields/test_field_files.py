@@ -104,7 +104,7 @@ def test_coerce_single_and_multiple():
         (meta(path=f"/{SHA[:2]}/{SHA}"), "not a file (path does not match its sha256)"),
         (meta(sha256="../x"), "not a file (sha256 must be 64 hex digits)"),
         (meta(size=-1), "not a file (size must be a whole number of bytes)"),
-        (meta(content_type=""), "not a file (content_type must be text)"),
+        (meta(content_type=""), "not a file (content_type must look like type/subtype)"),
     ],
 )
 def test_coerce_refuses_foreign_metadata(bad, message):

@@ -64,7 +64,7 @@ OPS = {
         },
         {
             "key": "hook",
-            "trigger": {"on": "webhook", "secret": "s3cret"},
+            "trigger": {"on": "webhook", "secret": "s3cret-hook-key-0001"},
             "actions": [
                 {
                     "do": "notify",
@@ -206,7 +206,9 @@ def test_bell_counts_unread_and_opening_marks_read(t, client, bob, anon):
 def test_notifications_page_and_mark_all_read(t, client, bob):
     assert "You have no notifications" in html(client.get("/notifications"))
     for n in (1, 2):
-        client.post("/hooks/ops/hook", json={"n": n}, headers={"X-Tessera-Secret": "s3cret"})
+        client.post(
+            "/hooks/ops/hook", json={"n": n}, headers={"X-Tessera-Secret": "s3cret-hook-key-0001"}
+        )
     drain(t)
     page = html(client.get("/notifications"))
     assert page.index("hook 2") < page.index("hook 1")  # newest first
@@ -504,9 +506,13 @@ def test_signed_in_form_submission_fires_form_submitted(t, client):
 
 # -- incoming webhooks ------------------------------------------------------------------------
 def test_webhook_with_the_right_secret_starts_a_run(t, anon):
-    r = anon.post("/hooks/ops/hook", json={"n": 7}, headers={"X-Tessera-Secret": "s3cret"})
+    r = anon.post(
+        "/hooks/ops/hook", json={"n": 7}, headers={"X-Tessera-Secret": "s3cret-hook-key-0001"}
+    )
     assert r.status_code == 202 and r.get_json() == {"run_id": r.get_json()["run_id"]}
-    r2 = anon.post("/hooks/ops/hook?secret=s3cret", json={"n": 8})
+    r2 = anon.post(
+        "/hooks/ops/hook", json={"n": 8}, headers={"X-Tessera-Secret": "s3cret-hook-key-0001"}
+    )
     assert r2.status_code == 202
     drain(t)
     assert ops.get_run(t, r.get_json()["run_id"])["vars"]["payload"] == {"n": 7}
@@ -519,15 +525,18 @@ def test_webhook_errors_are_json(t, anon):
     assert bad.status_code == 403
     assert bad.get_json() == {"error": {"code": "forbidden", "message": "wrong webhook secret"}}
     assert anon.post("/hooks/ops/hook", json={}).status_code == 403  # no secret at all
-    unknown = anon.post("/hooks/ops/nope?secret=s3cret", json={})
+    in_url = anon.post("/hooks/ops/hook?secret=s3cret-hook-key-0001", json={"n": 1})
+    assert in_url.status_code == 400 and "header" in in_url.get_json()["error"]["message"]
+    hdr = {"X-Tessera-Secret": "s3cret-hook-key-0001"}
+    unknown = anon.post("/hooks/ops/nope", json={}, headers=hdr)
     assert unknown.status_code == 404
     assert unknown.get_json() == {
         "error": {"code": "not_found", "message": "app 'ops' has no workflow 'nope'"}
     }
     assert anon.post("/hooks/nope/hook", json={}).get_json()["error"]["code"] == "not_found"
-    assert anon.post("/hooks/ops/mail_me?secret=x", json={}).status_code == 404  # not a hook
+    assert anon.post("/hooks/ops/mail_me", json={}, headers=hdr).status_code == 404  # not a hook
     not_json = anon.post(
-        "/hooks/ops/hook?secret=s3cret", data="{oops", content_type="application/json"
+        "/hooks/ops/hook", data="{oops", content_type="application/json", headers=hdr
     )
     assert not_json.status_code == 400 and "not JSON" in not_json.get_json()["error"]["message"]
     assert anon.get("/hooks/ops/hook").status_code == 405

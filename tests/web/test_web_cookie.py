@@ -8,3 +8,46 @@ def test_session_cookie_is_samesite_lax_and_httponly(anon):
     cookies = resp.headers.getlist("Set-Cookie")
     assert cookies, "a session cookie is set"
     assert all("SameSite=Lax" in c and "HttpOnly" in c for c in cookies)
+
+
+def test_security_headers_on_pages_and_errors(anon):
+    for path in ("/login", "/no/such/page", "/api/v1/apps"):
+        headers = anon.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_templates_hold_no_inline_script_nor_handlers():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "platform" / "tessera" / "web" / "templates"
+    for page in root.rglob("*.html"):
+        text = page.read_text("utf-8")
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in tag or 'type="application/json"' in tag, (page, tag)
+        assert not re.search(r"\son[a-z]+\s*=", text), page
+        assert "javascript:" not in text and " style=" not in text, page
+
+
+def test_https_setting_makes_cookies_secure(database_url, tmp_path):
+    from tessera import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "TESSERA_INSTANCE": str(tmp_path / "i"),
+            "SECRET_KEY": "t",
+            "PREFERRED_URL_SCHEME": "https",
+            "PROXY_HOPS": 1,
+            "REDIS_URL": None,
+            "AUTOMATION_EMBEDDED": False,
+        }
+    )
+    resp = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert all("Secure" in c for c in resp.headers.getlist("Set-Cookie"))
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")

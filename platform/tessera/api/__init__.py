@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from tessera.api import auth, catalog, errors, views
+from tessera.api import auth, catalog, errors, params, views
 
 bp = Blueprint("api", __name__, url_prefix=errors.PREFIX)
 bp.before_request(auth.authenticate)
+bp.before_request(params.check_args)
 errors.install(bp)
 
 _RECORDS = "/<app_id>/<rt_key>"

@@ -42,7 +42,7 @@ def authenticate() -> None:
     if header is not None:
         g.actor = _token_actor(engine, header, tessera.token_cache)
     elif session.get("user_id") is not None:
-        g.actor = _session_actor(engine, session["user_id"])
+        g.actor = _session_actor(engine, session["user_id"], session.get("gen"))
     else:
         raise unauthorized(f"authentication required: {HOW_TO}")
 
@@ -64,8 +64,8 @@ def _token_actor(engine: sa.Engine, header: str, cache: tokens.TokenCache) -> Ac
     return Actor(user.user_id, kind="api_token", ref=str(user.token_id), locale=user.locale)
 
 
-def _session_actor(engine: sa.Engine, user_id: object) -> Actor:
-    user = users.get_active(engine, user_id)
+def _session_actor(engine: sa.Engine, user_id: object, gen: object) -> Actor:
+    user = users.session_user(engine, user_id, gen)
     if user is None:
         raise unauthorized(f"your session is no longer valid; sign in again or {HOW_TO}")
     return Actor(user["id"], kind="user", locale=user["locale"] or "en")

@@ -19,10 +19,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from tessera.api.errors import ApiError, bad_request
 from tessera.errors import NotFound
+from tessera.web import hostile
 
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000  # beyond this, keyset cursors are the only sane way
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # record ids are INTEGER columns (32-bit on PostgreSQL)
 MAX_BULK = 1000
 LIST_PARAMS = ("filter", "sort", "limit", "cursor", "offset", "q", "fields", "expand", "total")
 REPEATABLE = ("fields", "expand")
@@ -53,13 +54,29 @@ def _reject_constant(name: str) -> Any:
 
 def _parse_json(raw: bytes | str, where: str) -> Any:
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant)
     except RecursionError:
         raise bad_request(f"{where}: JSON nested too deeply", where, "nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, bad UTF-8, huge integers
         raise bad_request(
             f"{where}: malformed JSON — {exc}", where, f"malformed JSON: {exc}"
         ) from None
+    if hostile.json_depth(value) > hostile.JSON_MAX_DEPTH:
+        message = f"nested deeper than {hostile.JSON_MAX_DEPTH} levels"
+        raise bad_request(f"{where}: JSON {message}", where, message)
+    if any(hostile.bad_text(s) for s in hostile.strings(value)):
+        raise bad_request(f"{where}: {BAD_TEXT}", where, BAD_TEXT)
+    return value
+
+
+BAD_TEXT = "text holds a NUL character or a lone surrogate (broken UTF-16)"
+
+
+def check_args() -> None:
+    """400 for NUL characters or lone surrogates anywhere in the query string or path."""
+    for key, value in [*request.args.items(multi=True), *(request.view_args or {}).items()]:
+        if hostile.bad_text(key) or hostile.bad_text(value):
+            raise bad_request(f"{key}: {BAD_TEXT}", str(key), BAD_TEXT)
 
 
 def object_body() -> dict[str, Any]:
@@ -187,7 +204,7 @@ def _flag(raw: str | None, name: str) -> bool:
 # -- ids, versions, moments --------------------------------------------------------------
 def record_id(raw: str, rt_key: str) -> int:
     """A record id from the URL; anything that cannot be one is simply not found."""
-    if not re.fullmatch(r"[1-9]\d{0,18}", raw) or int(raw) > MAX_ID:
+    if not re.fullmatch(r"[1-9]\d{0,18}", raw) or int(raw) > MAX_ID:  # beyond: cannot exist
         raise NotFound(f"{rt_key} #{raw} does not exist (ids are positive whole numbers)")
     return int(raw)
 

@@ -16,6 +16,7 @@ from tessera.api import params
 from tessera.api.errors import bad_request, json_response
 from tessera.api.serialize import expand_links, history_entry, record_json, timestamp
 from tessera.fields import for_field
+from tessera.fields.files import foreign_files
 
 
 def _t():
@@ -73,7 +74,9 @@ def _complete(app_id: str, rt, row: dict) -> dict:
 def create_record(app_id: str, rt_key: str) -> Response:
     """POST /<app>/<type>: create a record from a JSON object of field values."""
     _app, rt = _rt(app_id, rt_key)
-    row = _t().records.create(app_id, rt_key, params.object_body(), g.actor)
+    body = params.object_body()
+    _own_files_only(rt, body, None)
+    row = _t().records.create(app_id, rt_key, body, g.actor)
     location = url_for("api.get_record", app_id=app_id, rt_key=rt_key, record_id=str(row["id"]))
     return _record_response(rt, _complete(app_id, rt, row), 201, {"Location": location})
 
@@ -84,6 +87,9 @@ def update_record(app_id: str, rt_key: str, record_id: str) -> Response:
     rid = params.record_id(record_id, rt_key)
     body = params.object_body()
     version = params.expected_version(body.pop("version", None), request.headers.get("If-Match"))
+    if any(rt.has_field(k) and rt.field(k).type == "attachment" for k in body):
+        current = _t().records.get(app_id, rt_key, rid, g.actor.user_id)
+        _own_files_only(rt, body, current)
     row = _t().records.update(app_id, rt_key, rid, body, g.actor, version=version)
     return _record_response(rt, _complete(app_id, rt, row))
 
@@ -101,10 +107,29 @@ def delete_record(app_id: str, rt_key: str, record_id: str) -> Response:
 
 def bulk_create(app_id: str, rt_key: str) -> Response:
     """POST /<app>/<type>/bulk: create up to 1,000 records, all or nothing."""
-    _rt(app_id, rt_key)
-    rows = _t().records.bulk_create(app_id, rt_key, params.bulk_rows(), g.actor)
+    _app, rt = _rt(app_id, rt_key)
+    body = params.bulk_rows()
+    for row in body:
+        if isinstance(row, dict):
+            _own_files_only(rt, row, None)
+    rows = _t().records.bulk_create(app_id, rt_key, body, g.actor)
     ids = [row["id"] for row in rows]
     return json_response({"count": len(ids), "ids": ids}, 201)
+
+
+def _own_files_only(rt: Any, body: dict, current: dict | None) -> None:
+    """Files are bound to their record: the API may keep a record's files, not bring others."""
+    for key, value in body.items():
+        if not (isinstance(key, str) and rt.has_field(key)) or rt.field(key).type != "attachment":
+            continue
+        foreign = foreign_files(value, (current or {}).get(key))
+        if foreign:
+            raise bad_request(
+                f"{key}: files can only be added by uploading them in a form; "
+                f"{', '.join(foreign[:3])} is not a file of this record",
+                key,
+                "not a file of this record",
+            )
 
 
 def history(app_id: str, rt_key: str, record_id: str) -> Response:

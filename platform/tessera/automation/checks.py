@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
-
 from tessera.automation import actions as registry
 from tessera.automation import builtin  # noqa: F401  (registers the built-in actions)
-from tessera.automation.render import _ENV
+from tessera.automation.render import template_problem
 from tessera.errors import Problem
 from tessera.meta import register_app_check
 from tessera.meta.model import App, RecordType, Workflow, thaw
@@ -34,7 +32,30 @@ def problems(
             else None
         )
         found += action_problems(thaw(wf.actions), app, rt, f"{prefix}[{i}].actions")
+        found += _webhook_problems(wf, f"{prefix}[{i}].trigger")
     return found
+
+
+#: shortest secret an incoming-webhook trigger may have
+WEBHOOK_SECRET_MIN = 16
+
+
+def _webhook_problems(wf: Workflow, path: str) -> list[Problem]:
+    """An incoming webhook needs a secret (callers send it in the X-Tessera-Secret header)."""
+    trigger = thaw(wf.trigger)
+    if trigger.get("on") != "webhook":
+        return []
+    secret = trigger.get("secret")
+    if isinstance(secret, str) and len(secret) >= WEBHOOK_SECRET_MIN:
+        return []
+    return [
+        Problem(
+            f"{path}.secret",
+            f"an incoming webhook needs a secret of at least {WEBHOOK_SECRET_MIN} characters",
+            hint="e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            "; callers send it in the X-Tessera-Secret header",
+        )
+    ]
 
 
 def action_problems(actions: Any, app: App, rt: RecordType | None, path: str) -> list[Problem]:
@@ -74,10 +95,9 @@ def _template_problems(value: Any, raw: Sequence[str], where: str) -> list[Probl
         for k, item in enumerate(value):
             found += _template_problems(item, (), f"{where}[{k}]")
     elif isinstance(value, str) and ("{{" in value or "{%" in value):
-        try:
-            _ENV.parse(value)
-        except TemplateSyntaxError as exc:
-            found.append(Problem(where, f"template does not parse: {exc.message}"))
+        problem = template_problem(value)
+        if problem:
+            found.append(Problem(where, problem))
     return found
 
 

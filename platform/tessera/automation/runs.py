@@ -184,7 +184,7 @@ def receive_webhook(tessera: Any, app_id: str, key: str, secret: str | None, pay
     if wf.trigger.get("on") != "webhook":
         raise NotFound(f"workflow {key!r} has no incoming webhook")
     expected = wf.trigger.get("secret")
-    if expected and not hmac.compare_digest(str(secret or ""), str(expected)):
+    if not expected or not hmac.compare_digest(str(secret or ""), str(expected)):
         raise BadRequest("wrong webhook secret")
     run_id = tessera.automation.engine.ensure_run(
         key=f"hook:{uuid.uuid4().hex}|{app_id}|{key}|", app_id=app_id, wf=wf, record_id=None,

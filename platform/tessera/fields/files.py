@@ -12,6 +12,13 @@ from ``sha256``, so metadata sent through the API cannot point at other files.
 With option ``multiple: true`` the value is a list of such dicts. Options ``accept``
 (list or comma-separated: ``.pdf``, ``image/*``, ``application/pdf``) and
 ``max_size_mb`` are checked for every file.
+
+Names lose control and invisible format characters (bidi overrides such as U+202E make
+``invoice\u202efdp.exe`` read as ``invoiceexe.pdf``); a ``content_type`` must be a plain
+``type/subtype`` (no parameters, no CR/LF that could split a download's headers).
+A file is bound to the record holding it: writes through the API may keep a record's
+own files but not bring metadata from elsewhere (:func:`foreign_files`); new files
+arrive through upload forms only.
 """
 
 from __future__ import annotations
@@ -38,11 +45,21 @@ CHUNK = 1024 * 1024
 _KEYS = ("name", "size", "content_type", "path", "sha256")
 _SHA = re.compile(r"[0-9a-f]{64}")
 _BAD_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+_MIME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
+
+
+def clean_content_type(kind: Any) -> str | None:
+    """``type/subtype`` lower-cased when ``kind`` is one (parameters dropped), else None."""
+    if not isinstance(kind, str):
+        return None
+    bare = kind.split(";", 1)[0].strip()
+    return bare.lower() if _MIME.fullmatch(bare) else None
 
 
 def sanitize_filename(filename: str) -> str:
     """The file's own name, without directories, control or reserved characters."""
     name = unicodedata.normalize("NFC", str(filename or ""))
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
     name = re.split(r"[\\/]", name)[-1]
     name = _BAD_CHARS.sub("", name).strip().strip(".").strip()
     if not name:
@@ -76,8 +93,13 @@ def save_upload(
     *,
     content_type: str | None = None,
     max_bytes: int | None = None,
+    created: list[Path] | None = None,
 ) -> dict[str, Any]:
-    """Store ``stream`` under ``<instance>/uploads`` and return its metadata dict."""
+    """Store ``stream`` under ``<instance>/uploads`` and return its metadata dict.
+
+    ``created`` collects the path when this call wrote a new file (not when the same
+    content was already stored), so a caller whose request then fails can remove it.
+    """
     name = sanitize_filename(filename)
     root = uploads_dir(instance_path)
     root.mkdir(parents=True, exist_ok=True)
@@ -88,7 +110,13 @@ def save_upload(
         os.unlink(temp)  # same content already stored
     else:
         os.replace(temp, target)
-    kind = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if created is not None:
+            created.append(target)
+    kind = (
+        clean_content_type(content_type)
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream"
+    )
     return {
         "name": name,
         "size": size,
@@ -129,9 +157,9 @@ def check_metadata(raw: Any) -> dict[str, Any]:
     size = raw["size"]
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise FieldValueError("not a file (size must be a whole number of bytes)")
-    kind = raw["content_type"]
-    if not isinstance(kind, str) or not kind:
-        raise FieldValueError("not a file (content_type must be text)")
+    kind = clean_content_type(raw["content_type"])
+    if kind is None:
+        raise FieldValueError("not a file (content_type must look like type/subtype)")
     return {
         "name": sanitize_filename(raw["name"]),
         "size": size,
@@ -139,6 +167,22 @@ def check_metadata(raw: Any) -> dict[str, Any]:
         "path": raw["path"],
         "sha256": sha,
     }
+
+
+def foreign_files(value: Any, current: Any) -> list[str]:
+    """Names of files in ``value`` that ``current`` (the record's stored value) lacks."""
+    own = {m.get("sha256") for m in _listed(current) if isinstance(m, Mapping)}
+    return [
+        str(m.get("name", "?")) if isinstance(m, Mapping) else "?"
+        for m in _listed(value)
+        if not isinstance(m, Mapping) or m.get("sha256") not in own
+    ]
+
+
+def _listed(value: Any) -> list:
+    if value in (None, "", []):
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _accepted(field: Field) -> list[str]:

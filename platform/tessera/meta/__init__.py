@@ -19,7 +19,7 @@ from typing import Any
 from tessera.errors import Problem, TemplateError
 from tessera.meta.compile import compile_app
 from tessera.meta.dump import dump_app
-from tessera.meta.load import load_source, template_file
+from tessera.meta.load import data_size_problem, load_source, template_file
 from tessera.meta.model import App
 from tessera.meta.validate import locate, validate_data
 
@@ -41,6 +41,9 @@ def app_from_data(
     ``app_checks=False`` skips the downstream checks (for an app already installed: it
     passed them then, and must keep loading if a later release tightens them).
     """
+    too_big = data_size_problem(data, source_name)
+    if too_big:
+        raise TemplateError([too_big])
     problems = validate_data(data, lines, source=source_name)
     if problems:
         raise TemplateError(problems)

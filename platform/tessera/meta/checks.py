@@ -37,6 +37,10 @@ RECORD_TRIGGERS = {"record.created", "record.updated", "record.deleted", "field.
 #: readable system columns: conditions, columns and sorts may use them
 QUERYABLE_SYSTEM = set(SYSTEM_COLUMNS)
 
+#: the condition language's bounds (the query layer enforces the same at run time)
+CONDITION_MAX_DEPTH = 32
+CONDITION_MAX_LEAVES = 500
+
 
 def _dict(value: Any) -> dict:
     """``value`` if it is a mapping, else an empty one."""
@@ -423,15 +427,25 @@ class Checker:
             self.add(path, prefix + message, hint or None)
         return f
 
-    def condition(self, cond: Any, path: str, rt_key: str | None, changes: bool = False) -> None:
-        """Check fields, ops and values of a condition (recursively)."""
+    def condition(
+        self, cond: Any, path: str, rt_key: str | None, changes: bool = False, depth: int = 1
+    ) -> None:
+        """Check fields, ops and values of a condition (recursively, at most 32 levels)."""
         if not isinstance(cond, dict):
             return
+        if depth > CONDITION_MAX_DEPTH:
+            hint = "flatten it: all/any take a list of any length"
+            self.add(path, f"conditions nest at most {CONDITION_MAX_DEPTH} levels deep", hint)
+            return
         for key in ("all", "any"):
-            for i, sub in enumerate(cond.get(key) or []):
-                self.condition(sub, f"{path}.{key}[{i}]", rt_key, changes)
+            items = cond.get(key) or []
+            if isinstance(items, list) and len(items) > CONDITION_MAX_LEAVES:
+                self.add(f"{path}.{key}", f"at most {CONDITION_MAX_LEAVES} conditions per list")
+                continue
+            for i, sub in enumerate(items):
+                self.condition(sub, f"{path}.{key}[{i}]", rt_key, changes, depth + 1)
         if "not" in cond:
-            self.condition(cond["not"], f"{path}.not", rt_key, changes)
+            self.condition(cond["not"], f"{path}.not", rt_key, changes, depth + 1)
         if "field" in cond:
             self.leaf(cond, path, rt_key, changes)
 

@@ -85,6 +85,78 @@ def _walk(node: yaml.Node, path: str, source: str | None, out: SourceMap, dups: 
             _walk(value_node, child, source, out, dups)
 
 
+#: bounds on one template: nesting depth, and nodes once every alias is expanded (a
+#: "billion laughs" document of a few hundred bytes expands to billions)
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+
+
+def _size_problem(root: yaml.Node, source: str) -> Problem | None:
+    """A Problem when the document nests too deep or its aliases expand too far."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        kids = _children(node)
+        if done:
+            open_.discard(key)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if depth[key] > MAX_DEPTH or size[key] > MAX_NODES:
+                return _too_big(node, source, depth[key] > MAX_DEPTH)
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            return Problem("", "an alias refers to itself", node.start_mark.line + 1, None, source)
+        open_.add(key)
+        stack.append((node, True))
+        stack += [(k, False) for k in kids if id(k) not in size]
+    return None
+
+
+def data_size_problem(data: Any, source: str | None = None) -> Problem | None:
+    """The same bounds for data from JSON or the builder: a Problem when too deep or large."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH or count > MAX_NODES:
+            over = depth > MAX_DEPTH
+            what = f"nests more than {MAX_DEPTH} levels deep" if over else "is too large"
+            return Problem("", f"the template {what}", None, None, source)
+        if isinstance(value, dict):
+            stack += [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            stack += [(v, depth + 1) for v in value]
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _too_big(node: yaml.Node, source: str, deep: bool) -> Problem:
+    line = node.start_mark.line + 1
+    if deep:
+        msg = f"the template nests more than {MAX_DEPTH} levels deep"
+        return Problem(
+            "", msg, line, "flatten it: lists and conditions take any number of items", source
+        )
+    msg = (
+        f"the template expands to more than {MAX_NODES} values (YAML aliases repeat whole subtrees)"
+    )
+    return Problem("", msg, line, "write the values out instead of nesting aliases", source)
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError, source: str) -> Problem:
     """A Problem for a YAML syntax error, with its line and column."""
     mark = exc.problem_mark or exc.context_mark
@@ -101,6 +173,9 @@ def parse_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
         node = loader.get_single_node()
         lines: SourceMap = {}
         dups: list[Problem] = []
+        too_big = _size_problem(node, source) if node is not None else None
+        if too_big:
+            raise TemplateError([too_big])
         if node is not None:
             _walk(node, "", source, lines, dups)
         if dups:
@@ -110,6 +185,9 @@ def parse_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
         raise TemplateError([_syntax_problem(exc, source)]) from None
     except yaml.YAMLError as exc:
         raise TemplateError([Problem("", f"malformed YAML: {exc}", None, None, source)]) from None
+    except RecursionError:
+        msg = f"the template nests more than {MAX_DEPTH} levels deep"
+        raise TemplateError([Problem("", msg, None, None, source)]) from None
     finally:
         loader.dispose()
     return data, lines

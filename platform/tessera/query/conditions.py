@@ -107,6 +107,11 @@ class ConditionError(TesseraError):
         return "; ".join(str(p) for p in self.problems)
 
 
+#: bounds on one condition: nesting depth and comparisons (SQLite's parser refuses
+#: expression trees deeper than 1000, and each OR-ed comparison is one level there)
+MAX_DEPTH = 32
+MAX_LEAVES = 500
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -336,12 +341,24 @@ class _Builder:
         self.app, self.me, self.now = app, me, dates.aware(now)
         self.allow_changes = allow_changes
         self.problems: list[Problem] = []
+        self.depth = 0
+        self.leaves = 0
 
     def fail(self, path: str, message: str, hint: str | None = None) -> Node:
         self.problems.append(Problem(path=path, message=message, hint=hint))
         return Const(False)
 
     def node(self, cond: Any, rt: RecordType, path: str) -> Node:
+        if self.depth >= MAX_DEPTH:
+            hint = "flatten it: all/any take a list of any length"
+            return self.fail(path, f"conditions nest at most {MAX_DEPTH} levels deep", hint)
+        self.depth += 1
+        try:
+            return self._node(cond, rt, path)
+        finally:
+            self.depth -= 1
+
+    def _node(self, cond: Any, rt: RecordType, path: str) -> Node:
         if cond is None:
             return Const(True)
         if not isinstance(cond, Mapping):
@@ -368,6 +385,12 @@ class _Builder:
         return All(nodes) if key == "all" else AnyOf(nodes)
 
     def leaf(self, cond: Mapping, rt: RecordType, path: str) -> Node:
+        self.leaves += 1
+        if self.leaves > MAX_LEAVES:
+            if self.leaves == MAX_LEAVES + 1:
+                hint = "use op: in with a list of values instead of many eq conditions"
+                self.fail(path, f"a condition holds at most {MAX_LEAVES} comparisons", hint)
+            return Const(False)
         for extra in (k for k in cond if k not in ("field", "op", "value")):
             hint = _did_you_mean(str(extra), ("field", "op", "value"))
             self.fail(f"{path}.{extra}", f"unknown key {_q(extra)}", hint)

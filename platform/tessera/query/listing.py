@@ -283,9 +283,14 @@ def decode_cursor(cursor: str, n: int) -> list:
     """The values packed by :func:`encode_cursor`; BadRequest when tampered with."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         values = None
-    if not isinstance(values, list) or len(values) != n:
+    scalar = (str, int, float, bool, type(None))
+    if (
+        not isinstance(values, list)
+        or len(values) != n
+        or not all(isinstance(v, scalar) for v in values)
+    ):
         raise BadRequest(
             "cursor: not a cursor from this list (sort changed?) — start from the first page",
             {"cursor": ["invalid cursor"]},

@@ -27,6 +27,9 @@ def init_app(app: Flask) -> None:
         automation,
         builder,
         dataio,
+        errorpages,
+        headers,
+        hostile,
         i18n,
         present,
         profile,
@@ -34,6 +37,7 @@ def init_app(app: Flask) -> None:
         records,
         security,
         shell,
+        uploads,
         views,
     )
 
@@ -47,6 +51,10 @@ def init_app(app: Flask) -> None:
     )
     i18n.init_app(app)
     security.init_app(app)
+    hostile.init_app(app)
+    errorpages.init_app(app)
+    headers.init_app(app)
+    uploads.init_app(app)
     app.jinja_env.globals.update(
         cell=present.cell,
         column_label=present.column_label,

@@ -49,6 +49,7 @@ from tessera.automation.workflows import paused, workflows_of
 from tessera.errors import BadRequest, NotFound, RecordError, TemplateError, TesseraError
 from tessera.meta.model import thaw
 from tessera.web import common
+from tessera.web.hostile import db_int, maybe_int
 from tessera.web.i18n import label
 from tessera.web.security import safe_next
 
@@ -170,7 +171,7 @@ def test(app_id: str, wf_key: str):
     """Test mode: pick a record, see the condition and what each action would do."""
     app = common.meta(app_id)
     wf = _workflow_row(app.id, wf_key)
-    record_id = request.args.get("record_id", type=int)
+    record_id = request.args.get("record_id", type=db_int)
     result, error, status = None, None, 200
     if record_id is not None or "run" in request.args:
         try:
@@ -197,7 +198,7 @@ def run_list():
     """Runs, newest first, filtered by app, workflow, status and record; paged."""
     filters = _run_filters()
     rows = runs.list_runs(
-        _t(), **filters, before_id=request.args.get("before", type=int), limit=PAGE_SIZE + 1
+        _t(), **filters, before_id=request.args.get("before", type=db_int), limit=PAGE_SIZE + 1
     )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -223,7 +224,7 @@ def _run_filters() -> dict[str, Any]:
         "workflow_key": args.get("workflow") or None,
         "status": status,
         "record_type": args.get("record_type") or None,
-        "record_id": args.get("record_id", type=int),
+        "record_id": args.get("record_id", type=db_int),
     }
 
 
@@ -418,7 +419,7 @@ def notifications():
 @user_bp.post("/notifications/read")
 def mark_read():
     """Mark the posted notification ids read, or every one when none are posted."""
-    ids = [int(i) for i in request.form.getlist("id") if i.isdigit()] or None
+    ids = [i for i in map(maybe_int, request.form.getlist("id")) if i is not None] or None
     changed = runs.mark_read(_t(), g.user["id"], ids)
     flash(
         ngettext(
@@ -454,7 +455,7 @@ def run_manual(app_id: str):
     """Start the posted ``workflow`` (a manual one) on the records in ``ids``."""
     app = common.meta(app_id)
     wf_key = request.form.get("workflow", "")
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(maybe_int, request.form.getlist("ids")) if i is not None]
     back = _back(url_for("shell.app_home", app_id=app.id))
     wf = next(
         (w for w in manual_workflows(app.id, _rt_of(app.id, wf_key)) if w["key"] == wf_key), None
@@ -506,7 +507,10 @@ def webhook(app_id: str, wf_key: str):
     payload = request.get_json(silent=True) if request.data else {}
     if payload is None:
         return _hook_error(400, "bad_request", "the request body is not JSON")
-    secret = request.headers.get("X-Tessera-Secret") or request.args.get("secret")
+    if "secret" in request.args:  # URLs end up in proxy and server logs
+        message = "send the secret in the X-Tessera-Secret header, not in the URL"
+        return _hook_error(400, "bad_request", message)
+    secret = request.headers.get("X-Tessera-Secret")
     try:
         run_id = runs.receive_webhook(_t(), app_id, wf_key, secret, payload)
     except NotFound as exc:

@@ -9,6 +9,7 @@ cleans and validates — the web layer never validates values itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -156,13 +157,19 @@ def read_submission(
     files: MultiDict,
     instance_path: str,
     current: dict | None = None,
+    *,
+    on_saved: Callable[[dict, list], str | None] | None = None,
 ) -> tuple[dict, dict[str, list[str]]]:
-    """(raw input for the records service, upload errors) from a posted form."""
+    """(raw input for the records service, upload errors) from a posted form.
+
+    ``on_saved(metadata, new_paths)`` is called after each stored upload (the web layer
+    tracks new files and the uploader's volume); a message it returns refuses the file.
+    """
     raw: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for f in spec_.fields:
         if f.type == "attachment":
-            _read_files(f, form, files, instance_path, current, raw, errors)
+            _read_files(f, form, files, instance_path, current, raw, errors, on_saved)
         elif f.type in LIST_TYPES:
             raw[f.key] = [v for v in form.getlist(f.key) if v != ""]
         elif f.type == "boolean":
@@ -172,22 +179,26 @@ def read_submission(
     return raw, errors
 
 
-def _read_files(f, form, files, instance_path, current, raw, errors) -> None:
+def _read_files(f, form, files, instance_path, current, raw, errors, on_saved=None) -> None:
     kept = _kept_files(f, form, current)
     uploads = [u for u in files.getlist(f.key) if isinstance(u, FileStorage) and u.filename]
     limit = f.opt("max_size_mb")
     new = []
     for upload in uploads:
+        created: list = []
         try:
-            new.append(
-                save_upload(
-                    instance_path,
-                    upload.filename,
-                    upload.stream,
-                    content_type=upload.mimetype or None,
-                    max_bytes=int(float(limit) * 1024 * 1024) if limit else None,
-                )
+            meta = save_upload(
+                instance_path,
+                upload.filename,
+                upload.stream,
+                content_type=upload.mimetype or None,
+                max_bytes=int(float(limit) * 1024 * 1024) if limit else None,
+                created=created,
             )
+            refused = on_saved(meta, created) if on_saved else None
+            if refused:
+                raise FieldValueError(refused)
+            new.append(meta)
         except FieldValueError as exc:
             errors.setdefault(f.key, []).append(f"{upload.filename}: {exc}")
     combined = (kept + new) if f.opt("multiple") else (new[-1:] or kept[:1])

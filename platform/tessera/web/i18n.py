@@ -34,7 +34,24 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=ui_locale)
-    app.jinja_env.globals.update(L=label, ui_locale=ui_locale, LANGUAGE_NAMES=LANGUAGE_NAMES)
+    app.jinja_env.globals.update(
+        L=label, ui_locale=ui_locale, LANGUAGE_NAMES=LANGUAGE_NAMES, translated=translated
+    )
+
+
+def translated(message: Any) -> str:
+    """A message from data (a validation error) in the UI language, as plain text.
+
+    Never ``{{ _(message) }}`` in a template: Jinja's ``_`` marks its result safe HTML
+    and %-formats it, so a template author's message would run as script on a public
+    form, and a ``%`` in it would crash the page. This looks the text up in the catalog
+    (the records service's English messages have translations) and returns a ``str``,
+    which autoescaping then escapes.
+    """
+    from flask_babel import get_translations
+
+    text = str(message)
+    return str(get_translations().gettext(text)) if text else text
 
 
 def normalize(locale: str | None) -> str | None:

@@ -15,6 +15,11 @@ def get(engine: sa.Engine, user_id: Any) -> dict[str, Any] | None:
     return users.get_active(engine, user_id)
 
 
+def session_user(engine: sa.Engine, user_id: Any, gen: Any) -> dict[str, Any] | None:
+    """The signed-in user of a session (None once its generation is stale or user inactive)."""
+    return users.session_user(engine, user_id, gen)
+
+
 def directory() -> dict[int, str]:
     """Every user's display name by id, read once per request."""
     if "user_directory" not in g:

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from tessera.errors import ValidationFailed
 from tessera.meta.model import App, Form
 from tessera.records.actor import Actor
-from tessera.web import automation, common, forms
+from tessera.web import automation, common, forms, uploads
 from tessera.web.i18n import label_locale
 
 bp = Blueprint("public", __name__)
@@ -79,7 +79,9 @@ def submit(app_id: str, form_key: str):
 
 
 def _create(app: App, form: Form, spec: forms.FormSpec):
-    raw, errors = forms.read_submission(spec, request.form, request.files, _instance())
+    raw, errors = forms.read_submission(
+        spec, request.form, request.files, _instance(), on_saved=uploads.saved
+    )
     hidden = forms.hidden_fields(app, spec, raw, None, None)
     raw = {k: v for k, v in raw.items() if k not in hidden}
     if errors:

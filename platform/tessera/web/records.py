@@ -19,9 +19,10 @@ from flask_babel import gettext as _
 from tessera.access import audit
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
-from tessera.fields.files import upload_path
+from tessera.fields.files import check_metadata, upload_path
 from tessera.meta.model import App, RecordType
-from tessera.web import automation, common, forms, people, present
+from tessera.web import automation, common, forms, people, present, uploads
+from tessera.web.hostile import db_int, maybe_int
 from tessera.web.security import safe_next
 
 bp = Blueprint("records", __name__)
@@ -165,7 +166,9 @@ def new(app_id: str, rt_key: str):
     if request.method == "GET":
         values = forms.initial(spec, None, request.args)
         return _render_form(app, spec, values, back=back)
-    raw, errors = forms.read_submission(spec, request.form, request.files, _instance())
+    raw, errors = forms.read_submission(
+        spec, request.form, request.files, _instance(), on_saved=uploads.saved
+    )
     raw = _drop_hidden(app, spec, raw, None)
     if errors:
         return _render_form(app, spec, _posted(spec), errors=errors, back=back), 422
@@ -192,9 +195,11 @@ def edit(app_id: str, rt_key: str, record_id: int):
     spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")))
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
-    raw, errors = forms.read_submission(spec, request.form, request.files, _instance(), record)
+    raw, errors = forms.read_submission(
+        spec, request.form, request.files, _instance(), record, on_saved=uploads.saved
+    )
     raw = _drop_hidden(app, spec, raw, record)
-    version = request.form.get("version", type=int)
+    version = request.form.get("version", type=db_int)
     if errors:
         return _render_form(
             app, spec, _posted(spec), errors=errors, record=record, version=version
@@ -273,9 +278,9 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
         target = app.record_type(f.opt("to"))
         current = values.get(f.key) or []
         current = {
-            int(v)
-            for v in (current if isinstance(current, list) else [current])
-            if str(v).isdigit()
+            n
+            for n in (maybe_int(v) for v in (current if isinstance(current, list) else [current]))
+            if n is not None and n > 0
         }
         chosen = present.linked_rows(app, target.key, current)
         page = queries.list(
@@ -325,12 +330,12 @@ def download(app_id: str, rt_key: str, record_id: int, field: str, n: int):
     files = value if isinstance(value, list) else [value] if value else []
     if not 0 <= n < len(files):
         abort(404, _("No such file."))
-    try:
-        path = upload_path(_instance(), files[n])
+    try:  # stored metadata is checked again: a clean name and type/subtype, our path
+        meta, path = check_metadata(files[n]), upload_path(_instance(), files[n])
     except FieldValueError:
         abort(404, _("No such file."))
     if not path.exists():
         abort(404, _("The file is missing from the upload folder."))
     return send_file(
-        path, mimetype=files[n]["content_type"], as_attachment=True, download_name=files[n]["name"]
+        path, mimetype=meta["content_type"], as_attachment=True, download_name=meta["name"]
     )

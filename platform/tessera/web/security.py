@@ -12,6 +12,7 @@ import hmac
 import secrets
 from functools import wraps
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -61,9 +62,12 @@ def load_user() -> None:
     user_id = session.get("user_id")
     if user_id is None or request.blueprint in EXEMPT_BLUEPRINTS:
         return
-    user = people.get(current_app.extensions["tessera"].engine, user_id)
-    if user is None:
-        session.pop("user_id", None)  # deactivated or deleted since sign-in
+    user = people.session_user(
+        current_app.extensions["tessera"].engine, user_id, session.get("gen")
+    )
+    if user is None:  # deactivated, deleted, signed out elsewhere since sign-in
+        session.pop("user_id", None)
+        session.pop("gen", None)
     g.user = user
 
 
@@ -89,7 +93,27 @@ def require_login():
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """``target`` when it is a path on this site, else ``default`` (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """``target`` when it is a path on this site, else ``default`` (no open redirects).
+
+    The one check for every redirect whose target comes from the request (sign-in
+    ``next``, the language switch, bulk actions, forms). Browsers drop tabs and newlines
+    anywhere in a URL, strip leading control characters and read ``\\`` as ``/``, so
+    ``/%09/evil.example`` (a tab) becomes ``//evil.example``: any control character, backslash,
+    lone surrogate, scheme or host refuses the target, before and after one
+    percent-decoding.
+    """
+    if not isinstance(target, str) or not target or len(target) > 2048:
+        return default
+    decoded = unquote(target)
+    if not all(_local_path(t) for t in (target, decoded)):
+        return default
+    return target
+
+
+def _local_path(target: str) -> bool:
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF for c in target):
+        return False
+    if "\\" in target or not target.startswith("/") or target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

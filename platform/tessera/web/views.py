@@ -29,7 +29,9 @@ from tessera.fields import for_field
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View, thaw
 from tessera.web import charts, common, present
+from tessera.web.hostile import db_int, maybe_int, page_number
 from tessera.web.i18n import label, label_locale
+from tessera.web.security import safe_next
 
 bp = Blueprint("views", __name__)
 common.protect(bp)
@@ -97,7 +99,7 @@ def sort_arg(v: View) -> str:
 
 
 def _variant_redirect(app: App, v: View):
-    variant_id = request.args.get("variant", type=int)
+    variant_id = request.args.get("variant", type=db_int)
     if variant_id is None or prefs.view_params(request.args):
         return None
     found = prefs.get_variant(common.engine_objects().engine, common.me(), variant_id)
@@ -112,7 +114,7 @@ def _variant_redirect(app: App, v: View):
 def table(app: App, rt: RecordType, v: View):
     """A page of records with sortable columns, quick filters, search and bulk actions."""
     size = int(v.options.get("page_size", PAGE_SIZE))
-    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    page_no = page_number()
     sort = sort_arg(v)
     page = common.engine_objects().queries.list(
         app.id,
@@ -264,11 +266,14 @@ def move(app_id: str, view_key: str):
     if v.type != "kanban":
         abort(404, _("Only kanban views move cards."))
     data = request.get_json(silent=True) if request.is_json else request.form
-    data = data or {}
+    if not hasattr(data, "get"):
+        abort(400, _('Send the card as an object: {"id": …, "version": …, "value": …}.'))
     record_id, version = _int(data.get("id")), _int(data.get("version"))
     if record_id is None:
         abort(400, _("Which card? Send its id."))
     value = data.get("value") or None
+    if value is not None and not isinstance(value, str):
+        abort(400, _("The column to move the card to must be text."))
     try:
         row = common.engine_objects().records.update(
             app.id,
@@ -303,10 +308,7 @@ def _move_failed(app: App, v: View, exc: RecordError):
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return maybe_int(value)
 
 
 # -- calendar ------------------------------------------------------------------------------
@@ -358,10 +360,14 @@ def calendar(app: App, rt: RecordType, v: View):
 
 
 def _date_arg(raw: str | None) -> date | None:
+    """The ``date`` argument; a 400 outside years 2-9998 (a calendar page must fit around it)."""
     try:
-        return date.fromisoformat(raw) if raw else None
+        day = date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    if day is not None and not 2 <= day.year <= 9998:
+        abort(400, _("Pick a date between the years 2 and 9998."))
+    return day
 
 
 def _range(anchor: date, mode: str) -> tuple[date, date]:
@@ -449,7 +455,7 @@ def bulk(app_id: str, view_key: str):
     app = common.meta(app_id)
     v = common.view(app, view_key)
     ids = [i for i in (_int(x) for x in request.form.getlist("ids")) if i is not None]
-    back = request.form.get("next") or url_for("views.show", app_id=app.id, view_key=v.key)
+    back = safe_next(request.form.get("next"), url_for("views.show", app_id=app.id, view_key=v.key))
     if not ids:
         flash(_("Select at least one record first."), "error")
         return redirect(back)
