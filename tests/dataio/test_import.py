@@ -228,3 +228,22 @@ def test_background_job_reports_progress_and_can_be_cancelled(crm, write_csv):
         time.sleep(0.05)
     done = service.get_job(crm, job)
     assert done["status"] == "done" and done["processed"] == 30 and len(_names(crm)) == 30
+
+
+def test_rest_api_accepts_link_references(crm, flask_app):
+    from tessera import tokens, users
+
+    uid = users.create_user(crm.engine, "ann", "correct-horse-1")
+    uid = uid if isinstance(uid, int) else uid["id"]
+    _, plain = tokens.create_token(crm.engine, uid, "tests")
+    client = flask_app.test_client()
+    auth = {"Authorization": f"Bearer {plain}"}
+    c = crm.records.create("crm", "customer", {"name": "Acme", "email": "a@b.cn"})
+    body = {"subject": "call", "customer": {"by": "email", "value": "a@b.cn"}}
+    resp = client.post("/api/v1/crm/follow_up", json=body, headers=auth)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["customer"] == c["id"]
+    body["customer"] = {"by": "title", "value": "Nobody"}
+    resp = client.post("/api/v1/crm/follow_up", json=body, headers=auth)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["fields"] == {"customer": ["no customer with title 'Nobody'"]}
