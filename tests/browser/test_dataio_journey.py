@@ -39,7 +39,7 @@ def _switch(page, locale: str) -> None:
     page.wait_for_load_state()
 
 
-def test_import_gbk_customers_then_export_xlsx(page, tmp_path):
+def test_import_gbk_customers_then_export_xlsx(page, tmp_path, live_server):
     tag = uuid.uuid4().hex[:4]
     sign_in(page)
     _switch(page, "zh_CN")
@@ -68,6 +68,22 @@ def test_import_gbk_customers_then_export_xlsx(page, tmp_path):
     _switch(page, "en")
     assert page.locator("h2", has_text="Import finished").count() == 1
     shot(page, "import-done-en")
+
+    # a duplicate typed by hand: the same company without its 有限公司 suffix
+    records = live_server["app"].extensions["tessera"].records
+    records.create("crm", "customer", {"name": f"{tag}客户0001", "email": f"dup@{tag}.cn"})
+    page.goto("/a/crm/duplicates/customer")
+    group = page.locator("form.dup-group", has_text=f"{tag}客户0001有限公司")
+    assert group.locator("input[name=ids]").count() == 2
+    _switch(page, "zh_CN")
+    group = page.locator("form.dup-group", has_text=f"{tag}客户0001有限公司")
+    group.scroll_into_view_if_needed()
+    shot(page, "duplicates-zh")
+    page.once("dialog", lambda dialog: dialog.accept())
+    group.locator("button:has-text('合并')").click()
+    page.wait_for_load_state()
+    assert page.locator(".flash-ok", has_text="已将 2 条记录合并").count() == 1
+    _switch(page, "en")
 
     page.goto(f"/a/crm/v/customers?q={tag}")
     page.click("summary:has-text('Export')")

@@ -102,3 +102,23 @@ def test_export_button_files_follow_the_page_filters(client, tessera):
     assert values[0][:4] == ["编号", "名称", "公司", "价值等级"]
     assert sorted(v[1] for v in values[1:]) == ["=1+1", "华为", "腾讯"]
     assert {v[3] for v in values[1:]} == {"高价值", "低价值"}
+
+
+def test_duplicates_page_and_merge(client, tessera):
+    r = tessera.records
+    a = r.create("crm", "customer", {"name": "华为技术有限公司", "phone": "13800138000"})
+    b = r.create("crm", "customer", {"name": "华为技术", "email": "hw@x.cn"})
+    r.create("crm", "customer", {"name": "腾讯"})
+    fu = r.create("crm", "follow_up", {"subject": "call", "customer": b["id"]})
+    html = client.get("/a/crm/duplicates/customer").get_data(as_text=True)
+    assert html.count('class="card dup-group"') == 1 and "腾讯" not in html
+    form = {"ids": [a["id"], b["id"]], "keep": a["id"], "value.name": b["id"],
+            "value.email": b["id"]}  # fmt: skip
+    resp = post(client, "/a/crm/duplicates/customer/merge", form, follow_redirects=True)
+    assert "2 records merged into 华为技术." in resp.get_data(as_text=True)
+    kept = r.get("crm", "customer", a["id"])
+    assert (kept["name"], kept["phone"], kept["email"]) == ("华为技术", "13800138000", "hw@x.cn")
+    assert r.get("crm", "follow_up", fu["id"])["customer"] == a["id"]
+    assert "No likely duplicates found." in client.get("/a/crm/duplicates/customer").get_data(
+        as_text=True
+    )

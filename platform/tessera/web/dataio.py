@@ -18,10 +18,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from tessera.dataio import mapping, report, service
+from tessera.dataio import merge as merge_mod
 from tessera.dataio.export import export_view
 from tessera.dataio.importer import ImportOptions
 from tessera.dataio.readers import FileProblem, open_table
 from tessera.errors import Conflict, TesseraError
+from tessera.fields import for_field
 from tessera.web import common
 from tessera.web.i18n import label_locale
 
@@ -247,6 +249,50 @@ def export(app_id: str, view_key: str):
     }[fmt]
     return Response(_chunks(spool), mimetype=mime, headers={
         "Content-Disposition": f'attachment; filename="{app.id}-{v.key}.{fmt}"'})  # fmt: skip
+
+
+@bp.get("/a/<app_id>/duplicates/<rt_key>")
+def duplicates(app_id: str, rt_key: str):
+    """Likely duplicate groups, each with a merge form."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    groups = merge_mod.find_duplicates(_t(), app.id, rt.key, common.me())
+    fields = [f for f in rt.fields if not for_field(f).computed]
+    return render_template("dataio/duplicates.html", app=app, rt=rt, groups=groups, fields=fields)
+
+
+@bp.post("/a/<app_id>/duplicates/<rt_key>/merge")
+def merge_records(app_id: str, rt_key: str):
+    """Merge the posted records into the chosen survivor."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    ids = [int(i) for i in request.form.getlist("ids")]
+    keep = request.form.get("keep", type=int)
+    chosen = {
+        f.key: int(request.form[f"value.{f.key}"])
+        for f in rt.fields
+        if request.form.get(f"value.{f.key}", "").isdigit()
+    }
+    if keep is None or keep not in ids:
+        flash(_("Choose the record to keep."), "error")
+    else:
+        merged = merge_mod.merge(_t(), app.id, rt.key, keep, ids, chosen, common.actor())
+        flash(
+            _(
+                "%(n)d records merged into %(title)s.",
+                n=len(ids),
+                title=present_title(app, rt, merged),
+            ),
+            "ok",
+        )
+    return redirect(url_for(".duplicates", app_id=app.id, rt_key=rt.key))
+
+
+def present_title(_app, rt, record) -> str:
+    """The record's title text."""
+    from tessera.web import present
+
+    return present.title(rt, record)
 
 
 def _chunks(spool):
