@@ -48,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--write", action="store_true", help="record in bench/RESULTS.md")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tessera-bench-io-"))
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
@@ -73,6 +74,36 @@ def main() -> None:
     out.append(f"| export CSV through the query layer | {n / secs:,.0f} rows/s, "
                f"heap peak {peak / 1e6:.1f} MB |  |  |")  # fmt: skip
     print("\n".join(out))
+    if args.write:
+        write_results("PostgreSQL" if url.startswith("postgresql") else "SQLite", out)
+
+
+MARK = "<!-- bench/dataio.py -->"
+INTRO = [
+    MARK,
+    "## Data in and out (bench/dataio.py)",
+    "",
+    "Import of a CRM customers CSV (a select column by label, a user link by username, a "
+    "date, a currency; match on phone or e-mail) against raw Core inserts of the same "
+    "rows, in the same run. Targets (issue 13): 100,000 rows at >= 20,000 rows/s; "
+    "re-import with update of 50,000 matches in <= 10 s; export with flat memory.",
+    "",
+]
+
+
+def write_results(db: str, lines: list[str]) -> None:
+    """Replace this database's subsection of the data in/out section of RESULTS.md."""
+    path = REPO / "bench" / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    head, _, tail = text.partition(MARK)
+    sections: dict[str, str] = {}
+    for chunk in tail.split("\n### ")[1:]:
+        name, _, body = chunk.partition("\n")
+        sections[name.strip()] = body.strip()
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    sections[db] = "\n".join([f"Measured {stamp}. " + lines[0], *lines[1:]]).strip()
+    body = "\n".join(f"### {name}\n\n{sections[name]}\n" for name in sorted(sections))
+    path.write_text(head.rstrip("\n") + "\n\n" + "\n".join(INTRO) + "\n" + body)
 
 
 def _row(what: str, n: int, secs: float, raw: float) -> str:

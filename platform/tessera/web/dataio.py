@@ -142,13 +142,18 @@ def check(job_id: int):
     rt = common.record_type(app, j["record_type"])
     options = ImportOptions.from_json(j["options"])
     form = request.form
-    options.mapping = {h: (form.get(f"map.{i}") or None) for i, h in enumerate(options.mapping)}
+    try:  # the columns in file order (the form numbers them so)
+        headers = _headers(_t(), j["file_path"], options.encoding, options.sheet, j["file_name"])
+    except FileProblem as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".job", job_id=job_id))
+    options.mapping = {h: (form.get(f"map.{i}") or None) for i, h in enumerate(headers)}
     options.match = form.getlist("match")
     options.on_match = form.get("on_match", "skip")
     options.skip_invalid = form.get("skip_invalid") == "1"
     options.create_missing = form.get("create_missing") == "1"
     options.workflows = form.get("workflows", "none")
-    problems = mapping.check(rt, list(options.mapping), options.mapping) + options.problems()
+    problems = mapping.check(rt, headers, options.mapping) + options.problems()
     service.update_options(_t(), job_id, options)
     if problems:
         for p in problems:
