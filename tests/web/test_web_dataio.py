@@ -122,3 +122,16 @@ def test_duplicates_page_and_merge(client, tessera):
     assert "No likely duplicates found." in client.get("/a/crm/duplicates/customer").get_data(
         as_text=True
     )
+
+
+def test_import_upload_may_exceed_the_request_limit_but_not_the_import_limit(client, web_app):
+    web_app.config["MAX_CONTENT_LENGTH"] = 1000
+    big = "客户名称\n" + "".join(f"客户{i:05d}\n" for i in range(300))
+    data = {"file": (io.BytesIO(big.encode()), "big.csv")}
+    resp = post(client, "/a/crm/import/customer", data, content_type="multipart/form-data")
+    assert resp.status_code == 302 and "/imports/" in resp.headers["Location"]
+    web_app.extensions["tessera"].config["IMPORT_MAX_BYTES"] = 100
+    data = {"file": (io.BytesIO(big.encode()), "big.csv")}
+    resp = post(client, "/a/crm/import/customer", data, content_type="multipart/form-data",
+                follow_redirects=True)  # fmt: skip
+    assert "import limit" in resp.get_data(as_text=True)

@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     )
     for module in (auth, shell, views, records, public, dataio):
         app.register_blueprint(module.bp)
+    dataio.init_app(app)
     app.register_blueprint(builder.bp)
     automation.init_app(app)
 

@@ -51,6 +51,20 @@ def _helpers() -> dict:
     return {"status_label": lambda status: STATUS.get(status, status)}
 
 
+def init_app(app) -> None:
+    """Let import uploads exceed MAX_CONTENT_LENGTH, up to IMPORT_MAX_BYTES.
+
+    Registered first among the app's before_request hooks, because the CSRF check reads
+    the form (and so the upload) under the limit in force when it runs.
+    """
+    app.before_request_funcs.setdefault(None, []).insert(0, _upload_limit)
+
+
+def _upload_limit() -> None:
+    if request.endpoint == "dataio.upload":
+        request.max_content_length = service.max_bytes(_t()) + 1024 * 1024
+
+
 @bp.get("/a/<app_id>/import/<rt_key>")
 def upload_form(app_id: str, rt_key: str):
     """Step 1: choose a file."""
