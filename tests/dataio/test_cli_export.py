@@ -116,3 +116,13 @@ def test_export_pages_through_the_query_layer(crm, monkeypatch):
     out = io.BytesIO()
     assert export_view(crm, "crm", "customers", "csv", out, user_id=None) == 7
     assert len(calls) == 4 and calls[0] is None
+
+
+def test_import_links_by_a_chosen_field(crm, runner, write_csv):
+    c = crm.records.create("crm", "customer", {"name": "Acme", "email": "a@acme.cn"})
+    path = str(write_csv("主题,客户\n电话回访,A@ACME.CN\n"))
+    by_title = runner.invoke(args=["import", "crm", "follow_up", path])
+    assert by_title.exit_code == 1 and 'no customer with title "A@ACME.CN"' in by_title.stderr
+    ok = runner.invoke(args=["import", "crm", "follow_up", path, "--link-by", "customer=email"])
+    assert ok.exit_code == 0, ok.stderr
+    assert crm.queries.list("crm", "follow_up").rows[0]["customer"] == c["id"]
