@@ -135,3 +135,19 @@ def test_import_upload_may_exceed_the_request_limit_but_not_the_import_limit(cli
     resp = post(client, "/a/crm/import/customer", data, content_type="multipart/form-data",
                 follow_redirects=True)  # fmt: skip
     assert "import limit" in resp.get_data(as_text=True)
+
+
+def test_wizard_links_by_a_chosen_field(client, tessera):
+    c = tessera.records.create("crm", "customer", {"name": "Acme", "email": "a@acme.cn"})
+    data = {"file": (io.BytesIO("主题,客户\n回访,a@acme.cn\n".encode()), "fu.csv")}
+    resp = post(client, "/a/crm/import/follow_up", data, content_type="multipart/form-data")
+    job = int(re.search(r"/imports/(\d+)", resp.headers["Location"]).group(1))
+    html = client.get(f"/imports/{job}").get_data(as_text=True)
+    assert 'name="link_by.customer"' in html and '<option value="email"' in html
+    form = {"map.0": "subject", "map.1": "customer", "link_by.customer": "email",
+            "on_match": "skip", "workflows": "none"}  # fmt: skip
+    post(client, f"/imports/{job}/check", form)
+    assert _wait(client, job)["counts"]["created"] == 1
+    post(client, f"/imports/{job}/run")
+    assert _wait(client, job)["status"] == "done"
+    assert tessera.queries.list("crm", "follow_up").rows[0]["customer"] == c["id"]

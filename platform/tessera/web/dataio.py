@@ -122,7 +122,20 @@ def job(job_id: int):
     return render_template(
         "dataio/job.html", app=app, rt=rt, job=j, options=options, preview=preview,
         fields=mapping.importable_fields(rt), keys=_match_choices(app, rt),
+        links=_link_choices(app, rt),
     )  # fmt: skip
+
+
+def _link_choices(app, rt) -> list[tuple]:
+    """(link field, target record type, fields of the target a link cell may name)."""
+    out = []
+    for f in rt.fields:
+        if f.type in ("link", "link_many") and app.has_record_type(f.opt("to")):
+            target = app.record_type(f.opt("to"))
+            usable = [t for t in target.fields if t.type in ("text", "email", "phone", "url")
+                      or t.unique]  # fmt: skip
+            out.append((f, target, [t for t in usable if t.key != target.title]))
+    return out
 
 
 def _preview(t, j, options) -> dict | None:
@@ -167,6 +180,11 @@ def check(job_id: int):
     options.skip_invalid = form.get("skip_invalid") == "1"
     options.create_missing = form.get("create_missing") == "1"
     options.workflows = form.get("workflows", "none")
+    options.link_by = {
+        k.removeprefix("link_by."): v
+        for k, v in form.items()
+        if k.startswith("link_by.") and v and v != "title"
+    }
     problems = mapping.check(rt, headers, options.mapping) + options.problems()
     service.update_options(_t(), job_id, options)
     if problems:
