@@ -247,3 +247,18 @@ def test_rest_api_accepts_link_references(crm, flask_app):
     resp = client.post("/api/v1/crm/follow_up", json=body, headers=auth)
     assert resp.status_code == 422
     assert resp.get_json()["error"]["fields"] == {"customer": ["no customer with title 'Nobody'"]}
+
+
+def test_a_job_that_lost_its_process_is_ended_by_cancel(crm, write_csv):
+    from datetime import UTC, datetime, timedelta
+
+    job = _job(crm, write_csv(CUSTOMERS))
+    service.execute(crm, job, "run")
+    assert len(_names(crm)) == 3
+    old = datetime.now(UTC) - timedelta(seconds=service.STALE_SECONDS + 5)
+    service.update_job(crm, job, status="running", updated_at=old)
+    assert service.is_stale(service.get_job(crm, job))
+    service.cancel(crm, job)
+    done = service.get_job(crm, job)
+    assert done["status"] == "failed" and "start it again" in done["error"]
+    assert _names(crm) == []

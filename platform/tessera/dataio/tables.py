@@ -33,6 +33,8 @@ import_jobs = sa.Table(
     sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # last progress of a running job: one silent for STALE_SECONDS has lost its process
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
 )
 
 #: the column mapping last used per record type (suggested first next time)
