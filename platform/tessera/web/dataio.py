@@ -13,13 +13,23 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from tessera.dataio import mapping, report, service
 from tessera.dataio import merge as merge_mod
-from tessera.dataio.export import export_view
+from tessera.dataio.export import csv_chunks, view_rows, write_xlsx
 from tessera.dataio.importer import ImportOptions
 from tessera.dataio.readers import FileProblem, open_table
 from tessera.errors import Conflict, TesseraError
@@ -273,19 +283,20 @@ def export(app_id: str, view_key: str):
     rt = app.record_type(v.record_type)
     fmt = "xlsx" if request.args.get("format") == "xlsx" else "csv"
     extra = quick_filter(rt)
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (streamed, closed by _chunks)
-    export_view(
-        _t(), app.id, v, fmt, spool, user_id=common.me(), locale=label_locale(),
+    headers, rows, sheet = view_rows(
+        _t(), app.id, v, user_id=common.me(), locale=label_locale(),
         extra_filter={"all": extra} if extra else None, sort=sort_arg(v) or None,
         q=request.args.get("q") or None,
     )  # fmt: skip
+    disposition = {"Content-Disposition": f'attachment; filename="{app.id}-{v.key}.{fmt}"'}
+    if fmt == "csv":  # streamed as it is read: the download starts at once
+        body = stream_with_context(csv_chunks(headers, rows))
+        return Response(body, mimetype="text/csv; charset=utf-8", headers=disposition)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (closed by _chunks)
+    write_xlsx(headers, rows, spool, sheet=sheet)  # a zip: written whole, then sent
     spool.seek(0)
-    mime = {
-        "csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }[fmt]
-    return Response(_chunks(spool), mimetype=mime, headers={
-        "Content-Disposition": f'attachment; filename="{app.id}-{v.key}.{fmt}"'})  # fmt: skip
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(_chunks(spool), mimetype=mime, headers=disposition)
 
 
 @bp.get("/a/<app_id>/duplicates/<rt_key>")
