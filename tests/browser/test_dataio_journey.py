@@ -65,6 +65,7 @@ def test_import_gbk_customers_then_export_xlsx(page, tmp_path, live_server):
     page.wait_for_selector(".import-result", timeout=60000)
     assert page.locator(".n-created").inner_text() == str(ROWS - DUPLICATES - BAD)
     shot(page, "import-done-zh")
+    job_url = page.url
     _switch(page, "en")
     assert page.locator("h2", has_text="Import finished").count() == 1
     shot(page, "import-done-en")
@@ -100,3 +101,12 @@ def test_import_gbk_customers_then_export_xlsx(page, tmp_path, live_server):
     assert len(names) == ROWS - DUPLICATES - BAD
     assert names[0] == f"{tag}客户0000有限公司"  # the view sorts by name
     assert {r[3] for r in values[1:]} == {"High value", "Normal", "Low value"}
+
+    # leave the shared server as it was: undo the whole import from its page
+    page.goto(job_url)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Undo this import')")
+    page.wait_for_selector(".flash-ok")
+    assert "930 records deleted" in page.locator(".flash-ok").inner_text()
+    page.goto(f"/a/crm/v/customers?q={tag}")
+    assert page.locator("table.data tbody tr").count() == 0
