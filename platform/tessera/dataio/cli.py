@@ -91,8 +91,9 @@ def import_cmd(app_id, rt_key, file, maps, match, on_match, encoding, sheet, ski
     for p in result.problems:
         click.echo(format_problem(p), err=True)
     c = result.counts
+    done = ("created", "updated") if result.written else ("to create", "to update")
     summary = (
-        f"{c['rows']} rows: {c['created']} created, {c['updated']} updated, "
+        f"{c['rows']} rows: {c['created']} {done[0]}, {c['updated']} {done[1]}, "
         f"{c['skipped']} skipped, {c['refused']} refused"
     )
     if c["links_created"]:

@@ -243,8 +243,8 @@ class Importer:
         with self.t.engine.connect() as conn:
             self._resolve_links(conn, rows)
             self._match(conn, rows)
-        if validate:
-            self._validate(rows)
+        # a writing pass checks only rows already refused, so their report is complete
+        self._validate(rows if validate else [r for r in rows if r.errors])
         self._unique_across_batches(rows)
 
     def _parse(self, row: Row) -> None:
