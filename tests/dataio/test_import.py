@@ -262,3 +262,13 @@ def test_a_job_that_lost_its_process_is_ended_by_cancel(crm, write_csv):
     done = service.get_job(crm, job)
     assert done["status"] == "failed" and "start it again" in done["error"]
     assert _names(crm) == []
+
+
+def test_progress_reports_the_fraction_of_the_file_read(crm, write_csv):
+    rows = "".join(f"客户{i},1{i:010d}\n" for i in range(60))
+    importer = _importer(crm, write_csv("客户名称,手机\n" + rows), batch_size=20)
+    seen = []
+    importer.progress = lambda n, r: seen.append((n, r.fraction))
+    importer.check()
+    assert [n for n, _ in seen] == [20, 40, 60]
+    assert seen[-1][1] == 1.0 and all(f is not None for _, f in seen)

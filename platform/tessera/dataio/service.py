@@ -133,7 +133,7 @@ def update_options(t: Any, job_id: int, options: ImportOptions) -> None:
 def start(t: Any, job_id: int, mode: str) -> None:
     """Run the job's ``check`` (dry run) or ``run`` (import) in the background."""
     update_job(t, job_id, status="checking" if mode == "check" else "running", processed=0,
-               cancel=False, error=None)  # fmt: skip
+               cancel=False, error=None, fraction=None)  # fmt: skip
     if t.automation.embedded:
         thread = threading.Thread(
             target=execute, args=(t, job_id, mode), name=f"tessera-import-{job_id}", daemon=True
@@ -174,7 +174,8 @@ def execute(t: Any, job_id: int, mode: str) -> Result | None:
 
 
 def _progress(t: Any, job_id: int, processed: int, result: Result) -> None:
-    update_job(t, job_id, processed=processed, counts=dict(result.counts))
+    fraction = None if result.fraction is None else round(result.fraction, 4)
+    update_job(t, job_id, processed=processed, counts=dict(result.counts), fraction=fraction)
 
 
 def _finish(t, job_id, mode, result: Result, options, job) -> None:

@@ -253,11 +253,15 @@ def progress(job_id: int):
     """JSON progress for the page's poller."""
     j = _job(job_id)
     total = j["total_rows"] or None
+    if total:
+        percent = min(100, round(100 * j["processed"] / total))
+    else:
+        percent = None if j["fraction"] is None else round(100 * j["fraction"])
     return {
         "status": j["status"],
         "processed": j["processed"],
         "total": total,
-        "percent": min(100, round(100 * j["processed"] / total)) if total else None,
+        "percent": percent,
         "counts": j["counts"] or {},
         "error": j["error"],
     }
