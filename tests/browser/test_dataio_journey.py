@@ -39,7 +39,7 @@ def _switch(page, locale: str) -> None:
     page.wait_for_load_state()
 
 
-def test_import_gbk_customers_then_export_xlsx(page, tmp_path):
+def test_import_gbk_customers_then_export_xlsx(page, tmp_path, live_server):
     tag = uuid.uuid4().hex[:4]
     sign_in(page)
     _switch(page, "zh_CN")
@@ -65,9 +65,26 @@ def test_import_gbk_customers_then_export_xlsx(page, tmp_path):
     page.wait_for_selector(".import-result", timeout=60000)
     assert page.locator(".n-created").inner_text() == str(ROWS - DUPLICATES - BAD)
     shot(page, "import-done-zh")
+    job_url = page.url
     _switch(page, "en")
     assert page.locator("h2", has_text="Import finished").count() == 1
     shot(page, "import-done-en")
+
+    # a duplicate typed by hand: the same company without its 有限公司 suffix
+    records = live_server["app"].extensions["tessera"].records
+    records.create("crm", "customer", {"name": f"{tag}客户0001", "email": f"dup@{tag}.cn"})
+    page.goto("/a/crm/duplicates/customer")
+    group = page.locator("form.dup-group", has_text=f"{tag}客户0001有限公司")
+    assert group.locator("input[name=ids]").count() == 2
+    _switch(page, "zh_CN")
+    group = page.locator("form.dup-group", has_text=f"{tag}客户0001有限公司")
+    group.scroll_into_view_if_needed()
+    shot(page, "duplicates-zh")
+    page.once("dialog", lambda dialog: dialog.accept())
+    group.locator("button:has-text('合并')").click()
+    page.wait_for_load_state()
+    assert page.locator(".flash-ok", has_text="已将 2 条记录合并").count() == 1
+    _switch(page, "en")
 
     page.goto(f"/a/crm/v/customers?q={tag}")
     page.click("summary:has-text('Export')")
@@ -84,3 +101,12 @@ def test_import_gbk_customers_then_export_xlsx(page, tmp_path):
     assert len(names) == ROWS - DUPLICATES - BAD
     assert names[0] == f"{tag}客户0000有限公司"  # the view sorts by name
     assert {r[3] for r in values[1:]} == {"High value", "Normal", "Low value"}
+
+    # leave the shared server as it was: undo the whole import from its page
+    page.goto(job_url)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button:has-text('Undo this import')")
+    page.wait_for_selector(".flash-ok")
+    assert "930 records deleted" in page.locator(".flash-ok").inner_text()
+    page.goto(f"/a/crm/v/customers?q={tag}")
+    assert page.locator("table.data tbody tr").count() == 0

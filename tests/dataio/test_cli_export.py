@@ -28,12 +28,15 @@ def test_import_cli_all_or_nothing_skip_invalid_and_dry_run(crm, runner, write_c
     assert refused.exit_code == 1
     assert 'row 4, column "Mail" (email): not a valid e-mail address' in refused.stderr
     assert 'row 4, column "消费金额" (total_spent): must be at least 0' in refused.stderr
-    assert "nothing written" in refused.stderr and _count(crm) == 0
+    assert "nothing written: 3 rows: 2 to create" in refused.stderr and _count(crm) == 0
     dry = runner.invoke(args=["import", "crm", "customer", path, "--dry-run", "--skip-invalid"])
     assert dry.exit_code == 1 and "dry run" in dry.stdout and _count(crm) == 0
     ok = runner.invoke(args=["import", "crm", "customer", path, "--skip-invalid"])
     assert ok.exit_code == 0, ok.stderr
     assert "3 rows: 2 created, 0 updated, 0 skipped, 1 refused" in ok.stdout
+    # the good rows went in, and the refused row's report is as complete as a dry run's
+    assert 'row 4, column "Mail" (email): not a valid e-mail address' in ok.stderr
+    assert 'row 4, column "消费金额" (total_spent): must be at least 0' in ok.stderr
     assert _count(crm) == 2
     again = runner.invoke(args=["import", "crm", "customer", path, "--skip-invalid"])
     assert "2 skipped" in again.stdout  # the template's match: phone or e-mail
@@ -116,3 +119,13 @@ def test_export_pages_through_the_query_layer(crm, monkeypatch):
     out = io.BytesIO()
     assert export_view(crm, "crm", "customers", "csv", out, user_id=None) == 7
     assert len(calls) == 4 and calls[0] is None
+
+
+def test_import_links_by_a_chosen_field(crm, runner, write_csv):
+    c = crm.records.create("crm", "customer", {"name": "Acme", "email": "a@acme.cn"})
+    path = str(write_csv("主题,客户\n电话回访,A@ACME.CN\n"))
+    by_title = runner.invoke(args=["import", "crm", "follow_up", path])
+    assert by_title.exit_code == 1 and 'no customer with title "A@ACME.CN"' in by_title.stderr
+    ok = runner.invoke(args=["import", "crm", "follow_up", path, "--link-by", "customer=email"])
+    assert ok.exit_code == 0, ok.stderr
+    assert crm.queries.list("crm", "follow_up").rows[0]["customer"] == c["id"]

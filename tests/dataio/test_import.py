@@ -228,3 +228,47 @@ def test_background_job_reports_progress_and_can_be_cancelled(crm, write_csv):
         time.sleep(0.05)
     done = service.get_job(crm, job)
     assert done["status"] == "done" and done["processed"] == 30 and len(_names(crm)) == 30
+
+
+def test_rest_api_accepts_link_references(crm, flask_app):
+    from tessera import tokens, users
+
+    uid = users.create_user(crm.engine, "ann", "correct-horse-1")
+    uid = uid if isinstance(uid, int) else uid["id"]
+    _, plain = tokens.create_token(crm.engine, uid, "tests")
+    client = flask_app.test_client()
+    auth = {"Authorization": f"Bearer {plain}"}
+    c = crm.records.create("crm", "customer", {"name": "Acme", "email": "a@b.cn"})
+    body = {"subject": "call", "customer": {"by": "email", "value": "a@b.cn"}}
+    resp = client.post("/api/v1/crm/follow_up", json=body, headers=auth)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["customer"] == c["id"]
+    body["customer"] = {"by": "title", "value": "Nobody"}
+    resp = client.post("/api/v1/crm/follow_up", json=body, headers=auth)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["fields"] == {"customer": ["no customer with title 'Nobody'"]}
+
+
+def test_a_job_that_lost_its_process_is_ended_by_cancel(crm, write_csv):
+    from datetime import UTC, datetime, timedelta
+
+    job = _job(crm, write_csv(CUSTOMERS))
+    service.execute(crm, job, "run")
+    assert len(_names(crm)) == 3
+    old = datetime.now(UTC) - timedelta(seconds=service.STALE_SECONDS + 5)
+    service.update_job(crm, job, status="running", updated_at=old)
+    assert service.is_stale(service.get_job(crm, job))
+    service.cancel(crm, job)
+    done = service.get_job(crm, job)
+    assert done["status"] == "failed" and "start it again" in done["error"]
+    assert _names(crm) == []
+
+
+def test_progress_reports_the_fraction_of_the_file_read(crm, write_csv):
+    rows = "".join(f"客户{i},1{i:010d}\n" for i in range(60))
+    importer = _importer(crm, write_csv("客户名称,手机\n" + rows), batch_size=20)
+    seen = []
+    importer.progress = lambda n, r: seen.append((n, r.fraction))
+    importer.check()
+    assert [n for n, _ in seen] == [20, 40, 60]
+    assert seen[-1][1] == 1.0 and all(f is not None for _, f in seen)

@@ -99,3 +99,15 @@ def test_xlsx_first_or_chosen_sheet_dates_and_merged_cells(write_xlsx):
 def test_xlsx_formula_cells_are_never_evaluated(write_xlsx):
     table, rows = _read(write_xlsx([["name"], ["=1+1"]]))
     assert rows == [] or rows[0][1][0] in (None, "=1+1")  # no cached value: read as empty
+
+
+def test_position_tells_how_far_through_the_file(write_csv, write_xlsx):
+    rows = "".join(f"name{i},{i}\n" for i in range(20000))
+    table = open_table(write_csv("a,b\n" + rows))
+    assert table.done() < 0.5
+    for _ in table.rows:
+        pass
+    assert table.done() == 1.0
+    book = open_table(write_xlsx([["a"], *[[i] for i in range(10)]]))
+    list(book.rows)
+    assert book.done() == 1.0

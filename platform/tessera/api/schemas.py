@@ -77,6 +77,24 @@ def _rollup(f: Field, writing: bool) -> Schema:
     return {"type": "integer"} if f.opt("aggregate", "count") == "count" else dict(DECIMAL)
 
 
+#: a linked record named by value instead of id (records/refs.py), accepted on writes
+REFERENCE: Schema = {
+    "type": "object",
+    "required": ["by", "value"],
+    "properties": {
+        "by": {"type": "string", "description": "title, or a field of the target (users: "
+               "username or email)"},
+        "value": {"description": "the value that field has on exactly one record"},
+    },
+    "additionalProperties": False,
+}  # fmt: skip
+
+
+def _ref(schema: Schema, writing: bool) -> Schema:
+    """``schema``, or (when writing) it or a by-value reference."""
+    return {"oneOf": [dict(schema), REFERENCE]} if writing else dict(schema)
+
+
 BUILTIN: dict[str, Callable[[Field, bool], Schema]] = {
     "text": _text(),
     "long_text": _text(),
@@ -96,11 +114,11 @@ BUILTIN: dict[str, Callable[[Field, bool], Schema]] = {
         "items": {"type": "string", "enum": _choices(f)},
         "uniqueItems": True,
     },
-    "link": lambda f, w: {**ID, "description": f"id of a {f.opt('to')} record"},
-    "user": lambda f, w: {**ID, "description": "id of a user"},
+    "link": lambda f, w: {**_ref(ID, w), "description": f"id of a {f.opt('to')} record"},
+    "user": lambda f, w: {**_ref(ID, w), "description": "id of a user"},
     "link_many": lambda f, w: {
         "type": "array",
-        "items": ID,
+        "items": _ref(ID, w),
         "description": f"ids of {f.opt('to')} records",
     },
     "attachment": lambda f, w: (
@@ -127,6 +145,8 @@ def field_schema(f: Field, *, writing: bool = False, nullable: bool = True) -> S
 
 
 def _nullable(schema: Schema) -> Schema:
+    if "oneOf" in schema:
+        return {**schema, "oneOf": [*schema["oneOf"], {"type": "null"}]}
     kind = schema.get("type")
     if kind is None:
         return schema  # no type constraint: null already allowed

@@ -23,12 +23,12 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def _parse_maps(maps: tuple[str, ...]) -> dict[str, str | None]:
+def _parse_maps(maps: tuple[str, ...], option: str = "--map") -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for item in maps:
         column, eq, key = item.partition("=")
         if not eq or not column.strip():
-            _fail(f"--map {item!r}: expected COLUMN=FIELD (FIELD empty to ignore the column)")
+            _fail(f"{option} {item!r}: expected NAME=FIELD")
         out[column.strip()] = key.strip() or None
     return out
 
@@ -47,11 +47,15 @@ def _parse_maps(maps: tuple[str, ...]) -> dict[str, str | None]:
 @click.option("--dry-run", is_flag=True, help="only report what would happen")
 @click.option("--create-missing", is_flag=True, help="create link targets named but missing")
 @click.option(
+    "--link-by", "link_by", multiple=True,
+    help="LINKFIELD=TARGETFIELD: find linked records by that field (default: their title)",
+)  # fmt: skip
+@click.option(
     "--workflows", type=click.Choice(["none", "per_row", "summary"]), default="none",
     help="whether imported rows fire workflows",
 )  # fmt: skip
 def import_cmd(app_id, rt_key, file, maps, match, on_match, encoding, sheet, skip_invalid,
-               dry_run, create_missing, workflows) -> None:  # fmt: skip
+               dry_run, create_missing, link_by, workflows) -> None:  # fmt: skip
     """Import a CSV/TSV/XLSX FILE into record type RT_KEY of app APP_ID."""
     from tessera.dataio import mapping as mapping_mod
     from tessera.dataio import service
@@ -72,7 +76,7 @@ def import_cmd(app_id, rt_key, file, maps, match, on_match, encoding, sheet, ski
     options = ImportOptions(
         mapping=chosen, match=list(match) or defaults["match"], on_match=on_match,
         encoding=encoding, sheet=sheet, skip_invalid=skip_invalid, workflows=workflows,
-        create_missing=create_missing,
+        create_missing=create_missing, link_by=_parse_maps(link_by, "--link-by"),
     )  # fmt: skip
     try:
         job_id = service.create_job(t, app_id, rt_key, Path(file), Path(file).name, options, None)
@@ -87,8 +91,9 @@ def import_cmd(app_id, rt_key, file, maps, match, on_match, encoding, sheet, ski
     for p in result.problems:
         click.echo(format_problem(p), err=True)
     c = result.counts
+    done = ("created", "updated") if result.written else ("to create", "to update")
     summary = (
-        f"{c['rows']} rows: {c['created']} created, {c['updated']} updated, "
+        f"{c['rows']} rows: {c['created']} {done[0]}, {c['updated']} {done[1]}, "
         f"{c['skipped']} skipped, {c['refused']} refused"
     )
     if c["links_created"]:

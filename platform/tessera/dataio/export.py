@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from tessera.errors import NotFound
 from tessera.fields import for_field
 from tessera.meta.model import App, RecordType, View, pick_label, thaw
+from tessera.query.listing import parse_sort
 from tessera.query.policy import scoped_select
 
 PAGE = 500
@@ -58,16 +59,58 @@ def export_view(
     q: str | None = None,
 ) -> int:
     """Write the view's rows to ``out`` as ``csv`` or ``xlsx``; how many rows."""
+    headers, rows, sheet = view_rows(
+        t, app_id, view_key, user_id=user_id, locale=locale, extra_filter=extra_filter,
+        sort=sort, q=q,
+    )  # fmt: skip
+    writer = write_xlsx if fmt == "xlsx" else write_csv
+    return writer(headers, rows, out, sheet=sheet)
+
+
+def view_rows(t, app_id, view_key, *, user_id, locale="en", extra_filter=None, sort=None, q=None):
+    """(headers, lazy rows, sheet title) of a view: the rows are read page by page."""
     app, _, _ = t.records.resolve(app_id, _rt_key(t, app_id, view_key))
     v = view_key if isinstance(view_key, View) else find_view(app, view_key)
     rt = app.record_type(v.record_type)
     columns = list(v.columns) or [f.key for f in rt.fields][:6]
     filt = _combined(v, extra_filter)
     order = sort if sort is not None else _view_sort(v)
+    _, _, table = t.records.resolve(app.id, rt.key)
+    t.queries.where(app, rt, table, filter=filt, q=q, user_id=user_id)  # bad input: now,
+    parse_sort(rt, order)  # not half-way through a streamed download
     rows = _rows(t, app, rt, columns, filt, order, q, user_id, locale)
     headers = [column_label(app, rt, c, locale) for c in columns]
-    writer = write_xlsx if fmt == "xlsx" else write_csv
-    return writer(headers, rows, out, sheet=pick_label(v.label, locale, v.key))
+    return headers, rows, pick_label(v.label, locale, v.key)
+
+
+def csv_chunks(headers: list[str], rows) -> Iterator[bytes]:
+    """The CSV of :func:`write_csv` as chunks of bytes, for a streamed HTTP response."""
+    chunks: list[bytes] = []
+
+    class _Collect:
+        def write(self, b: bytes) -> None:
+            chunks.append(b)
+
+    def paged():
+        for n, row in enumerate(rows, start=1):
+            yield row
+            if n % PAGE == 0:
+                yield None  # a page boundary: hand what is written so far to the caller
+
+    sink = _Collect()
+    sink.write(codecs.BOM_UTF8)
+    text = _TextSink(sink)
+    writer = csv.writer(text)
+    writer.writerow([neutralise(h) for h in headers])
+    for row in paged():
+        if row is None:
+            text.flush()
+            yield b"".join(chunks)
+            chunks.clear()
+            continue
+        writer.writerow([_csv_text(v) for v in row])
+    text.flush()
+    yield b"".join(chunks)
 
 
 def _rt_key(t, app_id: str, view_key) -> str:

@@ -113,6 +113,7 @@ class Result:
     problems: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)  # skipped rows and why
     written: bool = False
+    fraction: float | None = None  # of the file read when the last batch was reported
 
     @property
     def ok(self) -> bool:
@@ -148,6 +149,7 @@ class Importer:
         self.cancelled = cancelled or (lambda: False)
         self.keys = dedupe.parse_keys(self.rt, options.match)
         self.headers: list[str] = []
+        self.fraction: float | None = None  # how far through the file the pass is
         self.columns: list[tuple[int, str, Any]] = []  # (cell index, header, Field)
 
     # -- passes -------------------------------------------------------------------------
@@ -193,6 +195,7 @@ class Importer:
             if write:
                 self._write(rows)
             self._tally(rows, result, write)
+            result.fraction = self.fraction
             self.progress(result.counts["rows"], result)
         if result.counts["rows"] == 0:
             raise FileProblem("the file has a header row but no data rows")
@@ -212,8 +215,10 @@ class Importer:
             for item in table.rows:
                 batch.append(item)
                 if len(batch) >= int(self.options.batch_size):
+                    self.fraction = table.done()
                     yield batch
                     batch = []
+            self.fraction = 1.0
             if batch:
                 yield batch
         finally:
@@ -243,8 +248,8 @@ class Importer:
         with self.t.engine.connect() as conn:
             self._resolve_links(conn, rows)
             self._match(conn, rows)
-        if validate:
-            self._validate(rows)
+        # a writing pass checks only rows already refused, so their report is complete
+        self._validate(rows if validate else [r for r in rows if r.errors])
         self._unique_across_batches(rows)
 
     def _parse(self, row: Row) -> None:

@@ -50,6 +50,15 @@ class Table:
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
     closer: Any = None
+    #: how far through the file the rows read so far are, 0..1 (None: unknown)
+    position: Any = None
+
+    def done(self) -> float | None:
+        """The fraction of the file read so far (approximate; None when unknown)."""
+        try:
+            return None if self.position is None else max(0.0, min(1.0, self.position()))
+        except (OSError, ValueError):
+            return None
 
     def close(self) -> None:
         """Release the file handle."""
@@ -173,7 +182,11 @@ def _open_text(path: Path, kind: str, encoding: str | None) -> Table:
         fh.close()
         raise FileProblem("the file has no header row: the first row must name the columns")
     headers = check_headers(header)
-    return Table(headers, _text_rows(reader, fh), kind, encoding=encoding, closer=fh.close)
+    size = path.stat().st_size
+    return Table(
+        headers, _text_rows(reader, fh), kind, encoding=encoding, closer=fh.close,
+        position=lambda: 1.0 if fh.closed else fh.buffer.tell() / size,
+    )  # fmt: skip
 
 
 def _text_rows(reader, fh) -> Iterator[tuple[int, list[Any]]]:
@@ -237,8 +250,22 @@ def _open_xlsx(path: Path, sheet: str | None) -> Table:
         book.close()
         raise FileProblem(f"sheet {ws.title!r} is empty: expected a header row and data rows")
     headers = check_headers(first[1])
+    last = [1]
+    total = ws.max_row or 0  # from the sheet's declared dimension, when it has one
+
+    def counted(items):
+        for number, cells in items:
+            last[0] = number
+            yield number, cells
+
     return Table(
-        headers, _skip_blank(rows), "xlsx", sheet=ws.title, sheets=names, closer=book.close
+        headers,
+        counted(_skip_blank(rows)),
+        "xlsx",
+        sheet=ws.title,
+        sheets=names,
+        closer=book.close,
+        position=(lambda: last[0] / total) if total else None,
     )
 
 

@@ -30,6 +30,8 @@ from tessera.errors import NotFound, TesseraError
 from tessera.records.actor import Actor
 
 RUNNING = ("checking", "running")
+#: a running job silent this long has lost its process (a batch reports far more often)
+STALE_SECONDS = 300
 
 
 def _now() -> datetime:
@@ -108,9 +110,19 @@ def get_job(t: Any, job_id: int) -> dict[str, Any]:
 
 
 def update_job(t: Any, job_id: int, **values: Any) -> None:
-    """Set columns of a job row."""
+    """Set columns of a job row (and its heartbeat)."""
+    values.setdefault("updated_at", _now())
     with t.engine.begin() as conn:
         conn.execute(import_jobs.update().where(import_jobs.c.id == job_id).values(**values))
+
+
+def is_stale(job: dict[str, Any]) -> bool:
+    """A running job whose process has not reported for STALE_SECONDS (it was lost)."""
+    seen = job.get("updated_at")
+    if job["status"] not in RUNNING or seen is None:
+        return False
+    seen = seen if seen.tzinfo else seen.replace(tzinfo=UTC)
+    return (_now() - seen).total_seconds() > STALE_SECONDS
 
 
 def update_options(t: Any, job_id: int, options: ImportOptions) -> None:
@@ -121,7 +133,7 @@ def update_options(t: Any, job_id: int, options: ImportOptions) -> None:
 def start(t: Any, job_id: int, mode: str) -> None:
     """Run the job's ``check`` (dry run) or ``run`` (import) in the background."""
     update_job(t, job_id, status="checking" if mode == "check" else "running", processed=0,
-               cancel=False, error=None)  # fmt: skip
+               cancel=False, error=None, fraction=None)  # fmt: skip
     if t.automation.embedded:
         thread = threading.Thread(
             target=execute, args=(t, job_id, mode), name=f"tessera-import-{job_id}", daemon=True
@@ -162,7 +174,8 @@ def execute(t: Any, job_id: int, mode: str) -> Result | None:
 
 
 def _progress(t: Any, job_id: int, processed: int, result: Result) -> None:
-    update_job(t, job_id, processed=processed, counts=dict(result.counts))
+    fraction = None if result.fraction is None else round(result.fraction, 4)
+    update_job(t, job_id, processed=processed, counts=dict(result.counts), fraction=fraction)
 
 
 def _finish(t, job_id, mode, result: Result, options, job) -> None:
@@ -182,9 +195,19 @@ def _finish(t, job_id, mode, result: Result, options, job) -> None:
 
 
 def cancel(t: Any, job_id: int) -> None:
-    """Ask a running job to stop (what it wrote is undone); a waiting one is cancelled."""
+    """Ask a running job to stop (what it wrote is undone); a waiting one is cancelled.
+
+    A running job that lost its process (no progress for STALE_SECONDS) is ended here:
+    what it wrote is undone and it is marked failed.
+    """
     job = get_job(t, job_id)
-    if job["status"] in RUNNING:
+    if is_stale(job):
+        actor = Actor(user_id=job["created_by"], kind="import", ref=str(job_id))
+        undo_import(t, job["app_id"], str(job_id), actor, force=True)
+        update_job(t, job_id, status="failed", finished_at=_now(),
+                   error="the import stopped without finishing (its process ended); what it "
+                   "had written was undone — start it again")  # fmt: skip
+    elif job["status"] in RUNNING:
         update_job(t, job_id, cancel=True)
     elif job["status"] in ("pending", "checked", "refused"):
         update_job(t, job_id, status="cancelled", finished_at=_now())

@@ -26,6 +26,7 @@ import_jobs = sa.Table(
     sa.Column("options", sa.JSON, nullable=False),  # mapping, match, on_match, ...
     sa.Column("total_rows", sa.Integer),  # rows read so far by the last pass
     sa.Column("processed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("fraction", sa.Float),  # how far through the file the running pass is, 0..1
     sa.Column("counts", sa.JSON),  # {created, updated, skipped, refused, linked_created}
     sa.Column("report", sa.JSON),  # [{row, column, field, value, message}] (capped)
     sa.Column("error", sa.Text),  # why the job as a whole failed
@@ -33,6 +34,8 @@ import_jobs = sa.Table(
     sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    # last progress of a running job: one silent for STALE_SECONDS has lost its process
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
 )
 
 #: the column mapping last used per record type (suggested first next time)

@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
     )
     for module in (auth, shell, views, records, public, dataio, admin_people, profile):
         app.register_blueprint(module.bp)
+    dataio.init_app(app)
     app.register_blueprint(builder.bp)
     automation.init_app(app)
 

@@ -13,15 +13,27 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from tessera.dataio import mapping, report, service
-from tessera.dataio.export import export_view
+from tessera.dataio import merge as merge_mod
+from tessera.dataio.export import csv_chunks, view_rows, write_xlsx
 from tessera.dataio.importer import ImportOptions
 from tessera.dataio.readers import FileProblem, open_table
 from tessera.errors import Conflict, TesseraError
+from tessera.fields import for_field
 from tessera.web import common
 from tessera.web.i18n import label_locale
 
@@ -47,6 +59,20 @@ STATUS = {
 @bp.context_processor
 def _helpers() -> dict:
     return {"status_label": lambda status: STATUS.get(status, status)}
+
+
+def init_app(app) -> None:
+    """Let import uploads exceed MAX_CONTENT_LENGTH, up to IMPORT_MAX_BYTES.
+
+    Registered first among the app's before_request hooks, because the CSRF check reads
+    the form (and so the upload) under the limit in force when it runs.
+    """
+    app.before_request_funcs.setdefault(None, []).insert(0, _upload_limit)
+
+
+def _upload_limit() -> None:
+    if request.endpoint == "dataio.upload":
+        request.max_content_length = service.max_bytes(_t()) + 1024 * 1024
 
 
 @bp.get("/a/<app_id>/import/<rt_key>")
@@ -106,7 +132,20 @@ def job(job_id: int):
     return render_template(
         "dataio/job.html", app=app, rt=rt, job=j, options=options, preview=preview,
         fields=mapping.importable_fields(rt), keys=_match_choices(app, rt),
+        links=_link_choices(app, rt),
     )  # fmt: skip
+
+
+def _link_choices(app, rt) -> list[tuple]:
+    """(link field, target record type, fields of the target a link cell may name)."""
+    out = []
+    for f in rt.fields:
+        if f.type in ("link", "link_many") and app.has_record_type(f.opt("to")):
+            target = app.record_type(f.opt("to"))
+            usable = [t for t in target.fields if t.type in ("text", "email", "phone", "url")
+                      or t.unique]  # fmt: skip
+            out.append((f, target, [t for t in usable if t.key != target.title]))
+    return out
 
 
 def _preview(t, j, options) -> dict | None:
@@ -140,13 +179,23 @@ def check(job_id: int):
     rt = common.record_type(app, j["record_type"])
     options = ImportOptions.from_json(j["options"])
     form = request.form
-    options.mapping = {h: (form.get(f"map.{i}") or None) for i, h in enumerate(options.mapping)}
+    try:  # the columns in file order (the form numbers them so)
+        headers = _headers(_t(), j["file_path"], options.encoding, options.sheet, j["file_name"])
+    except FileProblem as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".job", job_id=job_id))
+    options.mapping = {h: (form.get(f"map.{i}") or None) for i, h in enumerate(headers)}
     options.match = form.getlist("match")
     options.on_match = form.get("on_match", "skip")
     options.skip_invalid = form.get("skip_invalid") == "1"
     options.create_missing = form.get("create_missing") == "1"
     options.workflows = form.get("workflows", "none")
-    problems = mapping.check(rt, list(options.mapping), options.mapping) + options.problems()
+    options.link_by = {
+        k.removeprefix("link_by."): v
+        for k, v in form.items()
+        if k.startswith("link_by.") and v and v != "title"
+    }
+    problems = mapping.check(rt, headers, options.mapping) + options.problems()
     service.update_options(_t(), job_id, options)
     if problems:
         for p in problems:
@@ -204,11 +253,15 @@ def progress(job_id: int):
     """JSON progress for the page's poller."""
     j = _job(job_id)
     total = j["total_rows"] or None
+    if total:
+        percent = min(100, round(100 * j["processed"] / total))
+    else:
+        percent = None if j["fraction"] is None else round(100 * j["fraction"])
     return {
         "status": j["status"],
         "processed": j["processed"],
         "total": total,
-        "percent": min(100, round(100 * j["processed"] / total)) if total else None,
+        "percent": percent,
         "counts": j["counts"] or {},
         "error": j["error"],
     }
@@ -234,19 +287,64 @@ def export(app_id: str, view_key: str):
     rt = app.record_type(v.record_type)
     fmt = "xlsx" if request.args.get("format") == "xlsx" else "csv"
     extra = quick_filter(rt)
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (streamed, closed by _chunks)
-    export_view(
-        _t(), app.id, v, fmt, spool, user_id=common.me(), locale=label_locale(),
+    headers, rows, sheet = view_rows(
+        _t(), app.id, v, user_id=common.me(), locale=label_locale(),
         extra_filter={"all": extra} if extra else None, sort=sort_arg(v) or None,
         q=request.args.get("q") or None,
     )  # fmt: skip
+    disposition = {"Content-Disposition": f'attachment; filename="{app.id}-{v.key}.{fmt}"'}
+    if fmt == "csv":  # streamed as it is read: the download starts at once
+        body = stream_with_context(csv_chunks(headers, rows))
+        return Response(body, mimetype="text/csv; charset=utf-8", headers=disposition)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (closed by _chunks)
+    write_xlsx(headers, rows, spool, sheet=sheet)  # a zip: written whole, then sent
     spool.seek(0)
-    mime = {
-        "csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }[fmt]
-    return Response(_chunks(spool), mimetype=mime, headers={
-        "Content-Disposition": f'attachment; filename="{app.id}-{v.key}.{fmt}"'})  # fmt: skip
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(_chunks(spool), mimetype=mime, headers=disposition)
+
+
+@bp.get("/a/<app_id>/duplicates/<rt_key>")
+def duplicates(app_id: str, rt_key: str):
+    """Likely duplicate groups, each with a merge form."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    groups = merge_mod.find_duplicates(_t(), app.id, rt.key, common.me())
+    fields = [f for f in rt.fields if not for_field(f).computed]
+    return render_template("dataio/duplicates.html", app=app, rt=rt, groups=groups, fields=fields)
+
+
+@bp.post("/a/<app_id>/duplicates/<rt_key>/merge")
+def merge_records(app_id: str, rt_key: str):
+    """Merge the posted records into the chosen survivor."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    ids = [int(i) for i in request.form.getlist("ids")]
+    keep = request.form.get("keep", type=int)
+    chosen = {
+        f.key: int(request.form[f"value.{f.key}"])
+        for f in rt.fields
+        if request.form.get(f"value.{f.key}", "").isdigit()
+    }
+    if keep is None or keep not in ids:
+        flash(_("Choose the record to keep."), "error")
+    else:
+        merged = merge_mod.merge(_t(), app.id, rt.key, keep, ids, chosen, common.actor())
+        flash(
+            _(
+                "%(n)d records merged into %(title)s.",
+                n=len(ids),
+                title=present_title(app, rt, merged),
+            ),
+            "ok",
+        )
+    return redirect(url_for(".duplicates", app_id=app.id, rt_key=rt.key))
+
+
+def present_title(_app, rt, record) -> str:
+    """The record's title text."""
+    from tessera.web import present
+
+    return present.title(rt, record)
 
 
 def _chunks(spool):
