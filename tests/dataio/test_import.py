@@ -152,6 +152,10 @@ def test_rest_style_link_reference_through_the_records_service(crm):
     with pytest.raises(ValidationFailed) as info:
         crm.records.update("crm", "follow_up", fu["id"], {"customer": {"by": "nope", "value": 1}})
     assert "no stored field 'nope'" in info.value.fields["customer"][0]
+    for odd in ({"by": "email", "value": ["a@b.cn"]}, {"by": ["email"], "value": "a@b.cn"}):
+        with pytest.raises(ValidationFailed) as info:  # not a reference: the link type refuses
+            crm.records.update("crm", "follow_up", fu["id"], {"customer": odd})
+        assert list(info.value.fields) == ["customer"]
 
 
 def test_bulk_update_is_all_or_nothing_and_audited(crm):

@@ -25,8 +25,18 @@ USER_KEYS = ("username", "email")
 
 
 def is_ref(value: Any) -> bool:
-    """True for a ``{"by": ..., "value": ...}`` reference."""
-    return isinstance(value, Mapping) and "by" in value and "value" in value and "id" not in value
+    """True for a ``{"by": ..., "value": ...}`` reference (a text field name, a plain value).
+
+    Anything else shaped like one (a list or object as the value) is left to the field
+    type, which refuses it with its usual message.
+    """
+    return (
+        isinstance(value, Mapping)
+        and isinstance(value.get("by"), str)
+        and isinstance(value.get("value"), str | int | float)
+        and not isinstance(value.get("value"), bool)
+        and "id" not in value
+    )
 
 
 def has_refs(rt: RecordType, rows: Iterable[Mapping[str, Any]]) -> bool:
