@@ -9,7 +9,7 @@ from automation_helpers import desk, drain, install, rows, run_rows
 from tessera.automation import runs as ops
 from tessera.automation import tables
 from tessera.automation.engine import RunState
-from tessera.storage.events import outbox
+from tessera.storage.events import audit_log, outbox
 
 
 @pytest.fixture
@@ -226,8 +226,9 @@ def test_failed_run_retries_from_the_failed_step(t, monkeypatch):
     ]
 
 
-def test_crash_after_record_write_is_recovered_from_the_audit_log(t, monkeypatch):
-    """A worker dies after the records service committed but before the step was marked."""
+def test_crash_before_the_done_mark_rolls_the_record_write_back(t, monkeypatch):
+    """A worker dies after the records service wrote but before the step was marked done:
+    effect and mark share one transaction, so neither is kept and the retry writes once."""
     install(
         t,
         desk(
@@ -257,13 +258,18 @@ def test_crash_after_record_write_is_recovered_from_the_audit_log(t, monkeypatch
     with pytest.raises(SystemExit):
         t.automation.handle_event_job(1)
     monkeypatch.setattr(RunState, "_write_step", original)
-    assert len(rows(t, t.registry.table("desk", "ticket"))) == 1
+    assert rows(t, t.registry.table("desk", "ticket")) == []
     t.config["AUTOMATION_LEASE_SECONDS"] = 0  # the dead worker's lease has expired
     t.automation.handle_event_job(1)
     assert len(rows(t, t.registry.table("desk", "ticket"))) == 1
     (run,) = run_rows(t)
     step = ops.get_run(t, run["id"])["steps"][0]
-    assert run["status"] == "done" and step["output"]["recovered"] is True
+    assert run["status"] == "done" and step["status"] == "done"
+    with t.engine.connect() as conn:  # one audit entry for the ticket: written once
+        n = conn.execute(
+            sa.select(sa.func.count()).where(audit_log.c.record_type == "ticket")
+        ).scalar()
+    assert n == 1
 
 
 def test_a_second_worker_does_not_take_a_leased_run(t):
