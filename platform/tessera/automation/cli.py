@@ -62,11 +62,16 @@ def _work(auto, name: str | None, burst: bool) -> None:
     """RQ's work loop, started again (new name suffix) whenever Redis dropped it."""
     import time
 
+    from redis.exceptions import RedisError
+
     log = logging.getLogger("tessera.automation")
     incarnation, backoff = 0, 0.2
     while True:
         worker = auto.make_worker(f"{name}.{incarnation}" if name and incarnation else name)
-        worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+        try:
+            worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+        except (OSError, RedisError) as exc:  # RQ's teardown itself may need Redis
+            log.warning("automation worker: Redis away (%s)", exc.__class__.__name__)
         if burst or worker._stop_requested:
             return
         log.warning("automation worker: RQ loop ended (Redis away?); reconnecting")
