@@ -223,7 +223,7 @@ class Automation:
         self._worker.work(logging_level="WARNING", dequeue_strategy="default")
 
     def make_worker(self, name: str | None = None) -> Any:
-        """A worker for this queue (``flask worker`` calls ``.work(with_scheduler=True)``)."""
+        """A worker for this queue (``flask worker`` runs it without RQ's forked scheduler)."""
         from tessera.automation.worker import TesseraWorker
 
         return TesseraWorker(
