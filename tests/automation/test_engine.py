@@ -483,3 +483,54 @@ def test_poisoned_run_retries_then_fails_without_blocking_others(t):
     assert len(failed) == 3 and {f["func"] for f in failed} == {
         "tessera.automation.jobs.execute_run"
     }
+
+
+def test_increment_and_decrement_are_audited_updates_done_once(t):
+    install(
+        t,
+        desk(
+            [
+                wf(
+                    actions=[
+                        {"do": "increment", "field": "score", "by": "{{ 2 + 3 }}"},
+                        {"do": "decrement", "fields": {"score": 1}},
+                    ]
+                )
+            ]
+        ),
+    )
+    c = t.records.create("desk", "customer", {"name": "Acme", "score": 10})
+    drain(t)
+    t.automation.handle_event_job(1)  # a duplicate delivery adds nothing
+    drain(t)
+    assert t.records.get("desk", "customer", c["id"])["score"] == 14
+    history = t.records.history("desk", "customer", c["id"])
+    assert [(h["action"], h["changes"].get("score")) for h in history] == [
+        ("create", [None, 10]),
+        ("update", [10, 15]),
+        ("update", [15, 14]),
+    ]
+    with t.engine.connect() as conn:
+        events = conn.scalars(sa.select(outbox.c.event).order_by(outbox.c.id)).all()
+    assert events == ["record.created", "record.updated", "record.updated"]
+
+
+def test_update_record_reevaluates_values_when_the_record_changed_meanwhile(t, monkeypatch):
+    install(
+        t,
+        desk(
+            [wf(actions=[{"do": "update_record", "values": {"score": "{{ record.score + 1 }}"}}])]
+        ),
+    )
+    c = t.records.create("desk", "customer", {"name": "Acme", "score": 1})
+    original, sneaked = RunState._params, []
+
+    def concurrent_writer_first(self, impl, action):
+        params = original(self, impl, action)  # rendered from the record as read
+        if not sneaked:  # another writer commits between our read and our write
+            sneaked.append(t.records.update("desk", "customer", c["id"], {"score": 100}))
+        return params
+
+    monkeypatch.setattr(RunState, "_params", concurrent_writer_first)
+    drain(t)
+    assert t.records.get("desk", "customer", c["id"])["score"] == 101  # not 2: re-evaluated

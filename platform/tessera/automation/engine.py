@@ -192,16 +192,15 @@ class Engine:
             row |= {"status": "running", "lease_owner": self.owner, "condition": None,
                     "lease_until": row["created_at"] + self.lease, "started_at": row["created_at"],
                     "failed_step": None, "resume_at": None}  # fmt: skip
-        try:
-            with self.tessera.engine.begin() as conn:
-                relaxed(conn)
-                run_id = conn.execute(runs.insert().values(row)).inserted_primary_key[0]
-            if claim and status not in FINAL:
-                self._fresh[run_id] = {**row, "id": run_id, "fresh": True}
-            return run_id
-        except sa.exc.IntegrityError:
-            with self.tessera.engine.connect() as conn:
+        with self.tessera.engine.begin() as conn:  # a duplicate delivery finds the run (no error)
+            relaxed(conn)
+            query = insert_ignore(conn, runs, ["key"]).values(row).returning(runs.c.id)
+            run_id = conn.execute(query).scalar()
+            if run_id is None:
                 return conn.execute(sa.select(runs.c.id).where(runs.c.key == key)).scalar_one()
+        if claim and status not in FINAL:
+            self._fresh[run_id] = {**row, "id": run_id, "fresh": True}
+        return run_id
 
     # -- runs ---------------------------------------------------------------------------
     def execute_run(self, run_id: int) -> str:
@@ -774,6 +773,14 @@ class _Heartbeat:
                 if not failing:
                     log.warning("lease heartbeat: cannot renew run leases (%s); retrying", exc)
                 failing = True
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, keys: list[str]):
+    """INSERT ... ON CONFLICT (keys) DO NOTHING on PostgreSQL and SQLite."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def relaxed(conn: sa.Connection) -> None:

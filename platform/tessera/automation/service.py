@@ -314,12 +314,13 @@ class Automation:
         return bool(got)
 
     def _create_relay_lock(self, me: str, until: datetime) -> bool:
-        try:
-            with self.tessera.engine.begin() as conn:
-                conn.execute(tables.locks.insert().values(name="relay", owner=me, until=until))
-            return True
-        except sa.exc.IntegrityError:  # another process created it first: it holds it
-            return False
+        """Insert the lease row; False when another process created it first (no error)."""
+        from tessera.automation.engine import insert_ignore
+
+        with self.tessera.engine.begin() as conn:
+            query = insert_ignore(conn, tables.locks, ["name"])
+            done = conn.execute(query.values(name="relay", owner=me, until=until))
+            return done.rowcount == 1
 
     def release_relay(self) -> None:
         """Give the relay lease up (on stop) so another process takes over at once."""
@@ -652,9 +653,22 @@ class Automation:
             self.engine.execute_run(run_id)
         except RunBusy as busy:
             self._later(run_id, busy)  # early or busy: no attempt is used up
+            return
         except Exception:
-            if not self._schedule_retry(run_id):
-                raise
+            if self._schedule_retry(run_id):
+                return
+            self._forget_run_job(run_id)
+            raise
+        self._forget_run_job(run_id)
+
+    def _forget_run_job(self, run_id: int) -> None:
+        """Drop the run's job marker if it still names this job (the hash stays bounded)."""
+        from rq import get_current_job
+
+        job = get_current_job()
+        key = self._key("runs")
+        if job is not None and self.redis.hget(key, str(run_id)) == job.id.encode():
+            self.redis.hdel(key, str(run_id))
 
     def fire_schedule(self, plan_id: int) -> None:
         """Job body of ``fire_schedule``: claim the plan, run its targets."""
