@@ -8,12 +8,12 @@ the run row keeps two workers from executing the same run at the same time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -209,9 +209,9 @@ class Engine:
         if run is None:
             return self._status(run_id)
         started = time.perf_counter()
-        self._heartbeat.ensure()
         try:
-            status = self._execute(run)
+            with self._heartbeat.running():
+                status = self._execute(run)
         except _Suspend as wait:
             self._finish(run_id, "waiting", started, resume_at=wait.resume_at)
             return "waiting"
@@ -745,25 +745,41 @@ class RunState:
 
 
 class _Heartbeat:
-    """A daemon thread renewing the leases of the runs its engine executes."""
+    """A daemon thread renewing the leases of the runs its engine is executing.
+
+    It lives while at least one run executes in this process (and one beat longer).
+    """
 
     def __init__(self, engine: Engine):
         self.engine = engine
         self.thread: threading.Thread | None = None
-        self.pid = 0
+        self.active = 0
+        self.lock = threading.Lock()
 
-    def ensure(self) -> None:
-        """Start the thread (again after a fork: threads do not survive one)."""
-        if self.thread is not None and self.thread.is_alive() and self.pid == os.getpid():
-            return
-        self.pid = os.getpid()
-        self.thread = threading.Thread(target=self._loop, name="tessera-leases", daemon=True)
-        self.thread.start()
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Keep the heartbeat going while the block executes a run."""
+        with self.lock:
+            self.active += 1
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._loop, name="tessera-leases", daemon=True
+                )
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.active -= 1
 
     def _loop(self) -> None:
         failing = False
         while True:
             time.sleep(max(self.engine.lease.total_seconds() / 4, 0.2))
+            with self.lock:
+                if self.active <= 0:
+                    self.thread = None
+                    return
             try:
                 self.engine.renew_leases()
                 if failing:
