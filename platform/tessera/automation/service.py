@@ -158,9 +158,13 @@ class Automation:
 
     @staticmethod
     def _serving() -> bool:
+        """False inside a ``flask`` CLI command other than ``run`` (template, user, demo...)."""
         import sys
 
-        cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+        prog = sys.argv[0] if sys.argv else ""
+        cli = os.path.basename(prog) == "flask" or prog.endswith(
+            os.path.join("flask", "__main__.py")
+        )
         return not cli or "run" in sys.argv[1:]
 
     def _before_request(self) -> None:
@@ -215,12 +219,20 @@ class Automation:
         self.release_relay()
 
     def _work(self) -> None:
+        """The embedded worker thread; started again if RQ's loop ever ends unasked."""
         from tessera.automation.worker import ThreadWorker
 
-        self._worker = ThreadWorker(
-            [self.queue], connection=self.redis, flask_app=self.flask_app, wakeup=self._job_ready
-        )
-        self._worker.work(logging_level="WARNING", dequeue_strategy="default")
+        while not self._stop.is_set():
+            self._worker = ThreadWorker(
+                [self.queue], connection=self.redis, flask_app=self.flask_app,
+                wakeup=self._job_ready,
+            )  # fmt: skip
+            try:
+                self._worker.work(logging_level="WARNING", dequeue_strategy="default")
+                self._recovered("worker")
+            except Exception as exc:  # noqa: BLE001 - keep the embedded worker alive
+                self._failing("worker", exc)
+            self._stop.wait(0.5)
 
     def make_worker(self, name: str | None = None) -> Any:
         """A worker for this queue (``flask worker`` runs it without RQ's forked scheduler)."""
