@@ -3,7 +3,11 @@
 A run is keyed by (trigger occurrence, workflow, record); each step by (run, step path),
 so a duplicated or retried job finds the run and skips every step already done (see
 :mod:`tessera.automation.actions` for what "once" means per kind of effect). A lease on
-the run row keeps two workers from executing the same run at the same time.
+the run row keeps two workers from executing the same run at the same time: a heartbeat
+renews it every quarter lease while the run executes, every step's transaction renews it
+too and fails (rolling the step's effect back) when another executor owns the run, and
+a step's "done" mark is never overwritten, so an internal effect and its mark commit
+together or not at all.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -281,8 +282,10 @@ class Records:
             if f is None or f.type not in ("number", "currency", "percent", "rating"):
                 errors.setdefault(0, {}).setdefault(key, []).append("is not a number field")
                 continue
+            base = current.get(key) or 0
             try:
-                values[key] = for_field(f).coerce_valid(f, (current.get(key) or 0) + delta)
+                delta = Decimal(str(delta)) if isinstance(base, Decimal) else delta
+                values[key] = for_field(f).coerce_valid(f, base + delta)
             except (TypeError, ValueError, FieldValueError) as exc:
                 errors.setdefault(0, {}).setdefault(key, []).append(str(exc))
 
