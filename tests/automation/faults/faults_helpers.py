@@ -1,7 +1,8 @@
 """Fault-injection helpers: a private redis-server, worker processes, a counting sink.
 
 Scale with ``TESSERA_FAULTS_CREATES`` (default 300 creates for the kill tests; the issue's
-full run is 2,000) and ``TESSERA_FAULTS_KILL_EVERY`` (seconds between kills, default 1.5).
+full run is 2,000), ``TESSERA_FAULTS_KILL_EVERY`` (seconds between kills, default 1.5) and
+``TESSERA_FAULTS_DRAIN`` (seconds a test waits for the backlog, default 45).
 Figures (sent, effects, missing, doubled, recovery times) are appended to
 ``tests/artifacts/faults.txt`` so a run can be quoted without ``-s``.
 """
@@ -29,6 +30,8 @@ FLASK = str(Path(sys.executable).with_name("flask"))
 ARTIFACT = REPO / "tests" / "artifacts" / "faults.txt"
 CREATES = int(os.environ.get("TESSERA_FAULTS_CREATES", "300"))
 KILL_EVERY = float(os.environ.get("TESSERA_FAULTS_KILL_EVERY", "1.5"))
+#: how long a test waits for the backlog to drain before it reports and fails
+DRAIN = float(os.environ.get("TESSERA_FAULTS_DRAIN", "45"))
 
 #: fast fault-test settings shared by the test runtime and its workers
 FAST_ENV = {

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from automation_helpers import install, make_app, rows, run_rows
 from faults_helpers import (
     CREATES,
+    DRAIN,
     FAST_ENV,
     KILL_EVERY,
     RedisServer,
@@ -174,17 +175,18 @@ def test_a_sigkill_workers_during_creates_every_effect_exactly_once(t, workers, 
 
     th = threading.Thread(target=killer)
     th.start()
-    ids = create_paced(t, CREATES, seconds=max(6.0, 4 * KILL_EVERY))
+    ids = create_paced(t, CREATES, seconds=max(6.0, 4 * KILL_EVERY, CREATES / 50))
     stop.set()
     th.join()
     last_kill = kills[-1]
-    wait_for(lambda: all_done(t, ids, sink), 45, "every effect after the last kill", step=0.25)
-    recovery = time.monotonic() - last_kill
-    report = effects_report(t, ids, sink)
-    backend = database_url.split(":")[0]
-    record(
-        f"(a) sigkill[{backend}] kills={len(kills)} {report} done {recovery:.1f}s after last kill"
-    )
+    try:
+        wait_for(lambda: all_done(t, ids, sink), DRAIN, "every effect after the last kill", 0.25)
+    finally:
+        recovery = time.monotonic() - last_kill
+        report = effects_report(t, ids, sink)
+        backend = database_url.split(":")[0]
+        record(f"(a) sigkill[{backend}] kills={len(kills)} every {KILL_EVERY}s {report} "
+               f"all done {recovery:.1f}s after last kill")  # fmt: skip
     assert report["missing"] == 0 and report["doubled"] == 0
     assert recovery < 30
     assert len(workers.live()) >= 2
@@ -245,13 +247,15 @@ def test_c_redis_restarted_empty_loses_nothing(t, workers, sink, redis_server, d
     t0 = time.monotonic()
     backlog = sum(ticket_counts(t).values())
     resumed = wait_for(lambda: sum(ticket_counts(t).values()) > backlog, 10, "work to resume", 0.05)
-    wait_for(lambda: all_done(t, ids, sink), 30, "every effect after Redis returned", step=0.2)
-    recovery = time.monotonic() - t0
-    report = effects_report(t, ids, sink)
-    backend = database_url.split(":")[0]
-    record(f"(c) redis restart empty[{backend}] {report} work resumed {resumed:.1f}s and all "
-           f"{len(ids) - backlog} waiting effects done {recovery:.1f}s after Redis returned; "
-           f"workers alive={len(workers.live())}/2")  # fmt: skip
+    try:
+        wait_for(lambda: all_done(t, ids, sink), DRAIN, "every effect after Redis returned", 0.2)
+    finally:
+        recovery = time.monotonic() - t0
+        report = effects_report(t, ids, sink)
+        backend = database_url.split(":")[0]
+        record(f"(c) redis restart empty[{backend}] {report} work resumed {resumed:.1f}s and all "
+               f"{len(ids) - backlog} waiting effects done {recovery:.1f}s after Redis returned; "
+               f"workers alive={len(workers.live())}/2")  # fmt: skip
     assert report["missing"] == 0 and report["doubled"] == 0
     assert resumed < 10 and recovery < 20
     assert len(workers.live()) == 2
