@@ -110,6 +110,7 @@ class Automation:
         self._held_until: datetime | None = None  # the relay lease, while this process holds it
         self._cursor = 0  # outbox ids up to here were seen by this holder
         self._backoff: dict[int, tuple[int, float]] = {}  # event id -> (tries, not before)
+        self._popped: dict[str, float] = {}  # "queued" jobs missing from the queue: first seen
         self._outage: dict[str, bool] = {}
         tessera.records.after_commit.append(self._after_commit)
         _after_fork_reset(self)
@@ -396,39 +397,50 @@ class Automation:
                     .limit(limit)
                 )
             )
-        lost = self._without_live_job(ids)
+        failed: set[int] = set()
+        lost = self._without_live_job(ids, failed)
         now = time.monotonic()
-        due = [i for i in lost if self._backoff.get(i, (0, 0.0))[1] <= now]
-        for i in due:  # an event whose jobs keep failing is retried ever more slowly
+        due = [i for i in lost if i not in failed or self._backoff.get(i, (0, 0.0))[1] <= now]
+        for i in failed & set(due):  # an event whose jobs keep failing: ever more slowly
             tries = self._backoff.get(i, (0, 0.0))[0] + 1
             self._backoff[i] = (tries, now + min(2.0 ** (tries - 1), 60.0))
         if len(self._backoff) > 20000:
             self._backoff.clear()
-        self.enqueue_events(due)
+        self.enqueue_events(due)  # lost with Redis or a dead worker: again at once
         return len(due)
 
     def _key(self, kind: str) -> str:
         return f"tessera:{self.config['AUTOMATION_QUEUE']}:{kind}"
 
-    def _without_live_job(self, event_ids: list[int]) -> list[int]:
-        """The events among ``event_ids`` that no live job carries."""
+    def _without_live_job(self, event_ids: list[int], failed: set[int] | None = None) -> list[int]:
+        """The events among ``event_ids`` that no live job carries.
+
+        Events whose last job *failed* (rather than vanished or was abandoned) are added
+        to ``failed``, so the caller can slow their retries down.
+        """
         if not event_ids:
             return []
         held = self.redis.hmget(self._key("events"), [str(i) for i in event_ids])
         jobs = {j.decode() for j in held if j is not None}
-        live = self.live_jobs(jobs)
-        return [
-            i for i, j in zip(event_ids, held, strict=True) if j is None or j.decode() not in live
-        ]
+        dead: set[str] = set()
+        live = self.live_jobs(jobs, dead)
+        lost = []
+        for i, j in zip(event_ids, held, strict=True):
+            if j is None or j.decode() not in live:
+                lost.append(i)
+                if failed is not None and j is not None and j.decode() in dead:
+                    failed.add(i)
+        return lost
 
-    def live_jobs(self, job_ids) -> set[str]:
+    def live_jobs(self, job_ids, failed: set[str] | None = None) -> set[str]:
         """The ids among ``job_ids`` of jobs that will still run or are running.
 
-        Queued, scheduled and deferred jobs are live; a started job is live while the
-        worker running it renews its liveness key (see :mod:`.worker`).
+        Scheduled and deferred jobs are live; a queued job while it is in the queue (a
+        worker killed right after popping it leaves it "queued" in RQ's intermediate
+        list: dead once seen there for 2 s); a started job while the worker running it
+        renews its liveness key (see :mod:`.worker`). Jobs that ended in failure are
+        added to ``failed``.
         """
-        from tessera.automation.worker import alive_key
-
         job_ids = list(job_ids)
         if not job_ids:
             return set()
@@ -436,27 +448,32 @@ class Automation:
             for jid in job_ids:
                 pipe.hmget(f"rq:job:{jid}", "status", "worker_name")
             found = pipe.execute()
-        live, started = set(), {}
+        live, started, waiting = set(), {}, None
+        now = time.monotonic()
         for jid, (status, worker) in zip(job_ids, found, strict=True):
             state = status.decode() if status else None
-            if state in ("queued", "scheduled", "deferred"):
+            if state in ("scheduled", "deferred"):
                 live.add(jid)
+            elif state == "queued":
+                if waiting is None:
+                    waiting = {j.decode() for j in self.redis.lrange(self.queue.key, 0, -1)}
+                if jid in waiting or now - self._popped.setdefault(jid, now) < 2.0:
+                    live.add(jid)
+            elif state == "failed" and failed is not None:
+                failed.add(jid)
             elif state == "started":
                 started[jid] = worker.decode() if worker else None
+        if len(self._popped) > 10000:
+            self._popped.clear()
+        return live | self._alive_started(started)
+
+    def _alive_started(self, started: dict[str, str | None]) -> set[str]:
+        from tessera.automation.worker import alive_key
+
         names = [w for w in started.values() if w]
-        alive = dict(zip(names, self.redis.mget([alive_key(n) for n in names]) if names else [],
-                         strict=True))  # fmt: skip
-        for jid, worker in started.items():
-            if worker is None or alive.get(worker) is not None:
-                live.add(jid)
-        return live
-
-    def _workflows_by_app(self) -> dict[str, list]:
-        from tessera.automation.workflows import batch as memo_batch
-        from tessera.automation.workflows import workflows_of
-
-        with memo_batch():
-            return {a: workflows_of(self.tessera, a) for a in list(self.tessera.registry.apps)}
+        beats = self.redis.mget([alive_key(n) for n in names]) if names else []
+        alive = dict(zip(names, beats, strict=True))
+        return {jid for jid, w in started.items() if w is None or alive.get(w) is not None}
 
     def enqueue_events(self, ids: list[int]) -> None:
         """Enqueue ``handle_events`` jobs for outbox ids, in order, AUTOMATION_BATCH per job.

@@ -22,7 +22,7 @@ from typing import Any
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker
 
-ALIVE_MS = 5000
+ALIVE_MS = 4000
 
 
 def alive_key(worker_name: str) -> str:
