@@ -110,6 +110,7 @@ class Automation:
         self._held_until: datetime | None = None  # the relay lease, while this process holds it
         self._cursor = 0  # outbox ids up to here were seen by this holder
         self._backoff: dict[int, tuple[int, float]] = {}  # event id -> (tries, not before)
+        self._holding = False  # for logging a change of relay holder once
         self._popped: dict[str, float] = {}  # "queued" jobs missing from the queue: first seen
         self._outage: dict[str, bool] = {}
         tessera.records.after_commit.append(self._after_commit)
@@ -321,8 +322,10 @@ class Automation:
         if not exists:
             got = self._create_relay_lock(me, now + ttl)
         if got and self._held_until is None:
-            log.info("automation relay: this process (%s) relays outbox events now", me)
+            if not self._holding:
+                log.info("automation relay: this process (%s) relays outbox events now", me)
             self._cursor, self._backoff = 0, {}
+        self._holding = bool(got)
         self._held_until = now + ttl if got else None
         return bool(got)
 
@@ -474,6 +477,13 @@ class Automation:
         beats = self.redis.mget([alive_key(n) for n in names]) if names else []
         alive = dict(zip(names, beats, strict=True))
         return {jid for jid, w in started.items() if w is None or alive.get(w) is not None}
+
+    def _workflows_by_app(self) -> dict[str, list]:
+        from tessera.automation.workflows import batch as memo_batch
+        from tessera.automation.workflows import workflows_of
+
+        with memo_batch():
+            return {a: workflows_of(self.tessera, a) for a in list(self.tessera.registry.apps)}
 
     def enqueue_events(self, ids: list[int]) -> None:
         """Enqueue ``handle_events`` jobs for outbox ids, in order, AUTOMATION_BATCH per job.
