@@ -335,8 +335,8 @@ class Automation:
 
         with self.tessera.engine.begin() as conn:
             query = insert_ignore(conn, tables.locks, ["name"])
-            done = conn.execute(query.values(name="relay", owner=me, until=until))
-            return done.rowcount == 1
+            query = query.values(name="relay", owner=me, until=until).returning(tables.locks.c.name)
+            return conn.execute(query).scalar() is not None
 
     def release_relay(self) -> None:
         """Give the relay lease up (on stop) so another process takes over at once."""

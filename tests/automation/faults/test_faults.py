@@ -448,7 +448,7 @@ def test_16_4_a_failure_after_the_done_mark_repeats_nothing(t, monkeypatch):
     monkeypatch.setattr(RunState, "_load_record", flaky)
     c = t.records.create("fx", "customer", {"name": "once"})
     auto = t.automation
-    auto.relay_once()
+    assert auto.relay_once() == 1
     auto.make_worker().work(burst=True, logging_level="WARNING")
     t.config["AUTOMATION_RETRY_INTERVALS"] = [0, 0]
     deadline = time.monotonic() + 10
