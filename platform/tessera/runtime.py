@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,20 @@ class Tessera:
     def from_config(cls, config: dict[str, Any]) -> Tessera:
         """Connect to ``DATABASE_URL``, create system tables, load installed apps."""
         engine = db.create_engine(config["DATABASE_URL"])
-        init_db(engine)
-        registry = Registry(engine)  # loads the installed apps once
+        registry = _connect(engine)  # loads the installed apps once
         return cls(engine, registry, Path(config["TESSERA_INSTANCE"]), dict(config))
+
+
+def _connect(engine: sa.Engine, waits: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0)) -> Registry:
+    """init_db and the registry, retried a few times over a dropped connection (a worker
+    starting while the database restarts); a database that stays away still fails."""
+    for wait in (*waits, None):
+        try:
+            init_db(engine)
+            return Registry(engine)
+        except sa.exc.OperationalError:
+            if wait is None:
+                raise
+            engine.dispose()
+            time.sleep(wait)
+    raise AssertionError("unreachable")

@@ -9,7 +9,7 @@ from automation_helpers import desk, drain, install, rows, run_rows
 from tessera.automation import runs as ops
 from tessera.automation import tables
 from tessera.automation.engine import RunState
-from tessera.storage.events import outbox
+from tessera.storage.events import audit_log, outbox
 
 
 @pytest.fixture
@@ -226,8 +226,9 @@ def test_failed_run_retries_from_the_failed_step(t, monkeypatch):
     ]
 
 
-def test_crash_after_record_write_is_recovered_from_the_audit_log(t, monkeypatch):
-    """A worker dies after the records service committed but before the step was marked."""
+def test_crash_before_the_done_mark_rolls_the_record_write_back(t, monkeypatch):
+    """A worker dies after the records service wrote but before the step was marked done:
+    effect and mark share one transaction, so neither is kept and the retry writes once."""
     install(
         t,
         desk(
@@ -257,13 +258,18 @@ def test_crash_after_record_write_is_recovered_from_the_audit_log(t, monkeypatch
     with pytest.raises(SystemExit):
         t.automation.handle_event_job(1)
     monkeypatch.setattr(RunState, "_write_step", original)
-    assert len(rows(t, t.registry.table("desk", "ticket"))) == 1
+    assert rows(t, t.registry.table("desk", "ticket")) == []
     t.config["AUTOMATION_LEASE_SECONDS"] = 0  # the dead worker's lease has expired
     t.automation.handle_event_job(1)
     assert len(rows(t, t.registry.table("desk", "ticket"))) == 1
     (run,) = run_rows(t)
     step = ops.get_run(t, run["id"])["steps"][0]
-    assert run["status"] == "done" and step["output"]["recovered"] is True
+    assert run["status"] == "done" and step["status"] == "done"
+    with t.engine.connect() as conn:  # one audit entry for the ticket: written once
+        n = conn.execute(
+            sa.select(sa.func.count()).where(audit_log.c.record_type == "ticket")
+        ).scalar()
+    assert n == 1
 
 
 def test_a_second_worker_does_not_take_a_leased_run(t):
@@ -477,3 +483,54 @@ def test_poisoned_run_retries_then_fails_without_blocking_others(t):
     assert len(failed) == 3 and {f["func"] for f in failed} == {
         "tessera.automation.jobs.execute_run"
     }
+
+
+def test_increment_and_decrement_are_audited_updates_done_once(t):
+    install(
+        t,
+        desk(
+            [
+                wf(
+                    actions=[
+                        {"do": "increment", "field": "score", "by": "{{ 2 + 3 }}"},
+                        {"do": "decrement", "fields": {"score": 1}},
+                    ]
+                )
+            ]
+        ),
+    )
+    c = t.records.create("desk", "customer", {"name": "Acme", "score": 10})
+    drain(t)
+    t.automation.handle_event_job(1)  # a duplicate delivery adds nothing
+    drain(t)
+    assert t.records.get("desk", "customer", c["id"])["score"] == 14
+    history = t.records.history("desk", "customer", c["id"])
+    assert [(h["action"], h["changes"].get("score")) for h in history] == [
+        ("create", [None, 10]),
+        ("update", [10, 15]),
+        ("update", [15, 14]),
+    ]
+    with t.engine.connect() as conn:
+        events = conn.scalars(sa.select(outbox.c.event).order_by(outbox.c.id)).all()
+    assert events == ["record.created", "record.updated", "record.updated"]
+
+
+def test_update_record_reevaluates_values_when_the_record_changed_meanwhile(t, monkeypatch):
+    install(
+        t,
+        desk(
+            [wf(actions=[{"do": "update_record", "values": {"score": "{{ record.score + 1 }}"}}])]
+        ),
+    )
+    c = t.records.create("desk", "customer", {"name": "Acme", "score": 1})
+    original, sneaked = RunState._params, []
+
+    def concurrent_writer_first(self, impl, action):
+        params = original(self, impl, action)  # rendered from the record as read
+        if not sneaked:  # another writer commits between our read and our write
+            sneaked.append(t.records.update("desk", "customer", c["id"], {"score": 100}))
+        return params
+
+    monkeypatch.setattr(RunState, "_params", concurrent_writer_first)
+    drain(t)
+    assert t.records.get("desk", "customer", c["id"])["score"] == 101  # not 2: re-evaluated

@@ -64,6 +64,8 @@ def test_registry_lists_builtins_and_suggests_names():
         [
             "assign",
             "create_record",
+            "decrement",
+            "increment",
             "dingtalk",
             "feishu",
             "if",

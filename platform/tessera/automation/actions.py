@@ -9,11 +9,12 @@ do, for test mode). Built-ins are registered in :mod:`tessera.automation.builtin
 
 - ``local``: the action writes only automation tables through ``ctx.conn``, inside the
   same transaction that marks the step done: exactly once.
-- ``record``: the action writes through the records service with ``ctx.actor``; if a
-  worker dies between that commit and the step mark, the audit log entry carrying the
-  step's actor ref is found on retry and the write is not repeated: exactly once.
+- ``record``: the action writes through the records service with ``ctx.actor`` and
+  ``conn=ctx.conn``: the record write, its audit entry and outbox event, and the step's
+  "done" mark commit in one transaction (fenced by the run's lease): exactly once.
 - ``external``: HTTP/SMTP. Done steps are never repeated, but a crash between sending and
-  marking can send twice; the request carries an ``Idempotency-Key`` for the receiver.
+  marking sends again: at least once, always with the same ``Idempotency-Key``
+  (:attr:`StepContext.idempotency_key`) for the receiver to drop repeats.
 - ``control``: ``if``/``wait``/``set_variable``, interpreted by the engine.
 """
 
@@ -50,6 +51,7 @@ class StepContext:
     conn: sa.Connection | None = None
     dry_run: bool = False
     config: Mapping[str, Any] = field(default_factory=dict)
+    event_id: int | None = None
 
     @property
     def rt(self) -> RecordType | None:
@@ -59,7 +61,12 @@ class StepContext:
 
     @property
     def idempotency_key(self) -> str:
-        """A stable key for this step of this run, sent to external receivers."""
+        """A stable key for this step of this run, sent to external receivers.
+
+        ``tessera-<run id>-<step path>``: a run is unique per (trigger occurrence — the
+        outbox event id for record events —, workflow, record), so every delivery, retry
+        and recovery of the same step sends the same key.
+        """
         return f"tessera-{self.run_id}-{self.path}"
 
 

@@ -1,7 +1,7 @@
 """Built-in workflow actions, registered through the public :func:`register` like a plug-in.
 
-update_record, create_record, notify, send_email, webhook, wecom, dingtalk, feishu,
-assign, wait, set_variable and if.
+update_record, create_record, increment, decrement, notify, send_email, webhook, wecom,
+dingtalk, feishu, assign, wait, set_variable and if.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hmac
 import smtplib
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote_plus
@@ -61,9 +62,20 @@ class UpdateRecord(Action):
         )
 
     def run(self, ctx, params):
-        """Write through the records service as the workflow actor."""
+        """Write through the records service as the workflow actor, in the step's transaction.
+
+        Values rendered from the triggering record are written only over the version they
+        were computed from; a newer version raises Conflict and the engine re-reads the
+        record and renders them again.
+        """
         rt_key, rid = _record_id(ctx, params)
-        ctx.tessera.records.update(ctx.app.id, rt_key, rid, dict(params["values"]), ctx.actor)
+        record = ctx.record or {}
+        same = rt_key == ctx.workflow.record_type and record.get("id") == rid
+        version = record.get("version") if same else None
+        ctx.tessera.records.update(
+            ctx.app.id, rt_key, rid, dict(params["values"]), ctx.actor, version=version,
+            conn=ctx.conn,
+        )  # fmt: skip
         return {"record_type": rt_key, "record_id": rid, "values": params["values"]}
 
     def preview(self, ctx, params):
@@ -94,12 +106,88 @@ class CreateRecord(Action):
     def run(self, ctx, params):
         """Create through the records service as the workflow actor."""
         rt_key = params["record_type"]
-        row = ctx.tessera.records.create(ctx.app.id, rt_key, dict(params["values"]), ctx.actor)
+        row = ctx.tessera.records.create(
+            ctx.app.id, rt_key, dict(params["values"]), ctx.actor, conn=ctx.conn
+        )
         return {"record_type": rt_key, "record_id": row["id"]}
 
     def preview(self, ctx, params):
         """The record type and values it would create."""
         return {"would": "create", "record_type": params["record_type"], "values": params["values"]}
+
+
+class Increment(Action):
+    """Add ``by`` (default 1) to number fields atomically: ``field`` or ``fields: {f: n}``.
+
+    The records service adds to the value it reads under the row's lock, so concurrent
+    increments never lose one; audit entry and outbox event are written as for any change.
+    """
+
+    name, label, effect = "increment", "Increment", "record"
+    required, optional = (), ("field", "by", "fields", "record_type", "record_id")
+    sign = 1
+
+    def check(self, params, app: App, rt: RecordType | None) -> list[Problem]:
+        """Exactly one of field / fields; each a number field of the target type."""
+        problems = super().check(params, app, rt)
+        if ("field" in params) == ("fields" in params):
+            return [*problems, Problem("field", f'"{self.name}" needs either "field" or "fields"')]
+        target = app.record_type(params["record_type"]) if _has(app, params) else rt
+        names = [params["field"]] if "field" in params else list(params.get("fields") or {})
+        for key in names:
+            if target is not None and (
+                not target.has_field(key)
+                or target.field(key).type not in ("number", "currency", "percent", "rating")
+            ):
+                where = "field" if "field" in params else f"fields.{key}"
+                problems.append(Problem(where, f'{target.key} has no number field "{key}"'))
+        return problems
+
+    def deltas(self, params) -> dict[str, Any]:
+        """{field: signed amount} from the rendered parameters."""
+        if "field" in params:
+            raw = {params["field"]: params.get("by", 1)}
+        else:
+            raw = dict(params["fields"])
+        try:
+            return {k: self.sign * _number(v) for k, v in raw.items()}
+        except (TypeError, ValueError):
+            raise ActionError(f"{self.name}: amounts must be numbers, got {raw!r}") from None
+
+    def run(self, ctx, params):
+        """One atomic update through the records service, in the step's transaction."""
+        rt_key, rid = _record_id(ctx, params)
+        deltas = self.deltas(params)
+        row = ctx.tessera.records.update(
+            ctx.app.id, rt_key, rid, {}, ctx.actor, conn=ctx.conn, deltas=deltas
+        )
+        return {"record_type": rt_key, "record_id": rid, "added": deltas,
+                "values": {k: _jsonable_number(row.get(k)) for k in deltas}}  # fmt: skip
+
+    def preview(self, ctx, params):
+        """The record and the amounts it would add."""
+        rt_key, rid = _record_id(ctx, params)
+        return {"would": self.name, "record_type": rt_key, "record_id": rid,
+                "added": self.deltas(params)}  # fmt: skip
+
+
+class Decrement(Increment):
+    """Subtract ``by`` (default 1) from number fields atomically (see ``increment``)."""
+
+    name, label, sign = "decrement", "Decrement", -1
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not an amount")
+    if isinstance(value, int | float):
+        return value
+    text = str(value).strip()
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def _jsonable_number(value: Any) -> Any:
+    return value if value is None or isinstance(value, int | float) else str(value)
 
 
 def _has(app: App, params: Mapping[str, Any]) -> bool:
@@ -403,7 +491,9 @@ class Assign(Action):
     def pick(self, ctx: StepContext, params) -> int:
         """The user id this assignment chooses."""
         role, key = params["role"], params.get("field", "owner")
-        with ctx.tessera.engine.begin() as conn:
+        # inside the step's transaction when running (SQLite: a second writer would wait)
+        tx = nullcontext(ctx.conn) if ctx.conn is not None else ctx.tessera.engine.begin()
+        with tx as conn:
             ids = list(
                 conn.scalars(
                     sa.select(users.c.id)
@@ -425,7 +515,7 @@ class Assign(Action):
         rt_key, rid = _record_id(ctx, {})
         uid = self.pick(ctx, params)
         key = params.get("field", "owner")
-        ctx.tessera.records.update(ctx.app.id, rt_key, rid, {key: uid}, ctx.actor)
+        ctx.tessera.records.update(ctx.app.id, rt_key, rid, {key: uid}, ctx.actor, conn=ctx.conn)
         return {"record_id": rid, "field": key, "user_id": uid}
 
     def preview(self, ctx, params):
@@ -485,7 +575,7 @@ class If(Action):
 
 
 for _action in (
-    UpdateRecord(), CreateRecord(), Notify(), SendEmail(), Webhook(), WeCom(), DingTalk(),
-    Feishu(), Assign(), Wait(), SetVariable(), If(),
+    UpdateRecord(), CreateRecord(), Increment(), Decrement(), Notify(), SendEmail(), Webhook(),
+    WeCom(), DingTalk(), Feishu(), Assign(), Wait(), SetVariable(), If(),
 ):  # fmt: skip
     register(_action)

@@ -116,6 +116,10 @@ def writes(wf: Workflow) -> set[tuple[str, str | None]]:
             out.add((action.get("record_type"), None))
         elif do == "assign":
             out.add((wf.record_type, action.get("field", "owner")))
+        elif do in ("increment", "decrement"):
+            rt = action.get("record_type") or wf.record_type
+            keys = [action["field"]] if "field" in action else list(action.get("fields") or {})
+            out |= {(rt, key) for key in keys}
     return out
 
 

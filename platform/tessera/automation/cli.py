@@ -30,7 +30,12 @@ def _fail(message: str) -> None:
 @click.option("--no-relay", is_flag=True, help="Do not relay outbox events from this process.")
 @with_appcontext
 def worker_cmd(burst: bool, name: str | None, no_relay: bool) -> None:
-    """Run an automation worker (RQ, with its scheduler) against REDIS_URL."""
+    """Run an automation worker (RQ) against REDIS_URL; it outlives Redis and DB outages.
+
+    No process is forked (jobs run in this process; scheduled jobs are moved by the relay
+    holder), so a killed worker leaves nothing behind. When Redis goes away the worker
+    waits and reconnects with backoff (logged once per outage) instead of exiting.
+    """
     auto = _t().automation
     if auto.embedded:
         _fail(
@@ -38,19 +43,50 @@ def worker_cmd(burst: bool, name: str | None, no_relay: bool) -> None:
             "process runs automation itself (AUTOMATION_EMBEDDED)"
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from tessera.automation import schedule
-
-    schedule.plan_all(auto)
+    _t().engine.dispose()  # nothing pooled before the loop (a fork must not share sockets)
     if burst:
+        from tessera.automation import schedule
+
+        schedule.plan_all(auto)
         auto.tick()
         auto.sweep()
     elif not no_relay:
-        auto.start(worker=False)  # relay + sweep thread beside the worker
-    worker = auto.make_worker(name)
+        auto.start(worker=False)  # relay + sweep thread beside the worker (one holder relays)
     try:
-        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        _work(auto, name, burst)
     finally:
         auto.stop()
+
+
+def _work(auto, name: str | None, burst: bool) -> None:
+    """RQ's work loop, started again (new name suffix) whenever Redis dropped it."""
+    import time
+
+    from redis.exceptions import RedisError
+
+    log = logging.getLogger("tessera.automation")
+    incarnation, backoff = 0, 0.2
+    while True:
+        worker = auto.make_worker(f"{name}.{incarnation}" if name and incarnation else name)
+        try:
+            worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+        except (OSError, RedisError) as exc:  # RQ's teardown itself may need Redis
+            log.warning("automation worker: Redis away (%s)", exc.__class__.__name__)
+        if burst or worker._stop_requested:
+            return
+        log.warning("automation worker: RQ loop ended (Redis away?); reconnecting")
+        while not _redis_up(auto):
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+        log.warning("automation worker: Redis reachable again; resuming")
+        incarnation, backoff = incarnation + 1, 0.2
+
+
+def _redis_up(auto) -> bool:
+    try:
+        return bool(auto.redis.ping())
+    except Exception:  # noqa: BLE001 - any failure means not yet
+        return False
 
 
 @workflow_cli.command("recipes")

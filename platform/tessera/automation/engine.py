@@ -3,15 +3,21 @@
 A run is keyed by (trigger occurrence, workflow, record); each step by (run, step path),
 so a duplicated or retried job finds the run and skips every step already done (see
 :mod:`tessera.automation.actions` for what "once" means per kind of effect). A lease on
-the run row keeps two workers from executing the same run at the same time.
+the run row keeps two workers from executing the same run at the same time: a heartbeat
+renews it every quarter lease while the run executes, every step's transaction renews it
+too and fails (rolling the step's effect back) when another executor owns the run, and
+a step's "done" mark is never overwritten, so an internal effect and its mark commit
+together or not at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +32,7 @@ from tessera.automation.actions import ActionError, StepContext
 from tessera.automation.render import RecordView, UserView, render_value
 from tessera.automation.timing import parse_duration
 from tessera.automation.workflows import find_workflow, fires_on, paused, workflows_of
-from tessera.errors import NotFound
+from tessera.errors import Conflict, NotFound
 from tessera.fields import for_field
 from tessera.meta.model import App, RecordType, Workflow, thaw
 from tessera.query import conditions
@@ -45,6 +51,14 @@ class RunBusy(Exception):
     def __init__(self, run_id: int, until: datetime | None):
         super().__init__(f"run {run_id} is being executed by another worker (lease until {until})")
         self.until = until
+
+
+class LeaseLost(Exception):
+    """This executor no longer owns the run (its lease expired and another took it)."""
+
+
+class StepDone(Exception):
+    """The step was marked done by another executor: this attempt's effect rolls back."""
 
 
 class _Suspend(Exception):
@@ -67,6 +81,7 @@ class Engine:
         self.config = tessera.config
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self._fresh: dict[int, dict] = {}  # runs this engine created already claimed
+        self._heartbeat = _Heartbeat(self)
 
     # -- settings -----------------------------------------------------------------------
     @property
@@ -76,8 +91,12 @@ class Engine:
 
     @property
     def lease(self) -> timedelta:
-        """AUTOMATION_LEASE_SECONDS: how long a worker owns a run it started (default 120)."""
-        return timedelta(seconds=float(self.config.get("AUTOMATION_LEASE_SECONDS", 120)))
+        """AUTOMATION_LEASE_SECONDS: how long a run's lease lasts unless renewed (default 10).
+
+        A heartbeat renews the leases of the runs this process executes every quarter of
+        it, so a long step keeps its run; a dead executor's run is free within a lease.
+        """
+        return timedelta(seconds=float(self.config.get("AUTOMATION_LEASE_SECONDS", 10)))
 
     def now(self) -> datetime:
         """The records service's clock (tests may set it)."""
@@ -177,16 +196,15 @@ class Engine:
             row |= {"status": "running", "lease_owner": self.owner, "condition": None,
                     "lease_until": row["created_at"] + self.lease, "started_at": row["created_at"],
                     "failed_step": None, "resume_at": None}  # fmt: skip
-        try:
-            with self.tessera.engine.begin() as conn:
-                relaxed(conn)
-                run_id = conn.execute(runs.insert().values(row)).inserted_primary_key[0]
-            if claim and status not in FINAL:
-                self._fresh[run_id] = {**row, "id": run_id, "fresh": True}
-            return run_id
-        except sa.exc.IntegrityError:
-            with self.tessera.engine.connect() as conn:
+        with self.tessera.engine.begin() as conn:  # a duplicate delivery finds the run (no error)
+            relaxed(conn)
+            query = insert_ignore(conn, runs, ["key"]).values(row).returning(runs.c.id)
+            run_id = conn.execute(query).scalar()
+            if run_id is None:
                 return conn.execute(sa.select(runs.c.id).where(runs.c.key == key)).scalar_one()
+        if claim and status not in FINAL:
+            self._fresh[run_id] = {**row, "id": run_id, "fresh": True}
+        return run_id
 
     # -- runs ---------------------------------------------------------------------------
     def execute_run(self, run_id: int) -> str:
@@ -196,15 +214,39 @@ class Engine:
             return self._status(run_id)
         started = time.perf_counter()
         try:
-            status = self._execute(run)
+            with self._heartbeat.running():
+                status = self._execute(run)
         except _Suspend as wait:
             self._finish(run_id, "waiting", started, resume_at=wait.resume_at)
             return "waiting"
+        except LeaseLost:
+            raise RunBusy(run_id, None) from None  # its new owner finishes it
+        except StepDone:
+            self._release(run_id)  # another executor did a step: start over from the log
+            raise RunBusy(run_id, None) from None
         except Exception as exc:  # any failure of a step lands in the run log
             self._fail(run_id, exc, started)
             raise
         self._finish(run_id, status, started)
         return status
+
+    def _release(self, run_id: int) -> None:
+        with self.tessera.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.lease_owner == self.owner)
+                .values(status="pending", lease_owner=None, lease_until=None)
+            )
+
+    def renew_leases(self) -> int:
+        """Extend the lease of every run this engine is executing (the heartbeat)."""
+        with self.tessera.engine.begin() as conn:
+            relaxed(conn)
+            return conn.execute(
+                runs.update()
+                .where(runs.c.lease_owner == self.owner, runs.c.status == "running")
+                .values(lease_until=self.now() + self.lease)
+            ).rowcount
 
     def _status(self, run_id: int) -> str:
         with self.tessera.engine.connect() as conn:
@@ -259,7 +301,11 @@ class Engine:
             values |= {"finished_at": now, "duration_ms": _ms(started)}
         with self.tessera.engine.begin() as conn:
             relaxed(conn)
-            conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id, runs.c.lease_owner == self.owner)
+                .values(**values)
+            )
 
     def _fail(self, run_id: int, exc: Exception, started: float) -> None:
         message = _describe(exc)
@@ -268,7 +314,7 @@ class Engine:
             relaxed(conn)
             conn.execute(
                 runs.update()
-                .where(runs.c.id == run_id)
+                .where(runs.c.id == run_id, runs.c.lease_owner == self.owner)
                 .values(
                     status="failed",
                     error=message,
@@ -279,13 +325,21 @@ class Engine:
                 )
             )
 
-    def mark(self, run_id: int, status: str, *, retry_at: datetime | None = None) -> None:
+    def mark(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        retry_at: datetime | None = None,
+        error: str | None = None,
+    ) -> None:
         """Set a failed run's status (``retrying`` until ``retry_at``, or ``failed``)."""
+        values: dict[str, Any] = {"status": status, "lease_until": retry_at, "lease_owner": None}
+        if error is not None:
+            values["error"] = error
         with self.tessera.engine.begin() as conn:
             conn.execute(
-                runs.update()
-                .where(runs.c.id == run_id)
-                .values(status=status, lease_until=retry_at, lease_owner=None)
+                runs.update().where(runs.c.id == run_id, runs.c.status == "failed").values(values)
             )
 
     def _execute(self, run: dict) -> str:
@@ -505,6 +559,11 @@ class RunState:
     def _write_step(
         self, conn, path, name, status, params, output, error=None, duration=None
     ) -> None:
+        """Insert or update the step's row; a row already ``done`` is never changed.
+
+        Marking done in a transaction that finds the step done (another executor got
+        there first) raises StepDone, which rolls back the effect written beside it.
+        """
         values = {"action": name, "status": status, "input": _jsonable(params),
                   "output": _jsonable(output), "error": error, "duration_ms": duration}  # fmt: skip
         where = sa.and_(steps.c.run_id == self.run["id"], steps.c.path == path)
@@ -512,11 +571,18 @@ class RunState:
         if existing is None:
             values |= {"run_id": self.run["id"], "path": path, "attempts": 1}
             values["started_at"] = self.engine.now()
-            conn.execute(steps.insert().values(values))
+            try:
+                conn.execute(steps.insert().values(values))
+            except sa.exc.IntegrityError:
+                raise StepDone(f"run {self.run['id']} step {path} was written meanwhile") from None
         else:
             bump = 1 if status == "started" or existing["status"] == "failed" else 0
             values["attempts"] = existing["attempts"] + bump
-            conn.execute(steps.update().where(where).values(values))
+            changed = conn.execute(
+                steps.update().where(where, steps.c.status != "done").values(values)
+            ).rowcount
+            if changed != 1:
+                raise StepDone(f"run {self.run['id']} step {path} is already done")
         self._steps[path] = {**(existing or {}), **values}
         if name == "set_variable" and status == "done":
             conn.execute(
@@ -530,11 +596,7 @@ class RunState:
         if step and step["status"] == "done":
             self._apply(name, action, step["output"])
             return
-        raw = {k: v for k, v in action.items() if k not in ("do", "label")}
-        params = {
-            k: (thaw(v) if k in impl.raw else render_value(thaw(v), self.context()))
-            for k, v in raw.items()
-        }
+        params = self._params(impl, action)
         ctx = self._ctx(path)
         if self.dry_run:
             output = (
@@ -554,6 +616,14 @@ class RunState:
                 return
         self._perform(impl, effect, ctx, action, path, params)
 
+    def _params(self, impl, action: Mapping[str, Any]) -> dict[str, Any]:
+        """The action's parameters rendered against the run's current context."""
+        raw = {k: v for k, v in action.items() if k not in ("do", "label")}
+        return {
+            k: (thaw(v) if k in impl.raw else render_value(thaw(v), self.context()))
+            for k, v in raw.items()
+        }
+
     def _ctx(self, path: str) -> StepContext:
         actor = Actor(
             kind="workflow",
@@ -564,15 +634,46 @@ class RunState:
             tessera=self.tessera, app=self.app, workflow=self.wf, run_id=self.run.get("id"),
             path=path, record=self.record, old=self.old, vars=self.vars, actor=actor,
             render=lambda v: render_value(v, self.context()), dry_run=self.dry_run,
-            config=self.engine.config,
+            config=self.engine.config, event_id=self.run.get("event_id"),
         )  # fmt: skip
 
     def _perform(self, impl, effect, ctx, action, path, params) -> None:
         name, started = action["do"], time.perf_counter()
         try:
-            if effect in ("local", "control"):
+            if effect in ("local", "control", "record"):
+                self._atomic(impl, effect, ctx, action, path, params, started)
+                if effect == "record":
+                    self.tessera.records._committed()  # wake the relay: the write is visible
+                    self.record = self._load_record() or self.record  # later steps see it
+                return
+            with self.tessera.engine.begin() as conn:
+                self._fence(conn)
+                self._write_step(conn, path, name, "started", params, None)
+            output = impl.run(ctx, params)
+            self._apply(name, action, output)
+            with self.tessera.engine.begin() as conn:
+                relaxed(conn)
+                self._fence(conn)
+                self._write_step(conn, path, name, "done", params, output, duration=_ms(started))
+        except Exception as exc:
+            self._mark_failed(path, name, params, exc, started)
+            raise
+
+    def _atomic(self, impl, effect, ctx, action, path, params, started) -> None:
+        """The step's effect and its "done" mark commit together (exactly once).
+
+        A record write through the records service joins this transaction (``conn=``);
+        when ``update_record`` meets a newer version of the record, the record is read
+        again and the values re-evaluated (AUTOMATION_CONFLICT_TRIES times).
+        """
+        name = action["do"]
+        tries = max(1, int(self.engine.config.get("AUTOMATION_CONFLICT_TRIES", 20)))
+        for attempt in range(tries):
+            try:
                 with self.tessera.engine.begin() as conn:
-                    relaxed(conn)
+                    if effect != "record":
+                        relaxed(conn)  # an internal write losing a crash is redone: no loss
+                    self._fence(conn)
                     ctx.conn = conn
                     output = self._local(impl, ctx, params)
                     self._apply(name, action, output)
@@ -580,16 +681,33 @@ class RunState:
                         conn, path, name, "done", params, output, duration=_ms(started)
                     )
                 return
-            with self.tessera.engine.begin() as conn:
-                self._write_step(conn, path, name, "started", params, None)
-            output = impl.run(ctx, params)
-            self._apply(name, action, output)
-            with self.tessera.engine.begin() as conn:
-                relaxed(conn)
-                self._write_step(conn, path, name, "done", params, output, duration=_ms(started))
-            if effect == "record":
-                self.record = self._load_record() or self.record  # later steps see the write
-        except Exception as exc:
+            except Conflict:
+                if effect != "record" or attempt == tries - 1 or self.record is None:
+                    raise
+                log.info("run %s step %s: record changed meanwhile; re-evaluating",
+                         self.run["id"], path)  # fmt: skip
+                self.record = self._load_record()
+                params = self._params(impl, action)
+                ctx = self._ctx(path)
+
+    def _fence(self, conn) -> None:
+        """Renew the run's lease in this transaction; fail when another executor owns it.
+
+        On PostgreSQL the row lock taken here also keeps a second executor's transaction
+        for the same run waiting until this one ends (and then finding it is not owner).
+        """
+        now = self.engine.now()
+        owned = conn.execute(
+            runs.update()
+            .where(runs.c.id == self.run["id"], runs.c.lease_owner == self.engine.owner)
+            .values(lease_until=now + self.engine.lease)
+        ).rowcount
+        if owned != 1:
+            raise LeaseLost(f"run {self.run['id']}: lease lost to another executor; stopped")
+
+    def _mark_failed(self, path, name, params, exc, started) -> None:
+        """Record a failed attempt of a step; never overwrites a committed "done"."""
+        try:
             with self.tessera.engine.begin() as conn:
                 self._write_step(
                     conn, path, name, "failed", params, None, _describe(exc), _ms(started)
@@ -597,7 +715,8 @@ class RunState:
                 conn.execute(
                     runs.update().where(runs.c.id == self.run["id"]).values(failed_step=path)
                 )
-            raise
+        except Exception:  # noqa: BLE001 - the database may be what failed; the run retries
+            log.warning("run %s step %s: could not record the failure", self.run["id"], path)
 
     @staticmethod
     def _local(impl, ctx: StepContext, params: Mapping[str, Any]) -> dict:
@@ -627,6 +746,61 @@ class RunState:
         if row is None:
             return None
         return {"record_type": row.record_type, "record_id": row.record_id, "recovered": True}
+
+
+class _Heartbeat:
+    """A daemon thread renewing the leases of the runs its engine is executing.
+
+    It lives while at least one run executes in this process (and one beat longer).
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.thread: threading.Thread | None = None
+        self.active = 0
+        self.lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Keep the heartbeat going while the block executes a run."""
+        with self.lock:
+            self.active += 1
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(
+                    target=self._loop, name="tessera-leases", daemon=True
+                )
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def _loop(self) -> None:
+        failing = False
+        while True:
+            time.sleep(max(self.engine.lease.total_seconds() / 4, 0.2))
+            with self.lock:
+                if self.active <= 0:
+                    self.thread = None
+                    return
+            try:
+                self.engine.renew_leases()
+                if failing:
+                    log.warning("lease heartbeat: database reachable again")
+                failing = False
+            except Exception as exc:  # noqa: BLE001 - log once per outage, keep beating
+                if not failing:
+                    log.warning("lease heartbeat: cannot renew run leases (%s); retrying", exc)
+                failing = True
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table, keys: list[str]):
+    """INSERT ... ON CONFLICT (keys) DO NOTHING on PostgreSQL and SQLite."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def relaxed(conn: sa.Connection) -> None:

@@ -92,13 +92,22 @@ mail_outbox = sa.Table(
     sa.Column("created_at", _TS, nullable=False),
 )
 
-#: the relay's shared high-water mark: outbox ids up to ``last_id`` have been enqueued
+#: the former relay high-water mark (kept for existing databases; the relay no longer uses it)
 relay_state = sa.Table(
     "automation_relay",
     metadata,
     sa.Column("name", sa.String(50), primary_key=True),
     sa.Column("last_id", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("updated_at", _TS),
+)
+
+#: named leases across processes: ``relay`` is held by the one process relaying events
+locks = sa.Table(
+    "automation_locks",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("owner", sa.String(100)),
+    sa.Column("until", _TS),
 )
 
 #: planned firings of schedule (cron) and date triggers; one ``planned`` row per target

@@ -9,12 +9,14 @@ transaction. Web, API, imports and workflows all come through here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from tessera.errors import Conflict, NotFound, ValidationFailed
+from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
@@ -42,9 +44,15 @@ class Records:
         #: uses it to move outbox events promptly; it never sees uncommitted data)
         self.after_commit: list[Callable[[], None]] = []
 
-    def _committed(self) -> None:
+    def _committed(self, conn: sa.Connection | None = None) -> None:
+        if conn is not None:  # the caller's transaction: the caller commits and notifies
+            return
         for callback in self.after_commit:
             callback()
+
+    def _tx(self, conn: sa.Connection | None):
+        """The caller's open transaction (``conn=``), or a new one committed on exit."""
+        return nullcontext(conn) if conn is not None else self.registry.engine.begin()
 
     # -- lookup helpers ---------------------------------------------------------------
     def resolve(self, app_id: str, rt_key: str) -> tuple[App, RecordType, sa.Table]:
@@ -118,10 +126,19 @@ class Records:
 
     # -- create -----------------------------------------------------------------------
     def create(
-        self, app_id: str, rt_key: str, raw: Mapping[str, Any], actor: Actor = SYSTEM
+        self,
+        app_id: str,
+        rt_key: str,
+        raw: Mapping[str, Any],
+        actor: Actor = SYSTEM,
+        *,
+        conn: sa.Connection | None = None,
     ) -> dict[str, Any]:
-        """Create one record; raises ValidationFailed with per-field messages."""
-        return self.bulk_create(app_id, rt_key, [raw], actor, _single=True)[0]
+        """Create one record; raises ValidationFailed with per-field messages.
+
+        ``conn``: write in the caller's open transaction (it commits; nothing is notified).
+        """
+        return self.bulk_create(app_id, rt_key, [raw], actor, _single=True, conn=conn)[0]
 
     def bulk_create(
         self,
@@ -133,6 +150,7 @@ class Records:
         events: bool = True,
         dry_run: bool = False,
         _single: bool = False,
+        conn: sa.Connection | None = None,
     ) -> list[dict[str, Any]]:
         """Create many records all-or-nothing; errors are keyed by row index.
 
@@ -145,8 +163,9 @@ class Records:
         cleaned, errors = self._clean_rows(rt, rows, creating=True)
         _merge(errors, ref_errors)
         now = self.clock()
+        outer = conn
         try:
-            with self.registry.engine.begin() as conn:
+            with self._tx(outer) as conn:
                 self._check_refs(conn, app, rt, cleaned, errors)
                 self._check_unique(conn, rt, table, cleaned, errors)
                 self._finish_values(conn, app, rt, cleaned, errors, actor, now)
@@ -157,7 +176,7 @@ class Records:
                 created = self._insert(conn, app, rt, table, cleaned, actor, now, events)
         except sa.exc.IntegrityError as exc:
             raise self._lost_race(rt, table, cleaned, exc, single=_single) from None
-        self._committed()
+        self._committed(outer)
         return created
 
     def _resolve_refs(self, app, rt, rows: list) -> tuple[list, dict[int, Errors]]:
@@ -238,17 +257,27 @@ class Records:
         actor: Actor = SYSTEM,
         *,
         version: int | None = None,
+        conn: sa.Connection | None = None,
+        deltas: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Change some fields of a record; ``version`` (if given) must be current."""
+        """Change some fields of a record; ``version`` (if given) must be current.
+
+        ``deltas`` ({field: number}) are added to the stored values of the row read
+        under its lock (an atomic increment, audited like any change); ``conn``: write in
+        the caller's open transaction (it commits; nothing is notified).
+        """
         app, rt, table = self.resolve(app_id, rt_key)
         (raw,), ref_errors = self._resolve_refs(app, rt, [raw])
         values, many, errs = clean_input(rt, raw, creating=False)
         now = self.clock()
         cleaned, errors = [(values, many)], ({0: errs} if errs else {})
         _merge(errors, ref_errors)
+        outer = conn
         try:
-            with self.registry.engine.begin() as conn:
+            with self._tx(outer) as conn:
                 current = self._current(conn, app, rt, table, record_id, version)
+                if deltas:
+                    self._add_deltas(rt, current, deltas, values, errors)
                 self._check_refs(conn, app, rt, cleaned, errors)
                 self._check_unique(conn, rt, table, cleaned, errors, exclude_id=record_id)
                 self._finish_values(conn, app, rt, cleaned, errors, actor, now, current=current)
@@ -261,7 +290,7 @@ class Records:
             raise self._lost_race(
                 rt, table, cleaned, exc, single=True, exclude_id=record_id
             ) from None
-        self._committed()
+        self._committed(outer)
         return updated
 
     def bulk_update(
@@ -404,6 +433,21 @@ class Records:
             actor=actor, at=now, events=events,
         )  # fmt: skip
         self._rollups(conn, app, rt, pairs)
+
+    @staticmethod
+    def _add_deltas(rt, current, deltas, values, errors) -> None:
+        """values[k] = stored value + delta, for number-like fields (row already locked)."""
+        for key, delta in deltas.items():
+            f = rt.field_map.get(key)
+            if f is None or f.type not in ("number", "currency", "percent", "rating"):
+                errors.setdefault(0, {}).setdefault(key, []).append("is not a number field")
+                continue
+            base = current.get(key) or 0
+            try:
+                delta = Decimal(str(delta)) if isinstance(base, Decimal) else delta
+                values[key] = for_field(f).coerce_valid(f, base + delta)
+            except (TypeError, ValueError, FieldValueError) as exc:
+                errors.setdefault(0, {}).setdefault(key, []).append(str(exc))
 
     def _lost_race(self, rt, table, cleaned, exc, *, single, exclude_id=None):
         """Turn a constraint violation (a concurrent writer won) into per-field errors."""

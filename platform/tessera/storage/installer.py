@@ -232,6 +232,7 @@ def _record(conn: sa.Connection, app: App, text: str | None, user: int | None, p
         )
     )
     _history(conn, p, "ok", None)
+    system.next_sequence_value(conn, "schema.version")  # running processes reload (registry)
 
 
 def _history(conn: sa.Connection, p: migrate.Plan, outcome: str, error: str | None) -> None:
