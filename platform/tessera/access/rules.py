@@ -12,7 +12,8 @@ Decisions made here, once:
 - ``own`` compares the permission's owner field with the user; ``team`` also accepts
   owners who belong to one of the user's teams (or sub-teams, or teams they manage);
   a condition is the condition language with ``$me`` the user;
-- a field is ``write`` unless every role reaching the record type says less; hidden
+- a field is ``write`` unless every role reaching the record type says less (a role's
+  ``fields: {"*": read}`` sets its level for the fields it does not name); hidden
   (``none``) fields are absent from what the user reads and unusable in filters.
 
 The SQL form is built for indexes: ``own`` is ``owner = :me`` and ``team`` an
@@ -105,7 +106,7 @@ def _field_levels(rt: RecordType, perms: list[tuple[str, Permission]]) -> Mappin
     """Each field's highest level over the roles that reach the record type."""
     levels = {}
     for f in rt.fields:
-        found = [p.fields.get(f.key, "write") for _, p in perms] or ["none"]
+        found = [p.fields.get(f.key, p.fields.get("*", "write")) for _, p in perms] or ["none"]
         best = max(found, key=FIELD_LEVELS.index)
         if best != "write":
             levels[f.key] = best

@@ -597,7 +597,7 @@ class Checker:
                 self.add(f"{path}.owner", f'"{owner}" is a {f.get("type")}, not a user field')
         fields = self.fields(rt_key)
         for key in _dict(perm.get("fields")):
-            if key not in fields:
+            if key != "*" and key not in fields:
                 self.add(
                     f"{path}.fields.{key}",
                     f'unknown field "{key}" on {rt_key}',

@@ -40,9 +40,10 @@ class Guard:
         """Refuse the create outright, or the fields the writer may not write."""
         if not self.rights.can("create"):
             raise Forbidden(f"your roles do not allow creating {self.rt.key} records")
-        for raw in raw_rows:
+        for raw in raw_rows:  # an empty value (a blank form input) writes nothing
             if isinstance(raw, Mapping):
-                self.fields_writable(k for k in raw if self.rt.has_field(k))
+                given = (k for k, v in raw.items() if v not in (None, "", []))
+                self.fields_writable(k for k in given if self.rt.has_field(k))
 
     def own_by_default(self, values: dict[str, Any]) -> None:
         """A new record without an owner is the writer's (so own/team scopes cover it)."""

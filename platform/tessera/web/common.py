@@ -5,8 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 
+from tessera.access.principal import Principal
+from tessera.access.rules import visible_app
 from tessera.errors import BadRequest, NotFound, RecordError
 from tessera.meta.model import App, RecordType, View
+from tessera.query.policy import principal
 from tessera.records.actor import Actor
 from tessera.web.i18n import label_locale
 from tessera.web.security import require_login
@@ -20,11 +23,22 @@ def engine_objects():
 
 
 def meta(app_id: str) -> App:
-    """The installed app ``app_id`` or a 404 page."""
+    """The installed app ``app_id`` as the signed-in user sees it, or a 404 page.
+
+    Fields the user may not read are not in it, so no page can show them as columns,
+    form inputs, filters or record sections.
+    """
     found = engine_objects().registry.apps.get(app_id)
     if found is None:
         abort(404, _("No app called “%(app)s” is installed.", app=app_id))
-    return found
+    return visible_app(found, who())
+
+
+def who() -> Principal | None:
+    """The signed-in user's Principal (roles, teams), loaded once per request."""
+    if "principal" not in g:
+        g.principal = principal(engine_objects().engine, me())
+    return g.principal
 
 
 def record_type(app: App, rt_key: str) -> RecordType:

@@ -122,10 +122,12 @@ def table(app: App, rt: RecordType, v: View):
         q=request.args.get("q") or None,
         limit=size,
         offset=(page_no - 1) * size,
-        user_id=common.me(),
+        user_id=common.who(),
         with_total=True,
     )
-    columns = list(v.columns) or [f.key for f in rt.fields][:6]
+    columns = [c for c in v.columns if rt.has_field(c.split(".")[0])] or [f.key for f in rt.fields][
+        :6
+    ]
     present.prime_links(app, rt, page.rows, columns)
     pages = max(1, -(-page.total // size)) if page.total else 1
     return render_template(
@@ -187,7 +189,7 @@ def kanban(app: App, rt: RecordType, v: View):
         q=q,
         sort=sort_arg(v) or None,
         limit=BOARD_LIMIT,
-        user_id=common.me(),
+        user_id=common.who(),
     ).rows
     sum_field = _sum_field(rt)
     measures = [("count", None)] + ([("sum", sum_field.key)] if sum_field else [])
@@ -200,10 +202,11 @@ def kanban(app: App, rt: RecordType, v: View):
             measures=measures,
             filter=filt,
             q=q,
-            user_id=common.me(),
+            user_id=common.who(),
         )
     }
-    card_fields = [c for c in v.columns if c != rt.title][:4] or _card_fields(rt)
+    shown = [c for c in v.columns if rt.has_field(c.split(".")[0])]
+    card_fields = [c for c in shown if c != rt.title][:4] or _card_fields(rt)
     present.prime_links(app, rt, rows, card_fields)
     lanes = _lanes(group, rows, totals, sum_field)
     return render_template(
@@ -328,7 +331,7 @@ def calendar(app: App, rt: RecordType, v: View):
             filter=combined_filter(v, within),
             sort=f.key,
             limit=BOARD_LIMIT,
-            user_id=common.me(),
+            user_id=common.who(),
         )
         .rows
     )
@@ -398,7 +401,7 @@ def chart(app: App, rt: RecordType, v: View):
         bucket=bucket,
         measures=[(fn, None if fn == "count" else value)],
         filter=combined_filter(v, quick_filter(rt)),
-        user_id=common.me(),
+        user_id=common.who(),
     )
     column = "count" if fn == "count" else f"{fn}_{value}"
     bars = [(_group_label(app, xf, r["group"], bucket), r[column] or 0) for r in rows]
