@@ -53,6 +53,9 @@ EVERYTHING = {
 }
 NOTHING = {k: set() for k in EVERYTHING}
 
+#: opportunity amounts (probability 100): every sum of a subset is a distinct number
+AMOUNTS = {"o1": 1111, "o2": 2222, "o3": 4444}
+
 #: role -> record type -> the records (by name) the role reads
 READS = {
     "admin": EVERYTHING,
@@ -195,7 +198,13 @@ def _records(t, ids: dict) -> None:
         ids[f"o{n}"] = rec.create(
             "crm",
             "opportunity",
-            {"name": f"o{n}", "customer": customer, "owner": owner, "amount": "100"},
+            {
+                "name": f"o{n}",
+                "customer": customer,
+                "owner": owner,
+                "probability": 100,
+                "amount": AMOUNTS[f"o{n}"],
+            },
         )["id"]
     for n, assignee in (("1", ids["agent"]), ("3", None)):
         ids[f"t{n}"] = rec.create(
