@@ -103,10 +103,14 @@ def rights(app: App, rt: RecordType, who: Principal | None) -> Rights | None:
 
 
 def _field_levels(rt: RecordType, perms: list[tuple[str, Permission]]) -> Mapping[str, str]:
-    """Each field's highest level over the roles that reach the record type."""
+    """Each field's highest level over the roles that reach the record type.
+
+    With no role reaching it, the user reads only records shared with them, and
+    sees those whole.
+    """
     levels = {}
     for f in rt.fields:
-        found = [p.fields.get(f.key, p.fields.get("*", "write")) for _, p in perms] or ["none"]
+        found = [p.fields.get(f.key, p.fields.get("*", "write")) for _, p in perms] or ["write"]
         best = max(found, key=FIELD_LEVELS.index)
         if best != "write":
             levels[f.key] = best
