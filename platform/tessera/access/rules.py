@@ -130,13 +130,16 @@ def sql_condition(
     r = rights(app, rt, who)
     if r is None or r.everywhere(operation):
         return None
-    parts = [_grant_sql(g, app, rt, table, who, now) for g in r.grants.get(operation, ())]
+    parts = [grant_sql(g, app, rt, table, who, now) for g in r.grants.get(operation, ())]
     if operation in ("read", "update"):
         parts.append(_shared_sql(app, rt, table, who, operation))
     return sa.or_(sa.false(), *parts)
 
 
-def _grant_sql(grant: Grant, app, rt, table, who: Principal, now) -> sa.ColumnElement[bool]:
+def grant_sql(grant: Grant, app, rt, table, who: Principal, now=None) -> sa.ColumnElement[bool]:
+    """One grant as a SQL condition over ``table``."""
+    if grant.scope == "all":
+        return sa.true()
     if grant.scope == "own":
         return table.c[grant.owner] == who.user_id
     if grant.scope == "team":
