@@ -59,7 +59,12 @@ AMOUNTS = {"o1": 1111, "o2": 2222, "o3": 4444}
 #: role -> record type -> the records (by name) the role reads
 READS = {
     "admin": EVERYTHING,
-    "sales_rep": {"customer": {"c1"}, "follow_up": {"f1"}, "opportunity": {"o1"}, "ticket": {"t1"}},
+    "sales_rep": {  # c4, nobody's, is in the customer pool
+        "customer": {"c1", "c4"},
+        "follow_up": {"f1"},
+        "opportunity": {"o1"},
+        "ticket": {"t1"},
+    },
     "sales_manager": {
         "customer": {"c1", "c2"},
         "follow_up": {"f1", "f2"},
@@ -225,3 +230,14 @@ def new_values(rt_key: str, ids: dict) -> dict:
         "opportunity": {"name": "new deal", "customer": ids["c1"], "amount": "5"},
         "ticket": {"subject": "new ticket", "customer": ids["c1"]},
     }[rt_key]
+
+
+def login(client, username: str):
+    """Sign a test client in through the form."""
+    import re
+
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "_csrf": token})
+    assert r.status_code in (302, 303), r.get_data(as_text=True)[:500]
+    return client

@@ -15,9 +15,9 @@ from access_world import (
     PLAYS,
     READS,
     UPDATES,
+    login,
     new_values,
 )
-from conftest import login
 
 from tessera import tokens
 

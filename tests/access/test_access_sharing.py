@@ -23,7 +23,7 @@ def test_share_read_makes_a_record_visible_but_not_editable(t, world):
         t.records.get("crm", "customer", c2, rep1)
     sharing.share(t, "crm", "customer", c2, user_id=rep1, level="read", by=world["admin"])
     assert t.records.get("crm", "customer", c2, rep1)["name"] == "c2"
-    assert names(t.queries.list("crm", "customer", user_id=rep1).rows) == {"c1", "c2"}
+    assert names(t.queries.list("crm", "customer", user_id=rep1).rows) == {"c1", "c2", "c4"}
     with pytest.raises(Forbidden):
         t.records.update("crm", "customer", c2, {"notes": "x"}, _rep(world))
     assert "credit_limit" not in t.records.get("crm", "customer", c2, rep1)  # roles still hide it
@@ -59,7 +59,11 @@ def test_transfer_by_a_manager_moves_open_follow_ups_too(t, world):
     )  # fmt: skip
     assert moved == {"customer": [world["c1"]], "follow_up": [world["f1"]]}
     assert t.records.get("crm", "customer", world["c1"])["owner"] == world["rep2"]
-    assert names(t.queries.list("crm", "customer", user_id=world["rep2"]).rows) == {"c1", "c2"}
+    assert names(t.queries.list("crm", "customer", user_id=world["rep2"]).rows) == {
+        "c1",
+        "c2",
+        "c4",
+    }
     done = t.queries.list("crm", "follow_up", filter={"field": "done", "op": "eq", "value": True})
     assert [r["owner"] for r in done.rows] == [world["rep1"]]  # closed ones stay
 

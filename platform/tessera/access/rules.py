@@ -33,7 +33,15 @@ import sqlalchemy as sa
 
 from tessera.access.principal import Principal
 from tessera.access.tables import record_shares, team_members
-from tessera.meta.model import FIELD_LEVELS, OPERATIONS, App, Permission, RecordType, thaw
+from tessera.meta.model import (
+    FIELD_LEVELS,
+    OPERATIONS,
+    App,
+    Permission,
+    RecordType,
+    freeze,
+    thaw,
+)
 from tessera.query import conditions
 from tessera.storage.naming import table_name
 
@@ -99,6 +107,11 @@ def rights(app: App, rt: RecordType, who: Principal | None) -> Rights | None:
         )
         for op in OPERATIONS
     }
+    grants["read"] += tuple(  # the pool: records nobody owns are readable (and claimable)
+        Grant(freeze({"field": owner_field(p, rt), "op": "is_empty"}), owner_field(p, rt), key)
+        for key, p in perms
+        if p.pool is not None
+    )
     return Rights(app.id, rt.key, MappingProxyType(grants), _field_levels(rt, perms))
 
 

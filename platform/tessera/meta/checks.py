@@ -596,6 +596,14 @@ class Checker:
             if f is not None and f.get("type") != "user":
                 self.add(f"{path}.owner", f'"{owner}" is a {f.get("type")}, not a user field')
         fields = self.fields(rt_key)
+        if "pool" in perm:
+            name = owner if isinstance(owner, str) else "owner"
+            if _dict(fields.get(name)).get("type") != "user":
+                self.add(
+                    f"{path}.pool",
+                    f'a pool needs an owner user field on {rt_key} ("{name}" is not one)',
+                    "add a user field called owner, or name one with owner:",
+                )
         for key in _dict(perm.get("fields")):
             if key != "*" and key not in fields:
                 self.add(
@@ -609,7 +617,7 @@ class Checker:
         for op in OPERATIONS:
             if isinstance(perm.get(op), dict):
                 self.add(f"{path}.{op}", "a condition needs a named record type, not *")
-        for key in ("owner", "fields"):
+        for key in ("owner", "fields", "pool"):
             if key in perm:
                 self.add(f"{path}.{key}", f"{key} needs a named record type, not *")
 

@@ -209,6 +209,7 @@ def _permission(rt_key: str, data: Mapping[str, Any]) -> Permission:
         record_type=rt_key,
         owner=data.get("owner"),
         fields=freeze(dict(data.get("fields") or {})),
+        pool=freeze(data.get("pool")),
         **{op: freeze(data.get(op, "none")) for op in ("create", "read", "update", "delete")},
     )
 

@@ -107,6 +107,8 @@ def dump_role(role: Role) -> dict[str, Any]:
         perm = {op: thaw(p.scope(op)) for op in OPERATIONS if p.scope(op) != "none"}
         _put(perm, "owner", p.owner)
         _put(perm, "fields", p.fields)
+        if p.pool is not None:
+            perm["pool"] = thaw(p.pool)
         perms[p.record_type] = perm
     _put(out, "permissions", perms)
     return out

@@ -177,6 +177,7 @@ class Permission:
     delete: Any = "none"
     owner: str | None = None  # None: the type's ``owner`` user field, else created_by
     fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    pool: Mapping[str, Any] | None = None  # {max_held?}: unowned records readable, claimable
 
     def scope(self, operation: str) -> Any:
         """The scope of ``operation`` (create, read, update or delete)."""
