@@ -3,7 +3,8 @@
 Blueprints: ``auth`` (sign-in, sign-out, language), ``shell`` (home, app overview),
 ``views`` (table, kanban, calendar, chart, saved variants, bulk actions), ``records``
 (record page, create/edit forms, link lookup, attachments), ``public`` (public forms
-at ``/f/<app>/<form>``) and ``builder`` (the no-code builder at ``/builder``, admins).
+at ``/f/<app>/<form>``), ``access`` (who can see a record, shares, the customer
+pool) and ``builder`` (the no-code builder at ``/builder``, admins).
 Templates extend ``base.html``; its blocks (``title``, ``nav_extra``, ``bell``,
 ``content``, ``scripts``) are the extension points for notifications. Every asset is
 served from ``web/static``.
@@ -22,6 +23,7 @@ assets = Blueprint(
 def init_app(app: Flask) -> None:
     """Register the web blueprints, Babel, CSRF checks, sign-in loading and template helpers."""
     from tessera.web import (
+        access,
         auth,
         automation,
         builder,
@@ -48,7 +50,7 @@ def init_app(app: Flask) -> None:
         value_html=present.value_html,
         query_with=query_with,
     )
-    for module in (auth, shell, views, records, public):
+    for module in (auth, shell, views, records, public, access):
         app.register_blueprint(module.bp)
     app.register_blueprint(builder.bp)
     automation.init_app(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 
@@ -32,6 +34,15 @@ def meta(app_id: str) -> App:
     if found is None:
         abort(404, _("No app called “%(app)s” is installed.", app=app_id))
     return visible_app(found, who())
+
+
+def navigable(app: App) -> App:
+    """``app`` as the user sees it, with only the record types and views they may read."""
+    seen = visible_app(app, who())
+    types = tuple(rt for rt in seen.record_types if readable(seen, rt))
+    keys = {rt.key for rt in types}
+    views = tuple(v for v in seen.views if v.record_type in keys)
+    return replace(seen, record_types=types, views=views)
 
 
 def who() -> Principal | None:

@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from tessera.access import pool
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.files import upload_path
@@ -48,7 +49,15 @@ def show(app_id: str, rt_key: str, record_id: int):
         related=related_lists(app, rt, record_id),
         activity=activity(app, rt, record_id),
         views=common.views_of(app, rt.key),
+        pool_owner=_pool_owner(app, rt),
     )
+
+
+def _pool_owner(app: App, rt: RecordType) -> str | None:
+    """The owner field when the user may claim from / release to a pool of ``rt``."""
+    who = common.who()
+    rule = pool.pool_rule(app, rt, who) if who is not None else None
+    return rule.owner if rule else None
 
 
 def display_sections(app: App, rt: RecordType) -> list[forms.Section]:

@@ -1,0 +1,58 @@
+"""Access pages: navigation shows only what a user reads; explain and shares; the pool page."""
+
+from __future__ import annotations
+
+import re
+
+from access_world import login
+
+from tessera.access import sharing
+
+
+def _csrf(client) -> str:
+    html = client.get("/").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def test_navigation_and_app_page_show_only_readable_types_and_scoped_counts(flask_app, world):
+    mkt = login(flask_app.test_client(), "mkt")
+    html = mkt.get("/").get_data(as_text=True)
+    assert "/a/crm/r/customer" in html and "/a/crm/r/ticket" not in html
+    rep = login(flask_app.test_client(), "rep1")
+    app_page = rep.get("/a/crm").get_data(as_text=True)
+    assert "/a/crm/v/pipeline" in app_page
+    nobody = login(flask_app.test_client(), "nobody")
+    assert "/a/crm/r/customer" not in nobody.get("/").get_data(as_text=True)
+
+
+def test_admins_see_why_a_user_can_see_a_record_and_share_it(flask_app, t, world):
+    admin = login(flask_app.test_client(), "admin")
+    page = f"/a/crm/r/customer/{world['c1']}"
+    assert 'id="record-access"' in admin.get(page).get_data(as_text=True)
+    html = admin.get(f"{page}/access", query_string={"user": world["rep1"]}).get_data(as_text=True)
+    assert "role sales_rep: read own (owner)" in html
+    r = admin.post(
+        f"{page}/access/share",
+        data={"with": f"user:{world['rep3']}", "level": "read", "_csrf": _csrf(admin)},
+    )
+    assert r.status_code == 302
+    assert sharing.explain(t, "crm", "customer", world["c1"], world["rep3"])["read"] == [
+        "shared with them (read)"
+    ]
+    rep = login(flask_app.test_client(), "rep1")
+    assert rep.get(f"{page}/access").status_code == 403
+    assert 'id="record-access"' not in rep.get(page).get_data(as_text=True)
+
+
+def test_a_rep_claims_from_the_pool_page_and_releases(flask_app, t, world):
+    rep = login(flask_app.test_client(), "rep1")
+    html = rep.get("/a/crm/pool/customer").get_data(as_text=True)
+    assert ">c4<" in html and "You hold 1 of at most 50." in html
+    r = rep.post(f"/a/crm/pool/customer/{world['c4']}/claim", data={"_csrf": _csrf(rep)})
+    assert r.status_code == 302
+    assert t.records.get("crm", "customer", world["c4"])["owner"] == world["rep1"]
+    record = rep.get(f"/a/crm/r/customer/{world['c4']}").get_data(as_text=True)
+    assert "Release to pool" in record
+    r = rep.post(f"/a/crm/pool/customer/{world['c4']}/release", data={"_csrf": _csrf(rep)})
+    assert r.status_code == 302
+    assert login(flask_app.test_client(), "viewer").get("/a/crm/pool/customer").status_code == 403
