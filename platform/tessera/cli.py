@@ -268,8 +268,17 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         done = True
         summary = ", ".join(f"{n} {key}" for key, n in counts.items())
         click.echo(f"loaded demo data into {app.id}: {summary}")
+        _demo_people(t, t.registry.app(app.id))
     if not done:
         _fail(f"no demo data for {app_id or 'the installed apps'} (run: flask --app app init)")
+
+
+def _demo_people(t, app) -> None:
+    """Create and print one demo user per role the app declares."""
+    from tessera.access.demo import demo_people
+
+    for name, role, password in demo_people(t, app):
+        click.echo(f"  demo user {name} ({role} in {app.id}), password: {password}")
 
 
 def register(app: Flask) -> None:
