@@ -144,7 +144,7 @@ def sql_condition(
     if r is None or r.everywhere(operation):
         return None
     parts = [grant_sql(g, app, rt, table, who, now) for g in r.grants.get(operation, ())]
-    if operation in ("read", "update"):
+    if operation in ("read", "update") and (app.id, rt.key) in who.shared:
         parts.append(_shared_sql(app, rt, table, who, operation))
     return sa.or_(sa.false(), *parts)
 

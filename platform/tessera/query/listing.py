@@ -107,7 +107,8 @@ class Queries:
             if with_total:
                 page.total, page.total_is_estimate = self._count(conn, app, rt, table, where, who)
             page.expanded = self._expand(conn, app, seen_rt, rows, expand or [], who)
-        page.rows = [strip(rights(app, rt, who), r) for r in rows]
+        seen_rights = rights(app, rt, who)  # once, not per row
+        page.rows = [strip(seen_rights, r) for r in rows]
         return page
 
     def where(

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tessera.access.principal import Principal
+from tessera.access.principal import Principal, with_team_members
 from tessera.access.rules import Rights, grants_match, rights, sql_condition, strip
 from tessera.access.tables import record_shares
 from tessera.errors import Forbidden, NotFound
@@ -148,7 +148,7 @@ def guard_for(conn, app: App, rt: RecordType, actor: Actor) -> Guard | None:
         return None
     who = principal(conn, actor.user_id)
     r = rights(app, rt, who)
-    return None if r is None else Guard(who, r, app, rt)
+    return None if r is None else Guard(with_team_members(conn, who), r, app, rt)
 
 
 def _ids(value: Any) -> set:
