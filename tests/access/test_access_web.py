@@ -56,3 +56,17 @@ def test_a_rep_claims_from_the_pool_page_and_releases(flask_app, t, world):
     r = rep.post(f"/a/crm/pool/customer/{world['c4']}/release", data={"_csrf": _csrf(rep)})
     assert r.status_code == 302
     assert login(flask_app.test_client(), "viewer").get("/a/crm/pool/customer").status_code == 403
+
+
+def test_read_only_fields_are_left_off_forms_and_a_save_keeps_them(flask_app, t, world):
+    rep = login(flask_app.test_client(), "rep1")
+    page = f"/a/crm/r/customer/{world['c1']}/edit"
+    html = rep.get(page).get_data(as_text=True)
+    assert 'name="tier"' not in html and 'name="credit_limit"' not in html
+    assert 'name="notes"' in html
+    version = t.records.get("crm", "customer", world["c1"])["version"]
+    form = {"name": "c1", "notes": "via the form", "version": str(version), "_csrf": _csrf(rep)}
+    r = rep.post(page, data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    saved = t.records.get("crm", "customer", world["c1"])
+    assert saved["notes"] == "via the form" and str(saved["credit_limit"]).startswith("777123")

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from tessera.access import pool
+from tessera.access.rules import rights
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.files import upload_path
@@ -51,6 +52,13 @@ def show(app_id: str, rt_key: str, record_id: int):
         views=common.views_of(app, rt.key),
         pool_owner=_pool_owner(app, rt),
     )
+
+
+def _locked(app: App, rt: RecordType) -> frozenset[str]:
+    """Fields the signed-in user may read but not write."""
+    full = common.engine_objects().registry.apps[app.id]
+    r = rights(full, full.record_type(rt.key), common.who())
+    return frozenset() if r is None else frozenset(k for k, v in r.fields.items() if v == "read")
 
 
 def _pool_owner(app: App, rt: RecordType) -> str | None:
@@ -155,7 +163,7 @@ def new(app_id: str, rt_key: str):
     """The create form; query arguments prefill fields (``?customer=7``)."""
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
-    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")))
+    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
     back = safe_next(request.values.get("next"), "")
     if request.method == "GET":
         values = forms.initial(spec, None, request.args)
@@ -184,7 +192,7 @@ def edit(app_id: str, rt_key: str, record_id: int):
     rt = common.record_type(app, rt_key)
     records = common.engine_objects().records
     record = records.get(app.id, rt.key, record_id, common.who())
-    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")))
+    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(spec, request.form, request.files, _instance(), record)
