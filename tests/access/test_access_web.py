@@ -70,3 +70,18 @@ def test_read_only_fields_are_left_off_forms_and_a_save_keeps_them(flask_app, t,
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     saved = t.records.get("crm", "customer", world["c1"])
     assert saved["notes"] == "via the form" and str(saved["credit_limit"]).startswith("777123")
+
+
+def test_a_view_built_on_a_hidden_field_is_refused_not_broken(flask_app):
+    import pytest
+    from werkzeug.exceptions import Forbidden
+
+    from tessera.meta.model import Field, RecordType, View
+    from tessera.web.views import _needs_visible_fields
+
+    rt = RecordType("customer", {"en": "C"}, (Field("name", "text", {"en": "Name"}),))
+    board = View("b", "kanban", "customer", {"en": "B"}, group_by="tier")
+    with flask_app.test_request_context(), pytest.raises(Forbidden) as refused:
+        _needs_visible_fields(rt, board)
+    assert "tier" in refused.value.description
+    _needs_visible_fields(rt, View("t", "table", "customer", {"en": "T"}))  # nothing needed

@@ -28,6 +28,7 @@ from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View, thaw
+from tessera.storage.naming import SYSTEM_COLUMNS
 from tessera.web import charts, common, present
 from tessera.web.i18n import label, label_locale
 
@@ -49,10 +50,20 @@ def show(app_id: str, view_key: str):
     if variant is not None:
         return variant
     rt = app.record_type(v.record_type)
+    _needs_visible_fields(rt, v)
     render = {"table": table, "kanban": kanban, "calendar": calendar, "chart": chart}.get(v.type)
     if render is None:
         abort(404, _("Views of type “%(type)s” cannot be shown yet.", type=v.type))
     return render(app, rt, v)
+
+
+def _needs_visible_fields(rt: RecordType, v: View) -> None:
+    """A board, calendar or chart built on a field the user's roles hide is refused."""
+    keys = [v.group_by, v.date_field, v.options.get("x"), v.options.get("value")]
+    hidden = [k for k in keys if isinstance(k, str) and not rt.has_field(k.split(".")[0])]
+    hidden = [k for k in hidden if k not in SYSTEM_COLUMNS]
+    if hidden:
+        abort(403, _("This view is built on a field your roles hide: %(f)s.", f=hidden[0]))
 
 
 @bp.get("/a/<app_id>/r/<rt_key>")
