@@ -85,3 +85,21 @@ def test_a_view_built_on_a_hidden_field_is_refused_not_broken(flask_app):
         _needs_visible_fields(rt, board)
     assert "tier" in refused.value.description
     _needs_visible_fields(rt, View("t", "table", "customer", {"en": "T"}))  # nothing needed
+
+
+def test_attachments_download_only_for_readers(flask_app, world):
+    from io import BytesIO
+
+    admin = login(flask_app.test_client(), "admin")
+    form = {
+        "subject": "Broken", "customer": str(world["c3"]), "priority": "normal",
+        "status": "open", "attachments": [(BytesIO(b"secret"), "note.txt")],
+        "_csrf": _csrf(admin),
+    }  # fmt: skip
+    r = admin.post("/a/crm/r/ticket/new", data=form, content_type="multipart/form-data")
+    assert r.status_code == 302
+    href = r.headers["Location"] + "/files/attachments/0"
+    assert login(flask_app.test_client(), "agent").get(href).data == b"secret"
+    assert login(flask_app.test_client(), "rep3").get(href).data == b"secret"  # c3 is theirs
+    assert login(flask_app.test_client(), "rep1").get(href).status_code == 404
+    assert login(flask_app.test_client(), "mkt").get(href).status_code == 403  # no tickets
