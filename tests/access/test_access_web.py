@@ -103,3 +103,22 @@ def test_attachments_download_only_for_readers(flask_app, world):
     assert login(flask_app.test_client(), "rep3").get(href).data == b"secret"  # c3 is theirs
     assert login(flask_app.test_client(), "rep1").get(href).status_code == 404
     assert login(flask_app.test_client(), "mkt").get(href).status_code == 403  # no tickets
+
+
+def test_kanban_drag_and_bulk_edit_obey_the_rules(flask_app, t, world):
+    rep = login(flask_app.test_client(), "rep1")
+    csrf = _csrf(rep)
+    move = {"value": "customer", "_csrf": csrf}
+    assert rep.post("/a/crm/v/lifecycle/move", data={**move, "id": world["c1"]}).status_code == 302
+    rep.post("/a/crm/v/lifecycle/move", data={**move, "id": world["c2"]})  # "no such card"
+    stages = {n: t.records.get("crm", "customer", world[n])["stage"] for n in ("c1", "c2")}
+    assert stages["c1"] == "customer" and stages["c2"] != "customer"
+    mgr = login(flask_app.test_client(), "mgr")
+    ids = [str(world[n]) for n in ("c1", "c2", "c3")]
+    form = {"ids": ids, "action": "set", "set": "tier=high", "_csrf": _csrf(mgr)}
+    assert mgr.post("/a/crm/v/customers/bulk", data=form).status_code == 302
+    tiers = {n: t.records.get("crm", "customer", world[n])["tier"] for n in ("c1", "c2", "c3")}
+    assert tiers["c1"] == tiers["c2"] == "high" and tiers["c3"] != "high"
+    form = {"ids": ids, "action": "delete", "_csrf": csrf}
+    assert rep.post("/a/crm/v/customers/bulk", data=form).status_code == 302
+    assert len(t.queries.list("crm", "customer").rows) == 4  # reps delete no customers
