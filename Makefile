@@ -4,8 +4,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 STAMP  := $(VENV)/.installed
+# `make run` serves with gunicorn (threads + keep-alive). More web processes need a shared
+# REDIS_URL for automation (see docs/deploy.md); BIND/WEB_PROCESSES/WEB_THREADS override.
+BIND          ?= 127.0.0.1:5000
+WEB_PROCESSES ?= 1
+WEB_THREADS   ?= 8
 
-.PHONY: install run test lint browser bench clean
+.PHONY: install run test lint browser bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +22,9 @@ install: $(STAMP)
 run: install
 	$(FLASK) init
 	$(FLASK) user ensure-admin
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "serving on http://$(BIND)"
+	$(VENV)/bin/gunicorn --bind $(BIND) --workers $(WEB_PROCESSES) --threads $(WEB_THREADS) \
+	  --keep-alive 5 --graceful-timeout 20 --access-logfile - 'app:create_app()'
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -38,6 +45,11 @@ test: lint browser
 
 bench: install
 	$(PY) bench/run.py
+
+# docs/template-language.md is generated from schemas/ (tests/test_project_docs.py checks it is current).
+docs: install
+	$(PY) -m tessera.meta.reference > docs/template-language.md.tmp
+	mv docs/template-language.md.tmp docs/template-language.md
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

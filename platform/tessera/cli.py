@@ -291,3 +291,6 @@ def register(app: Flask) -> None:
     from tessera.automation import cli as automation_cli
 
     automation_cli.register(app)
+    from tessera.dataio import cli as dataio_cli
+
+    dataio_cli.register(app)

@@ -14,6 +14,8 @@ from tessera.access import tables as _access_tables  # noqa: F401  (declares its
 from tessera.automation import checks as _checks  # noqa: F401  (registers template checks)
 from tessera.automation import tables as _automation_tables  # noqa: F401  (declares its tables)
 from tessera.automation.service import Automation
+from tessera.dataio import checks as _dataio_checks  # noqa: F401  (registers template checks)
+from tessera.dataio import tables as _dataio_tables  # noqa: F401  (declares its tables)
 from tessera.query.listing import Queries
 from tessera.records.service import Records
 from tessera.storage import events  # noqa: F401  (declares the log tables)
@@ -46,6 +48,5 @@ class Tessera:
         """Connect to ``DATABASE_URL``, create system tables, load installed apps."""
         engine = db.create_engine(config["DATABASE_URL"])
         init_db(engine)
-        registry = Registry(engine)
-        registry.reload()
+        registry = Registry(engine)  # loads the installed apps once
         return cls(engine, registry, Path(config["TESSERA_INSTANCE"]), dict(config))

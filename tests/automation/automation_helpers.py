@@ -62,7 +62,19 @@ DESK = {
 }
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-REDIS_URL = os.environ.get("TESSERA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url_for_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker flushes its own Redis db (base db + worker number)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker[2:]) if worker[2:].isdigit() else 0
+    base, _, db = url.rpartition("/")
+    return f"{base}/{(int(db or 0) + offset) % 16}" if db.isdigit() else url
+
+
+REDIS_URL = _redis_url_for_this_worker(
+    os.environ.get("TESSERA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+)
 
 FAST = {
     "AUTOMATION_RETRIES": 2,

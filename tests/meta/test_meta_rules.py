@@ -65,7 +65,7 @@ CASES = [
         "wrong-value-type",
         swap(NAME, "{key: name, type: text, max_length: ten}"),
         "record_types[0].fields[0].max_length",
-        'expected whole number, found the text "ten"',
+        'expected whole number, found the text "ten" — the most characters allowed',
         7,
     ),
     (
@@ -816,6 +816,22 @@ CASES = [
         "workflows[0].actions",
         "must not be empty",
         16,
+    ),
+    # -- search fields -------------------------------------------------------------------
+    (
+        "search-unknown-field",
+        swap("    title: name\n", "    title: name\n    search: [nmae]\n"),
+        "record_types[0].search[0]",
+        'unknown field "nmae" — did you mean "name"?',
+        6,
+    ),
+    (
+        "search-not-text",
+        swap("    title: name\n", "    title: name\n    search: [name, spent]\n"),
+        "record_types[0].search[1]",
+        'field "spent" is a currency, not text: it cannot be searched — search takes fields '
+        "of type auto_number, email, long_text, phone, text, url",
+        6,
     ),
 ]
 

@@ -99,3 +99,79 @@ def test_bad_list_requests_name_the_part(seeded, kwargs, where):
     with pytest.raises(BadRequest) as info:
         t.queries.list("tracker", "project", **kwargs)
     assert any(k.startswith(where) for k in info.value.fields), info.value.fields
+
+
+@pytest.mark.parametrize(
+    "filter, expected",
+    [
+        ({"field": "budget", "op": "gt", "value": 1}, True),
+        (
+            {
+                "all": [
+                    {"field": "status", "op": "eq", "value": "paused"},
+                    {"field": "budget", "op": "gte", "value": 0},
+                ]
+            },
+            True,
+        ),
+        (
+            {
+                "any": [
+                    {"field": "budget", "op": "lt", "value": 1},
+                    {"field": "budget", "op": "in", "value": [5]},
+                ]
+            },
+            True,
+        ),
+        ({"not": {"field": "budget", "op": "is_empty"}}, True),
+        ({"field": "budget", "op": "is_not_empty"}, True),
+        (
+            {
+                "any": [
+                    {"field": "budget", "op": "lt", "value": 1},
+                    {"field": "status", "op": "eq", "value": "paused"},
+                ]
+            },
+            False,
+        ),
+        ({"not": {"field": "budget", "op": "gt", "value": 1}}, False),
+        ({"field": "budget", "op": "is_empty"}, False),
+        ({"field": "status", "op": "eq", "value": "paused"}, False),
+    ],
+)
+def test_rejects_empty_is_read_off_the_condition(tessera, filter, expected):
+    from datetime import UTC, datetime
+
+    from tessera.query import conditions
+
+    app = tessera.registry.apps["tracker"]
+    rt = app.record_type("project")
+    compiled = conditions.compile(filter, rt, app, me=None, now=datetime.now(UTC))
+    assert compiled.rejects_empty("budget") is expected
+
+
+def test_descending_page_skips_the_empty_half_when_the_filter_excludes_it(seeded):
+    t, _ = seeded
+    statements = []
+    engine = t.registry.engine
+
+    def spy(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    import sqlalchemy as sa
+
+    sa.event.listen(engine, "before_cursor_execute", spy)
+    try:
+        flt = {"field": "budget", "op": "gte", "value": 2}
+        page = t.queries.list("tracker", "project", filter=flt, sort="-budget,name", limit=3)
+        every = t.queries.list("tracker", "project", sort="-budget,name", limit=50)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", spy)
+    assert [r["budget"] for r in page.rows] == [8, 5, 5]
+    assert [r["budget"] for r in every.rows][-2:] == [None, None]
+    filtered_sql = statements[0].upper()
+    assert "IS NULL" not in filtered_sql and "UNION" not in filtered_sql
+    nxt = t.queries.list(
+        "tracker", "project", filter=flt, sort="-budget,name", limit=3, cursor=page.next_cursor
+    )
+    assert [r["budget"] for r in nxt.rows] == [5, 3, 2]

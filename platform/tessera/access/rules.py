@@ -248,7 +248,9 @@ def visible_record_type(app: App, rt: RecordType, who: Principal | None) -> Reco
     r = rights(app, rt, who)
     if r is None or not r.hidden:
         return rt
-    return replace(rt, fields=tuple(f for f in rt.fields if f.key not in r.hidden))
+    fields = tuple(f for f in rt.fields if f.key not in r.hidden)
+    search = tuple(k for k in rt.search if k not in r.hidden)  # the query layer then
+    return replace(rt, fields=fields, search=search)  # skips the index (see search_condition)
 
 
 def strip(r: Rights | None, row: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,17 @@ class FieldType:
             return None
         return raw
 
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """A spreadsheet cell (text, or a number/date openpyxl read) as input for ``clean``.
+
+        Imports call this before ``clean``: types override it to accept what Excel and
+        Chinese spreadsheets hold (``2024年3月5日``, ``¥1,234``, ``是``...). Default: the cell
+        as it is, blank text meaning empty. Raise FieldValueError for unreadable cells.
+        """
+        if isinstance(cell, str):
+            return cell.strip() or None
+        return cell
+
     def validate(self, field: Field, value: Any) -> list[str]:
         """Messages for a coerced, non-empty value that breaks the field's rules."""
         return []

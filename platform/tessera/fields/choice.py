@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tessera.errors import FieldValueError
+from tessera.fields import spreadsheet
 from tessera.fields.base import FieldType
 from tessera.meta.model import Field, pick_label
 
@@ -52,6 +53,10 @@ class BooleanType(FieldType):
         if word in _FALSE:
             return False
         raise FieldValueError("not yes or no (expected true or false)")
+
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """是/否, yes/no, 1/0, ✓/✗."""
+        return spreadsheet.cell_boolean(cell)
 
     def is_empty(self, value: Any) -> bool:
         """Only None is empty: False is an answer."""
@@ -117,6 +122,10 @@ class SelectType(FieldType):
             return None
         return _match(field, raw)
 
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """An option value or label, full-width characters folded."""
+        return spreadsheet.cell_text(cell)
+
     def format(self, field: Field, value: Any, locale: str = "en") -> str:
         """The option's label in ``locale``."""
         return "" if value is None else option_label(field, value, locale)
@@ -150,6 +159,10 @@ class MultiSelectType(FieldType):
             raw = [raw]
         chosen = {_match(field, item) for item in raw}
         return [v for v in option_values(field) if v in chosen] or None
+
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """Items split on ``,`` ``;`` ``、`` (values or labels)."""
+        return spreadsheet.cell_list(cell)
 
     def is_empty(self, value: Any) -> bool:
         """None or an empty list."""

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from tessera.errors import FieldValueError
+from tessera.fields import spreadsheet
 from tessera.fields.base import FieldType
 from tessera.meta.model import Field
 
@@ -117,6 +118,10 @@ class NumberType(FieldType):
                 raise FieldValueError("must be a whole number")
             raise FieldValueError(f"must have at most {scale} decimal places")
         return int(exact) if scale == 0 else exact
+
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """Separators, currency signs, full-width digits, ``%`` (see fields/spreadsheet)."""
+        return spreadsheet.cell_number(cell, percent_field=bool(self.suffix))
 
     def validate(self, field: Field, value: Any) -> list[str]:
         """Size of the column, then min/max."""
@@ -217,6 +222,13 @@ class RatingType(FieldType):
         if number != number.to_integral_value():
             raise FieldValueError("must be a whole number")
         return int(number)
+
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """A number cell, full-width digits, or stars (``★★★☆☆`` is 3)."""
+        text = spreadsheet.cell_text(cell)
+        if text and set(text) <= {"★", "☆"}:
+            return text.count("★")
+        return spreadsheet.cell_number(cell)
 
     def validate(self, field: Field, value: Any) -> list[str]:
         """1..max."""

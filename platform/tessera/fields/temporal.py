@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tessera.errors import FieldValueError
+from tessera.fields import spreadsheet
 from tessera.fields.base import FieldType, for_field
 from tessera.meta.model import Field
 
@@ -125,6 +126,10 @@ class DateType(FieldType):
             return None
         return parse_date(raw)
 
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """2024-03-05, 2024/3/5, 2024年3月5日, an Excel serial or a date cell."""
+        return spreadsheet.cell_date(cell)
+
     def validate(self, field: Field, value: Any) -> list[str]:
         """Options min/max."""
         low, high = _bound(field, "min", parse_date), _bound(field, "max", parse_date)
@@ -161,6 +166,10 @@ class DateTimeType(FieldType):
         if raw is None or raw == "":
             return None
         return parse_datetime(raw)
+
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """A date-time cell, an Excel serial, or ``2024/3/5 14:30`` (naive: UTC)."""
+        return spreadsheet.cell_datetime(cell)
 
     def validate(self, field: Field, value: Any) -> list[str]:
         """Options min/max."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from tessera import expr
 from tessera.errors import Problem
+from tessera.meta.model import SEARCHABLE as SEARCH_TYPES
 from tessera.meta.validate import suggest
 from tessera.storage.naming import SYSTEM_COLUMNS, junction_name, table_name
 
@@ -152,6 +153,8 @@ class Checker:
             )
         for i, index in enumerate(rt.get("indexes") or []):
             self.check_index(f"{path}.indexes[{i}]", _strs(index), fields)
+        for i, name in enumerate(_strs(rt.get("search"))):
+            self.check_search_field(f"{path}.search[{i}]", name, fields)
         for vpath, rule in _items(rt.get("validations"), f"{path}.validations"):
             self.condition(rule.get("when"), f"{vpath}.when", key)
             for j, name in enumerate(_strs(rule.get("fields"))):
@@ -159,6 +162,17 @@ class Checker:
         for fpath, f in _items(rt.get("fields"), f"{path}.fields"):
             self.check_field(fpath, f, key)
         self.check_formula_cycles(path, rt)
+
+    def check_search_field(self, path: str, name: str, fields: dict) -> None:
+        """A declared search field exists and holds text."""
+        if name not in fields:
+            self.add(path, f'unknown field "{name}"', suggest(name, fields))
+        elif fields[name].get("type") not in SEARCH_TYPES:
+            self.add(
+                path,
+                f'field "{name}" is a {fields[name].get("type")}, not text: it cannot be searched',
+                f"search takes fields of type {', '.join(sorted(SEARCH_TYPES))}",
+            )
 
     def check_names(self, path: str, rt: dict) -> None:
         """Reserved field names, and table names that fit the database."""

@@ -114,6 +114,7 @@ def compile_record_type(data: Mapping[str, Any]) -> RecordType:
         indexes=tuple(tuple(ix) for ix in data.get("indexes", ())),
         validations=tuple(_validation(v) for v in data.get("validations", ())),
         renamed_from=data.get("renamed_from"),
+        search=tuple(data.get("search", ())),
     )
 
 

@@ -47,6 +47,7 @@ def dump_record_type(rt: RecordType) -> dict[str, Any]:
     out: dict[str, Any] = {"key": rt.key, "label": thaw(rt.label)}
     _put(out, "title", rt.title)
     out["fields"] = [dump_field(f) for f in rt.fields]
+    _put(out, "search", rt.search)
     _put(out, "indexes", rt.indexes)
     validations = []
     for v in rt.validations:

@@ -72,6 +72,10 @@ class Validation:
     fields: tuple[str, ...] = ()  # where the message is shown; empty = whole record
 
 
+#: field types whose values a text search looks in (and a declared ``search:`` may name)
+SEARCHABLE = frozenset({"text", "long_text", "email", "phone", "url", "auto_number"})
+
+
 @dataclass(frozen=True)
 class RecordType:
     """A kind of record; becomes one real table ``rt_<app>_<key>``."""
@@ -83,6 +87,7 @@ class RecordType:
     indexes: tuple[tuple[str, ...], ...] = ()
     validations: tuple[Validation, ...] = ()
     renamed_from: str | None = None
+    search: tuple[str, ...] = ()  # declared search fields (indexed); () = every text field
 
     def field(self, key: str) -> Field:
         """The field named ``key``; KeyError when there is none."""

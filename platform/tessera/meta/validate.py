@@ -182,7 +182,9 @@ def schema_problem(err: ValidationError) -> list[Problem]:
     if kind in ("oneOf", "anyOf") and err.context:
         return schema_problem(best_match(err.context))
     text = _SIMPLE[kind](err) if kind in _SIMPLE else None
-    return [Problem(path, text or err.message, hint=err.schema.get("description"))]
+    # "must be at least 1" says it all; the key's description (reference text) would not help
+    hint = None if text else err.schema.get("description")
+    return [Problem(path, text or err.message, hint=hint)]
 
 
 def schema_problems(data: Any) -> list[Problem]:

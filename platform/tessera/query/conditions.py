@@ -754,6 +754,29 @@ class Compiled:
         """Dotted link prefixes the condition follows (to batch-load what resolve returns)."""
         return _link_paths(self.node)
 
+    def rejects_empty(self, key: str) -> bool:
+        """True when no record whose field ``key`` is empty (NULL) can match.
+
+        Conservative: False whenever that is not evident from the condition's shape. The
+        list queries use it to leave out the "empty values" half of a descending sort.
+        """
+        return _rejects_empty(self.node, key)
+
+
+def _rejects_empty(node: Node, key: str) -> bool:
+    match node:
+        case Cmp() | In() | Text():
+            return node.key == key
+        case FieldCmp():
+            return key in (node.key, node.other)
+        case Not(Empty() as inner):
+            return inner.key == key
+        case All(items):
+            return any(_rejects_empty(n, key) for n in items)
+        case AnyOf(items):
+            return bool(items) and all(_rejects_empty(n, key) for n in items)
+    return False
+
 
 # --------------------------------------------------------------------------- Python back end
 

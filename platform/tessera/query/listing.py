@@ -23,14 +23,14 @@ import sqlalchemy as sa
 from tessera.access.rules import rights, strip, visible_app
 from tessera.errors import BadRequest, FieldValueError
 from tessera.fields import for_field
-from tessera.meta.model import App, RecordType
+from tessera.meta.model import SEARCHABLE, App, RecordType
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
+from tessera.storage import search
 from tessera.storage.naming import SYSTEM_COLUMNS
 
 MAX_LIMIT = 500
 COUNT_CAP = 10_000
-SEARCHABLE = {"text", "long_text", "email", "phone", "url", "auto_number"}
 SYSTEM_SORTABLE = {"id", "created_at", "updated_at", "version"}
 BUCKETS = ("day", "week", "month", "year")
 MEASURES = ("count", "sum", "avg", "min", "max")
@@ -98,7 +98,8 @@ class Queries:
             query = query.where(_after(rt, table, keys, decode_cursor(cursor, len(keys))))
         skip = 0 if cursor or not offset else _offset(offset)
         dialect = self.registry.engine.dialect.name
-        query = _paged(query, table, keys, limit + 1, skip, dialect)
+        filled = self._rejects_empty(app, rt, filter, user_id, keys[0].field)
+        query = _paged(query, table, keys, limit + 1, skip, dialect, filled)
         with self.registry.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
             more = len(rows) > limit
@@ -133,8 +134,19 @@ class Queries:
                 conditions.to_sql(filter, rt, app, self._tables(app), me=user_id, now=self.clock())
             )
         if q:
-            clauses.append(search_condition(rt, table, q))
+            dialect = self.registry.engine.dialect.name
+            installed = self.registry.apps[app.id].record_type(rt.key).search
+            # the search index holds every declared field: not usable when some are hidden
+            indexed = rt.search == installed
+            clauses.append(search_condition(rt, table, q, dialect, indexed=indexed))
         return clauses
+
+    def _rejects_empty(self, app: App, rt: RecordType, filter, user_id, key: str) -> bool:
+        # The filter was checked by where(); compiling it again is cheap and cannot fail.
+        if not filter:
+            return False
+        compiled = conditions.compile(filter, rt, app, me=user_id, now=self.clock())
+        return compiled.rejects_empty(key)
 
     def _tables(self, app: App) -> dict[str, sa.Table]:
         return {rt.key: self.registry.table(app.id, rt.key) for rt in app.record_types}
@@ -249,18 +261,30 @@ def _sortable(f) -> bool:
     return ft.stored and f.type not in ("multi_select", "attachment", "link_many", "long_text")
 
 
-def _paged(query, table: sa.Table, keys: list[SortKey], n: int, skip: int, dialect: str):
+def _paged(
+    query,
+    table: sa.Table,
+    keys: list[SortKey],
+    n: int,
+    skip: int,
+    dialect: str,
+    filled: bool = False,
+):
     """``query`` ordered by ``keys`` (NULLs last), ``skip`` rows skipped, ``n`` rows kept.
 
     PostgreSQL reads a btree index backwards as DESC NULLS FIRST, so a first key of
     DESC NULLS LAST would sort every match. There the query is split into the rows
     with a value (index order, stops early) and those without, each limited, then
-    merged: a few hundred rows sorted instead of the whole table.
+    merged: a few hundred rows sorted instead of the whole table. When the filter
+    already excludes empty values of the first key (``filled``), only the first half
+    is needed, and plain DESC (which then means the same) reads the index directly.
     """
     first = keys[0]
     if dialect != "postgresql" or not first.desc or first.field == "id":
         return query.order_by(*_order(table, keys)).offset(skip or None).limit(n)
     col, rest = table.c[first.field], _order(table, keys[1:])
+    if filled:
+        return query.order_by(col.desc(), *rest).offset(skip or None).limit(n)
     span = n + skip
     filled = query.where(col.is_not(None)).order_by(col.desc(), *rest).limit(span).subquery()
     empty = query.where(col.is_(None)).order_by(*rest).limit(span).subquery()
@@ -340,9 +364,20 @@ def _eq(col, value):
 
 
 # -- search, counting, aggregates -----------------------------------------------------
-def search_condition(rt: RecordType, table: sa.Table, q: str):
-    """Case-insensitive substring match of ``q`` over the searchable text fields."""
-    cols = [table.c[f.key] for f in rt.fields if f.type in SEARCHABLE]
+def search_condition(
+    rt: RecordType, table: sa.Table, q: str, dialect: str | None = None, *, indexed: bool = True
+):
+    """Case-insensitive substring match of ``q`` over the declared (or every) text field.
+
+    Declared search fields are indexed: on PostgreSQL ILIKE uses their trigram indexes;
+    on SQLite a query of three or more characters goes through the FTS5 trigram table
+    (shorter ones, which have no trigram, scan with LIKE). ``indexed=False`` (some
+    declared fields are hidden from the user) always scans the given fields with LIKE.
+    """
+    if rt.search and indexed and dialect == "sqlite" and len(q) >= 3:
+        return table.c.id.in_(search.match_ids(table, q))
+    keys = rt.search or [f.key for f in rt.fields if f.type in SEARCHABLE]
+    cols = [table.c[k] for k in keys]
     if not cols:
         return sa.false()
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

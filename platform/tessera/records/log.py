@@ -68,8 +68,10 @@ def write_many(
     action: str,
     actor: Actor,
     at: datetime,
+    events: bool = True,
 ) -> None:
-    """Bulk form of :func:`write`: one audit entry and one event per record."""
+    """Bulk form of :func:`write`: one audit entry and (unless ``events=False``) one event
+    per record."""
     if not entries:
         return
     actor_json = {"kind": actor.kind, "ref": actor.ref, "user_id": actor.user_id}
@@ -90,6 +92,8 @@ def write_many(
             for rid, ch in entries
         ],
     )
+    if not events:
+        return
     conn.execute(
         outbox.insert(),
         [

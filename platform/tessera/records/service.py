@@ -20,7 +20,7 @@ from tessera.fields import for_field
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
-from tessera.records import log
+from tessera.records import log, refs
 from tessera.records.actor import SYSTEM, Actor
 from tessera.records.guard import Guard, guard_for
 from tessera.records.values import Errors, clean_input, compute_formulas
@@ -146,12 +146,20 @@ class Records:
         rows: Iterable[Mapping[str, Any]],
         actor: Actor = SYSTEM,
         *,
+        events: bool = True,
+        dry_run: bool = False,
         _single: bool = False,
     ) -> list[dict[str, Any]]:
-        """Create many records all-or-nothing; errors are keyed by row index."""
+        """Create many records all-or-nothing; errors are keyed by row index.
+
+        ``events=False`` writes the audit entries but no outbox events (an import that
+        must not fire workflows per row). ``dry_run=True`` runs every check, raises the
+        same ValidationFailed, and writes nothing (returns []).
+        """
         app, rt, table = self.resolve(app_id, rt_key)
-        rows = list(rows)
+        rows, ref_errors = self._resolve_refs(app, rt, list(rows))
         cleaned, errors = self._clean_rows(rt, rows, creating=True)
+        _merge(errors, ref_errors)
         now = self.clock()
         try:
             with self.registry.engine.begin() as conn:
@@ -165,7 +173,9 @@ class Records:
                     raise _failed(errors, single=_single)
                 if guard:
                     self._created_in_scope(conn, guard, cleaned)
-                created = self._insert(conn, app, rt, table, cleaned, actor, now)
+                if dry_run:
+                    return []
+                created = self._insert(conn, app, rt, table, cleaned, actor, now, events)
                 if guard:
                     created = [guard.strip(r) for r in created]
         except sa.exc.IntegrityError as exc:
@@ -188,6 +198,12 @@ class Records:
             reader = self._linked_reader(conn, guard.app, guard.rt, record)
             guard.created_in_scope(record, reader.load)
 
+    def _resolve_refs(self, app, rt, rows: list) -> tuple[list, dict[int, Errors]]:
+        """Link references by value (``{"by": "email", "value": ...}``) as ids (records/refs)."""
+        if not refs.has_refs(rt, rows):
+            return rows, {}
+        return refs.resolve(self.registry, app, rt, rows)
+
     def _clean_rows(self, rt, rows, *, creating) -> tuple[list, dict[int, Errors]]:
         cleaned, errors = [], {}
         for i, raw in enumerate(rows):
@@ -201,7 +217,7 @@ class Records:
                 errors[i] = errs
         return cleaned, errors
 
-    def _insert(self, conn, app, rt, table, cleaned, actor, now) -> list[dict]:
+    def _insert(self, conn, app, rt, table, cleaned, actor, now, events=True) -> list[dict]:
         self._number(conn, app, rt, [v for v, _ in cleaned])
         system = {
             "created_at": now,
@@ -228,6 +244,7 @@ class Records:
             action="create",
             actor=actor,
             at=now,
+            events=events,
         )
         self._rollups(
             conn, app, rt, [(None, {**v, "id": i}) for i, (v, _) in zip(ids, cleaned, strict=True)]
@@ -262,9 +279,11 @@ class Records:
     ) -> dict[str, Any]:
         """Change some fields of a record; ``version`` (if given) must be current."""
         app, rt, table = self.resolve(app_id, rt_key)
+        (raw,), ref_errors = self._resolve_refs(app, rt, [raw])
         values, many, errs = clean_input(rt, raw, creating=False)
         now = self.clock()
         cleaned, errors = [(values, many)], ({0: errs} if errs else {})
+        _merge(errors, ref_errors)
         try:
             with self.registry.engine.begin() as conn:
                 guard = guard_for(conn, app, rt, actor)
@@ -303,6 +322,169 @@ class Records:
         guard.links_readable(conn, self.registry, changed, changed_many, errs)
         if errs:
             errors[0] = errs
+
+    def bulk_update(
+        self,
+        app_id: str,
+        rt_key: str,
+        changes: Iterable[tuple[int, Mapping[str, Any]]],
+        actor: Actor = SYSTEM,
+        *,
+        events: bool = True,
+        dry_run: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Change many records all-or-nothing: ``[(id, {field: value})]``; errors by index.
+
+        ``events`` and ``dry_run`` as for :meth:`bulk_create`.
+
+        Set-based: the current rows are read in one query per 1,000 ids (locked on
+        PostgreSQL), and rows changing the same fields are written by one executemany.
+        """
+        app, rt, table = self.resolve(app_id, rt_key)
+        changes = list(changes)
+        raws, ref_errors = self._resolve_refs(app, rt, [raw for _, raw in changes])
+        cleaned, errors = self._clean_rows(rt, raws, creating=False)
+        _merge(errors, ref_errors)
+        now = self.clock()
+        ids = [int(rid) for rid, _ in changes]
+        try:
+            with self.registry.engine.begin() as conn:
+                currents = self._currents(conn, app, rt, table, ids, errors)
+                guard = guard_for(conn, app, rt, actor)
+                if guard:
+                    self._guard_bulk_update(conn, guard, table, currents, cleaned, errors)
+                self._check_refs(conn, app, rt, cleaned, errors)
+                self._check_unique_many(conn, rt, table, cleaned, ids, errors)
+                for i, current in enumerate(currents):
+                    if current is not None and i not in errors:
+                        one: dict[int, Errors] = {}
+                        self._finish_values(
+                            conn, app, rt, [cleaned[i]], one, actor, now, current=current
+                        )
+                        if one:
+                            errors[i] = one[0]
+                if errors:
+                    raise _failed(errors, single=False)
+                if guard:
+                    self._bulk_updated_in_scope(conn, guard, currents, cleaned)
+                if dry_run:
+                    return []
+                updated = self._update_many(conn, app, rt, table, currents, cleaned, actor, now)
+                self._write_update_log(conn, app, rt, currents, updated, actor, now, events)
+        except sa.exc.IntegrityError as exc:
+            raise self._lost_race(rt, table, cleaned, exc, single=False) from None
+        self._committed()
+        return [guard.strip(r) for r in updated] if guard else updated
+
+    def _guard_bulk_update(self, conn, guard: Guard, table, currents, cleaned, errors) -> None:
+        """Each record in the update scope, changed fields writable, links readable."""
+        for i, (current, (values, many)) in enumerate(zip(currents, cleaned, strict=True)):
+            if current is None:
+                continue
+            guard.existing(conn, table, current["id"], "update")
+            one = {0: errors[i]} if i in errors else {}
+            self._guard_update(conn, guard, current, values, many, one)
+            if one:
+                errors[i] = one[0]
+
+    def _bulk_updated_in_scope(self, conn, guard: Guard, currents, cleaned) -> None:
+        for current, (values, many) in zip(currents, cleaned, strict=True):
+            merged = {**current, **values, **many}
+            reader = self._linked_reader(conn, guard.app, guard.rt, merged)
+            guard.updated_in_scope(conn, merged, reader.load)
+
+    def _currents(self, conn, app, rt, table, ids, errors) -> list[dict | None]:
+        found: dict[int, dict] = {}
+        for start in range(0, len(ids), 1000):
+            query = sa.select(table).where(table.c.id.in_(ids[start : start + 1000]))
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            found.update({r["id"]: r for r in self.attach(conn, app, rt, rows)})
+        for i, rid in enumerate(ids):
+            if rid not in found:
+                errors.setdefault(i, {}).setdefault("_record", []).append(
+                    f"{rt.key} #{rid} does not exist"
+                )
+        if len(set(ids)) != len(ids):
+            seen: set[int] = set()
+            for i, rid in enumerate(ids):
+                if rid in seen:
+                    errors.setdefault(i, {}).setdefault("_record", []).append(
+                        f"{rt.key} #{rid} is changed twice in one batch"
+                    )
+                seen.add(rid)
+        return [found.get(rid) for rid in ids]
+
+    def _check_unique_many(self, conn, rt, table, cleaned, ids, errors) -> None:
+        """Unique fields of a batch update: no clash with other stored rows nor in the batch."""
+        for f in rt.fields:
+            if not f.unique:
+                continue
+            by_value: dict[Any, list[int]] = {}
+            for i, (vals, _) in enumerate(cleaned):
+                if vals.get(f.key) is not None:
+                    by_value.setdefault(vals[f.key], []).append(i)
+            owners: dict[Any, set[int]] = {}
+            values = list(by_value)
+            for start in range(0, len(values), 1000):
+                col = table.c[f.key]
+                query = sa.select(col, table.c.id).where(col.in_(values[start : start + 1000]))
+                for value, rid in conn.execute(query):
+                    owners.setdefault(value, set()).add(rid)
+            for value, idxs in by_value.items():
+                others = owners.get(value, set()) - {ids[i] for i in idxs}
+                clash = idxs if others else idxs[1:]
+                for i in clash:
+                    errors.setdefault(i, {}).setdefault(f.key, []).append(
+                        f"{value!s} is already used by another {rt.key}"
+                    )
+
+    def _update_many(self, conn, app, rt, table, currents, cleaned, actor, now) -> list[dict]:
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        updated = []
+        for current, (values, many) in zip(currents, cleaned, strict=True):
+            changed = {k: v for k, v in values.items() if current.get(k) != v}
+            changed_many = {
+                k: v for k, v in many.items() if sorted(current.get(k) or []) != sorted(v)
+            }
+            if not changed and not changed_many:
+                updated.append(current)
+                continue
+            system = {"updated_at": now, "updated_by": actor.user_id}
+            system["version"] = current["version"] + 1
+            row = {**system, **changed}
+            groups.setdefault(tuple(sorted(changed)), []).append(
+                {"_id": current["id"], **{f"v_{k}": v for k, v in row.items()}}
+            )
+            for key, ids in changed_many.items():
+                self._write_many(conn, app, rt, current["id"], {key: ids}, replace=True)
+            updated.append({**current, **system, **changed, **changed_many})
+        for keys, params in groups.items():
+            cols = ("updated_at", "updated_by", "version", *keys)
+            stmt = (
+                table.update()
+                .where(table.c.id == sa.bindparam("_id"))
+                .values({c: sa.bindparam(f"v_{c}") for c in cols})
+            )
+            conn.execute(stmt, params)
+        return updated
+
+    def _write_update_log(self, conn, app, rt, currents, updated, actor, now, events) -> None:
+        entries, pairs = [], []
+        for old, new in zip(currents, updated, strict=True):
+            if new is old:
+                continue
+            keys = [k for k in rt.field_map if k in new and old.get(k) != new.get(k)]
+            before = log.json_values(rt, {k: old.get(k) for k in keys})
+            after = log.json_values(rt, {k: new.get(k) for k in keys})
+            entries.append((old["id"], log.diff(before, after)))
+            pairs.append((old, new))
+        log.write_many(
+            conn, app_id=app.id, rt_key=rt.key, entries=entries, action="update",
+            actor=actor, at=now, events=events,
+        )  # fmt: skip
+        self._rollups(conn, app, rt, pairs)
 
     def _lost_race(self, rt, table, cleaned, exc, *, single, exclude_id=None):
         """Turn a constraint violation (a concurrent writer won) into per-field errors."""
@@ -658,6 +840,12 @@ def _restrict_message(src_rt: RecordType, link, blockers) -> str:
         f"cannot delete: {src_rt.key} records {ids}{more} link here through "
         f"'{link.key}' (on_delete: restrict); delete or relink them first"
     )
+
+
+def _merge(errors: dict[int, Errors], more: dict[int, Errors]) -> None:
+    """Add ``more`` into ``errors``; a reference's message replaces the type's own."""
+    for i, errs in more.items():
+        errors.setdefault(i, {}).update(errs)
 
 
 def _failed(errors: dict[int, Errors], *, single: bool) -> ValidationFailed:

@@ -12,6 +12,8 @@ The stored source of a version is the template *data* (``App.source['data']``, e
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tessera.errors import InstallError, UnknownApp
+from tessera.meta.compile import compile_app
 from tessera.meta.model import App, thaw
 from tessera.storage import migrate, system
 
@@ -79,14 +82,30 @@ def _current_source(conn: sa.Connection, app_id: str) -> dict[str, Any]:
 
 
 def load_installed(conn: sa.Connection, app_id: str) -> App:
-    """The installed version of ``app_id``, read on an open connection."""
-    from tessera.meta import app_from_data
+    """The installed version of ``app_id``, read on an open connection.
 
-    return app_from_data(
-        _current_source(conn, app_id),
-        source_name=f"<installed app {app_id}>",
-        app_checks=False,
-    )
+    The stored source passed validation when it was installed, so it is compiled
+    without validating it again, and the compiled App is cached by the source's hash:
+    a process that reloads its registry (every start, every schema change seen) pays
+    only for apps whose source changed.
+    """
+    source = _current_source(conn, app_id)
+    digest = hashlib.sha256(
+        json.dumps(source, sort_keys=True, default=str).encode("utf-8")
+    ).hexdigest()
+    key = (app_id, digest)
+    app = _COMPILED.get(key)
+    if app is None:
+        app = compile_app(copy.deepcopy(source), f"<installed app {app_id}>")
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[key] = app
+    return app
+
+
+#: compiled Apps by (app id, source hash); Apps are immutable, so sharing them is safe
+_COMPILED: dict[tuple[str, str], App] = {}
+_COMPILED_MAX = 256
 
 
 def installed_app(engine: sa.Engine, app_id: str) -> App:

@@ -27,7 +27,7 @@ from alembic.operations import Operations
 from tessera.errors import FieldValueError, InstallError
 from tessera.fields import for_field
 from tessera.meta.model import App, Field, RecordType
-from tessera.storage import naming, system
+from tessera.storage import naming, search, system
 from tessera.storage.tables import (
     LINK_TYPES,
     IndexSpec,
@@ -195,7 +195,9 @@ class DropIndex(Step):
         self.description = f"drop index {self.spec.name} on {self.spec.table}"
 
     def run(self, ctx: Context) -> None:
-        """Drop the index."""
+        """Drop the index (a search index exists on PostgreSQL only)."""
+        if self.spec.trigram and ctx.sqlite:
+            return
         ctx.op.drop_index(self.spec.name, table_name=self.spec.table)
 
 
@@ -208,15 +210,42 @@ class CreateIndex(Step):
 
     def __post_init__(self) -> None:
         what = "unique index" if self.spec.unique else "index"
+        if self.spec.trigram:
+            what = "search index (PostgreSQL)"
         cols = ", ".join(self.spec.columns)
         self.description = f"create {what} {self.spec.name} on {self.spec.table} ({cols})"
 
     def run(self, ctx: Context) -> None:
         """Create the index; for a unique one, refuse first when values repeat."""
-        if self.spec.unique:
-            self._refuse_duplicates(ctx)
         s = self.spec
+        if s.trigram:
+            self._create_search_index(ctx)
+            return
+        if s.unique:
+            self._refuse_duplicates(ctx)
         ctx.op.create_index(s.name, s.table, list(s.columns), unique=s.unique)
+
+    def _create_search_index(self, ctx: Context) -> None:
+        # SQLite searches with LIKE over the table (the embedded default's sizes);
+        # PostgreSQL gets a pg_trgm GIN index that ILIKE '%text%' uses.
+        if ctx.sqlite:
+            return
+        try:
+            with ctx.conn.begin_nested():
+                ctx.conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except sa.exc.DBAPIError as exc:
+            raise InstallError(
+                f"search on {self.spec.table}.{self.spec.columns[0]} needs the pg_trgm "
+                f"extension: run CREATE EXTENSION pg_trgm as a superuser once ({exc.orig})"
+            ) from None
+        col = self.spec.columns[0]
+        ctx.op.create_index(
+            self.spec.name,
+            self.spec.table,
+            [col],
+            postgresql_using="gin",
+            postgresql_ops={col: "gin_trgm_ops"},
+        )
 
     def _refuse_duplicates(self, ctx: Context) -> None:
         col = sa.column(self.spec.columns[0])
@@ -542,6 +571,42 @@ class ChangeOnDelete(Step):
         )
 
 
+@dataclass
+class DropSearchTable(Step):
+    """Remove a record table's SQLite search table and triggers (rebuilt by a later step)."""
+
+    table: str
+    kind = "drop_search"
+
+    def __post_init__(self) -> None:
+        self.description = f"drop search table of {self.table} (SQLite)"
+
+    def run(self, ctx: Context) -> None:
+        """Drop on SQLite; nothing to do on PostgreSQL (trigram indexes are indexes)."""
+        if ctx.sqlite:
+            for sql in search.drop_sql(self.table):
+                ctx.conn.exec_driver_sql(sql)
+
+
+@dataclass
+class BuildSearchTable(Step):
+    """Create and fill a record table's SQLite FTS5 trigram table over its search fields."""
+
+    table: str
+    columns: tuple[str, ...]
+    kind = "build_search"
+
+    def __post_init__(self) -> None:
+        cols = ", ".join(self.columns)
+        self.description = f"build search table of {self.table} ({cols}) (SQLite)"
+
+    def run(self, ctx: Context) -> None:
+        """Create on SQLite; PostgreSQL searches through its trigram indexes."""
+        if ctx.sqlite:
+            for sql in search.drop_sql(self.table) + search.build_sql(self.table, self.columns):
+                ctx.conn.exec_driver_sql(sql)
+
+
 # ---------------------------------------------------------------- planning
 
 
@@ -761,6 +826,19 @@ class _Planner:
         kept = {n for n, s in old_specs.items() if new_specs.get(n) == s and not self._stale(s)}
         self.p.drop_indexes += [DropIndex(s) for n, s in old_specs.items() if n not in kept]
         self.p.create_indexes += [CreateIndex(s) for n, s in new_specs.items() if n not in kept]
+        self._plan_search_tables()
+
+    def _plan_search_tables(self) -> None:
+        old = search.search_tables(self.old, naming.table_name)
+        new = search.search_tables(self.new, naming.table_name)
+        stale = {
+            t
+            for t, cols in old.items()
+            if new.get(t) != cols or t in self.rebuilt or any((t, c) in self.touched for c in cols)
+        }
+        self.p.drop_indexes += [DropSearchTable(t) for t in stale]
+        fresh = {t: cols for t, cols in new.items() if t not in old or t in stale}
+        self.p.create_indexes += [BuildSearchTable(t, cols) for t, cols in fresh.items()]
 
 
 def plan(old: App | None, new: App, *, purge: bool = False) -> Plan:

@@ -26,6 +26,15 @@ def index_name(table: str, columns: tuple[str, ...] | list[str]) -> str:
     return f"ix_{table[:40]}_{digest}"
 
 
+def search_index_name(table: str, column: str) -> str:
+    """Name of the trigram (search) index on ``table.column``."""
+    name = f"tx_{table}__{column}"
+    if len(name) <= 60:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"tx_{table[:40]}_{digest}"
+
+
 def archived_column(field: str, version: str) -> str:
     """Name a removed field's column is renamed to, keeping its data until purged."""
     return f"_archived_{field}_{version.replace('.', '_')}"

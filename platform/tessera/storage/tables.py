@@ -56,6 +56,12 @@ class IndexSpec:
     table: str
     columns: tuple[str, ...]
     unique: bool = False
+    method: str = "btree"  # "trigram": a pg_trgm GIN index for search (PostgreSQL only)
+
+    @property
+    def trigram(self) -> bool:
+        """True for a search index, which only PostgreSQL builds."""
+        return self.method == "trigram"
 
 
 def column_kind(field: Field) -> str:
@@ -140,6 +146,10 @@ def index_specs(app: App) -> dict[str, IndexSpec]:
         name = (naming.unique_index_name if unique else naming.index_name)(table, cols)
         specs.setdefault(name, IndexSpec(name, table, cols, unique))
 
+    def add_search(table: str, col: str) -> None:
+        name = naming.search_index_name(table, col)
+        specs.setdefault(name, IndexSpec(name, table, (col,), method="trigram"))
+
     for rt in app.record_types:
         table = naming.table_name(app.id, rt.key)
         stored = {f.key for f in rt.fields if column_kind(f) == "column"}
@@ -153,6 +163,9 @@ def index_specs(app: App) -> dict[str, IndexSpec]:
         for cols in rt.indexes:
             if all(c in stored or c in naming.SYSTEM_COLUMNS for c in cols):
                 add(table, tuple(cols))
+        for col in rt.search:
+            if col in stored:
+                add_search(table, col)
     return specs
 
 
@@ -187,7 +200,13 @@ def _attach_indexes(app: App, tables: Mapping[str, sa.Table]) -> None:
     by_name = {t.name: t for t in tables.values()}
     for spec in index_specs(app).values():
         table = by_name[spec.table]
-        sa.Index(spec.name, *(table.c[c] for c in spec.columns), unique=spec.unique)
+        if spec.trigram:
+            col = table.c[spec.columns[0]]
+            sa.Index(
+                spec.name, col, postgresql_using="gin", postgresql_ops={col.name: "gin_trgm_ops"}
+            ).ddl_if(dialect="postgresql")
+        else:
+            sa.Index(spec.name, *(table.c[c] for c in spec.columns), unique=spec.unique)
 
 
 def archived_for(conn: sa.Connection, app_id: str) -> list[Archived]:

@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
         auth,
         automation,
         builder,
+        dataio,
         i18n,
         present,
         public,
@@ -41,6 +42,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("PUBLIC_FORM_LIMIT", 5)  # submissions per IP and form...
     app.config.setdefault("PUBLIC_FORM_WINDOW", 60)  # ...per this many seconds
     app.register_blueprint(assets)
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES", f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS}"
+    )
     i18n.init_app(app)
     security.init_app(app)
     app.jinja_env.globals.update(
@@ -50,7 +54,7 @@ def init_app(app: Flask) -> None:
         value_html=present.value_html,
         query_with=query_with,
     )
-    for module in (auth, shell, views, records, public, access):
+    for module in (auth, shell, views, records, public, dataio, access):
         app.register_blueprint(module.bp)
     app.register_blueprint(builder.bp)
     automation.init_app(app)
