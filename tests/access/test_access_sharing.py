@@ -84,6 +84,8 @@ def test_explain_names_the_granting_rules(t, world):
     why = sharing.explain(t, "crm", "customer", world["c2"], world["mgr"])
     assert why["read"] == ["role sales_manager: read team (owner)"]
     assert sharing.explain(t, "crm", "customer", world["c2"], world["rep1"])["read"] == []
+    pooled = sharing.explain(t, "crm", "customer", world["c4"], world["rep1"])
+    assert pooled["read"] == ["role sales_rep: read pool (owner empty)"]
     assert sharing.explain(t, "crm", "customer", world["c2"], world["admin"])["update"] == [
         "built-in admin"
     ]

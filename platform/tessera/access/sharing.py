@@ -146,6 +146,8 @@ def _scope_text(grant) -> str:
         return "all"
     if grant.scope in ("own", "team"):
         return f"{grant.scope} ({grant.owner})"
+    if grant.scope == {"field": grant.owner, "op": "is_empty"}:  # see rules.rights
+        return f"pool ({grant.owner} empty)"
     return "by condition"
 
 
