@@ -22,7 +22,8 @@ def test_navigation_and_app_page_show_only_readable_types_and_scoped_counts(flas
     app_page = rep.get("/a/crm").get_data(as_text=True)
     assert "/a/crm/v/pipeline" in app_page
     nobody = login(flask_app.test_client(), "nobody")
-    assert "/a/crm/r/customer" not in nobody.get("/").get_data(as_text=True)
+    home = nobody.get("/").get_data(as_text=True)
+    assert "/a/crm/r/customer" not in home and "Ask an administrator to assign you a role" in home
 
 
 def test_admins_see_why_a_user_can_see_a_record_and_share_it(flask_app, t, world):
@@ -122,3 +123,14 @@ def test_kanban_drag_and_bulk_edit_obey_the_rules(flask_app, t, world):
     form = {"ids": ids, "action": "delete", "_csrf": csrf}
     assert rep.post("/a/crm/v/customers/bulk", data=form).status_code == 302
     assert len(t.queries.list("crm", "customer").rows) == 4  # reps delete no customers
+
+
+def test_the_pool_page_speaks_chinese(flask_app, t, world):
+    import sqlalchemy as sa
+
+    from tessera.storage.system import users
+
+    with t.engine.begin() as conn:
+        conn.execute(sa.update(users).where(users.c.id == world["rep1"]).values(locale="zh-CN"))
+    html = login(flask_app.test_client(), "rep1").get("/a/crm/pool/customer").get_data(as_text=True)
+    assert "公海池" in html and "领取" in html

@@ -43,7 +43,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("PUBLIC_FORM_WINDOW", 60)  # ...per this many seconds
     app.register_blueprint(assets)
     app.config.setdefault(
-        "BABEL_TRANSLATION_DIRECTORIES", f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS}"
+        "BABEL_TRANSLATION_DIRECTORIES",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)

@@ -6,6 +6,8 @@ services decide, these pages only ask and show.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +18,8 @@ from tessera.access.tables import teams
 from tessera.web import common
 
 bp = Blueprint("access", __name__)
+#: zh-CN texts of these pages (a catalog of their own, beside the main one)
+TRANSLATIONS = Path(__file__).resolve().parent / "translations_access"
 common.protect(bp)
 
 

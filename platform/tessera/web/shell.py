@@ -17,7 +17,11 @@ def navigation() -> dict:
         return {"nav_apps": []}
     apps = sorted(common.engine_objects().registry.apps.values(), key=lambda a: a.id)
     apps = [common.navigable(a) for a in apps]  # only what the user may read
-    return {"nav_apps": [a for a in apps if a.record_types], "current_path": request.path}
+    return {
+        "nav_apps": [a for a in apps if a.record_types],
+        "has_apps": bool(apps),
+        "current_path": request.path,
+    }
 
 
 @bp.get("/")
