@@ -91,11 +91,34 @@ def owner_field(perm: Permission, rt: RecordType) -> str:
     return "created_by"
 
 
+#: memo of compiled rights and visible apps: they depend only on the (immutable) Meta
+#: objects and the roles held, and every list asks several times. Entries keep their Meta
+#: objects and are used only for those very objects (an upgraded app never hits them).
+_MEMO: dict[tuple, tuple[Any, Any, Any]] = {}
+_MEMO_MAX = 4096
+
+
+def _memo(kind: str, app: App, rt: Any, held: frozenset[str], build: Callable[[], Any]) -> Any:
+    key = (kind, id(app), id(rt), held)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is app and hit[1] is rt:
+        return hit[2]
+    value = build()
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[key] = (app, rt, value)
+    return value
+
+
 def rights(app: App, rt: RecordType, who: Principal | None) -> Rights | None:
     """The principal's rights on ``rt``; None when no rule applies (system, admin, open app)."""
     if who is None or who.is_admin or not app.roles:
         return None
     held = who.roles_in(app.id)
+    return _memo("rights", app, rt, held, lambda: _rights(app, rt, held))
+
+
+def _rights(app: App, rt: RecordType, held: frozenset[str]) -> Rights:
     perms = [
         (role.key, p)
         for role in app.roles
@@ -239,8 +262,13 @@ def visible_app(app: App, who: Principal | None) -> App:
     """``app`` with every field ``who`` may not read removed (so using one is "unknown")."""
     if who is None or who.is_admin or not app.roles:
         return app
-    types = tuple(visible_record_type(app, rt, who) for rt in app.record_types)
-    return replace(app, record_types=types)
+    held = who.roles_in(app.id)
+
+    def build() -> App:
+        types = tuple(visible_record_type(app, rt, who) for rt in app.record_types)
+        return replace(app, record_types=types)
+
+    return _memo("visible", app, None, held, build)
 
 
 def visible_record_type(app: App, rt: RecordType, who: Principal | None) -> RecordType:
