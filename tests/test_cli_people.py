@@ -205,20 +205,3 @@ def test_every_change_is_in_the_security_log(runner, crm, with_roles):
         ("user_deactivate", "ann"),
     ]
     assert rows[2]["app_id"] == "crm" and rows[2]["detail"] == {"role": "viewer"}
-
-
-def test_demo_creates_a_user_per_declared_role(runner, crm, with_roles):
-    result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
-    for role in CRM_ROLES:
-        assert f"demo_{role}\tcrm:{role}\t" in result.output
-    team = people.find_team(crm.engine, "Demo team")
-    assert team["manager_id"] == people.find(crm.engine, "demo_sales_manager")["id"]
-    assert len(people.team(crm.engine, team["id"])["member_ids"]) == len(CRM_ROLES)
-    again = runner.invoke(args=["demo", "--force"])
-    assert "exists already" in again.output
-
-
-def test_demo_without_declared_roles_says_so(runner, crm):
-    result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0 and "declares no roles" in result.output

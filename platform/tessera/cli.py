@@ -387,7 +387,7 @@ def init_cmd() -> None:
 @with_appcontext
 def demo_cmd(app_id: str | None, force: bool) -> None:
     """Load sample data (a built-in template's demo.yaml) into installed apps."""
-    from tessera.demo import DemoError, demo_people, load_demo
+    from tessera.demo import DemoError, load_demo
 
     t = _tessera()
     done = False
@@ -395,7 +395,6 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         app = _load(str(folder))
         if (app_id and app.id != app_id) or app.id not in t.registry.apps:
             continue
-        _echo_demo_people(demo_people(t.engine, t.registry.apps[app.id]), app.id)
         try:
             counts = load_demo(t, app.id, folder / "demo.yaml", force=force)
         except DemoError as exc:
@@ -403,18 +402,17 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         done = True
         summary = ", ".join(f"{n} {key}" for key, n in counts.items())
         click.echo(f"loaded demo data into {app.id}: {summary}")
+        _demo_people(t, t.registry.app(app.id))
     if not done:
         _fail(f"no demo data for {app_id or 'the installed apps'} (run: flask --app app init)")
 
 
-def _echo_demo_people(rows: list, app_id: str) -> None:
-    if not rows:
-        click.echo(f"{app_id} declares no roles: no demo users created")
-        return
-    click.echo(f"demo users of {app_id} (team 'Demo team'; sign in with these):")
-    for username, password, role in rows:
-        shown = password if password else "(exists already; password unchanged)"
-        click.echo(f"  {username}\t{app_id}:{role}\t{shown}")
+def _demo_people(t, app) -> None:
+    """Create and print one demo user per role the app declares."""
+    from tessera.access.demo import demo_people
+
+    for name, role, password in demo_people(t, app):
+        click.echo(f"  demo user {name} ({role} in {app.id}), password: {password}")
 
 
 def register(app: Flask) -> None:

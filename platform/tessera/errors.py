@@ -85,6 +85,13 @@ class NotFound(RecordError):
     code = "not_found"
 
 
+class Forbidden(RecordError):
+    """The user's roles do not allow this operation or field; ``fields`` names the fields."""
+
+    status = 403
+    code = "forbidden"
+
+
 class Conflict(RecordError):
     """A stale version, or a delete blocked by records that link here."""
 

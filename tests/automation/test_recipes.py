@@ -23,6 +23,7 @@ def test_every_recipe_is_valid():
     assert [r["key"] for r in found] == [
         "dormant_detection",
         "follow_up_reminder",
+        "pool_release",
         "round_robin_assignment",
         "satisfaction_survey",
         "webhook_on_change",

@@ -12,8 +12,8 @@ from tessera.query import policy
 def only_own(monkeypatch):
     """A policy letting users see only records they created."""
 
-    def own(app, rt, table, user_id):
-        return table.c.created_by == user_id
+    def own(app, rt, table, who, operation="read"):
+        return None if who is None else table.c.created_by == who.user_id
 
     monkeypatch.setattr(policy, "access_condition", own)
 

@@ -229,11 +229,23 @@ def test_saved_variants(client, data):
 def test_variants_are_personal(client, web_app, data):
     r = post(client, "/a/crm/v/customers/variants", {"name": "Mine", "f.tier": "high"})
     variant_id = int(re.search(r"variant=(\d+)", r.headers["Location"]).group(1))
+    _grant(web_app, "bob", "viewer")  # the CRM declares roles: without one bob sees nothing
     bob = web_app.test_client()
     login(bob, "bob")
     assert ">Mine<" not in html(bob.get("/a/crm/v/customers"))
     assert bob.get(f"/a/crm/v/customers?variant={variant_id}").status_code == 404
     assert post(bob, f"/a/crm/v/customers/variants/{variant_id}/delete").status_code == 404
+
+
+def _grant(web_app, username: str, role: str) -> None:
+    import sqlalchemy as sa
+
+    from tessera.access.tables import user_roles
+    from tessera.storage.system import users
+
+    with web_app.extensions["tessera"].engine.begin() as conn:
+        user_id = conn.scalar(sa.select(users.c.id).where(users.c.username == username))
+        conn.execute(user_roles.insert().values(user_id=user_id, app_id="crm", role=role))
 
 
 # -- kanban, calendar, chart --------------------------------------------------------------

@@ -67,8 +67,10 @@ def _complete(app_id: str, rt, row: dict) -> dict:
     """Fill what create/update did not return: empty fields, and computed ones by a read."""
     missing = [f for f in rt.fields if f.key not in row]
     if any(for_field(f).computed for f in missing):
-        return _t().records.get(app_id, rt.key, row["id"])  # lookups, rollups
-    return {**row, **{f.key: [] if not for_field(f).stored else None for f in missing}}
+        row = _t().records.get(app_id, rt.key, row["id"])  # lookups, rollups
+    else:
+        row = {**row, **{f.key: [] if not for_field(f).stored else None for f in missing}}
+    return _t().records.visible(app_id, rt.key, row, g.actor.user_id)  # hidden fields left out
 
 
 def create_record(app_id: str, rt_key: str) -> Response:
@@ -144,8 +146,8 @@ def history(app_id: str, rt_key: str, record_id: str) -> Response:
         )
     if "as_of" in request.args:
         at = params.moment(request.args["as_of"], "as_of")
-        values = records.as_of(app_id, rt_key, rid, at)
+        values = records.as_of(app_id, rt_key, rid, at, g.actor.user_id)
         body = {"id": rid, "as_of": timestamp(at), "exists": values is not None}
         return json_response({**body, "values": values})
-    entries = records.history(app_id, rt_key, rid)
+    entries = records.history(app_id, rt_key, rid, g.actor.user_id)
     return json_response({"data": [history_entry(e) for e in entries]})

@@ -625,10 +625,13 @@ class RunState:
         }
 
     def _ctx(self, path: str) -> StepContext:
+        as_user = getattr(self.wf, "run_as", "system") == "triggering_user"  # else system
         actor = Actor(
+            user_id=self.user_id if as_user else None,
             kind="workflow",
             ref=f"{self.run.get('id')}/{path}",
             depth=int(self.run.get("depth") or 0) + 1,
+            run_as_user=as_user,
         )
         return StepContext(
             tessera=self.tessera, app=self.app, workflow=self.wf, run_id=self.run.get("id"),

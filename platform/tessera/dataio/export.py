@@ -23,11 +23,12 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
+from tessera.access.rules import rights, strip, visible_app
 from tessera.errors import NotFound
 from tessera.fields import for_field
 from tessera.meta.model import App, RecordType, View, pick_label, thaw
 from tessera.query.listing import parse_sort
-from tessera.query.policy import scoped_select
+from tessera.query.policy import principal, scoped_select
 
 PAGE = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -68,11 +69,17 @@ def export_view(
 
 
 def view_rows(t, app_id, view_key, *, user_id, locale="en", extra_filter=None, sort=None, q=None):
-    """(headers, lazy rows, sheet title) of a view: the rows are read page by page."""
-    app, _, _ = t.records.resolve(app_id, _rt_key(t, app_id, view_key))
-    v = view_key if isinstance(view_key, View) else find_view(app, view_key)
+    """(headers, lazy rows, sheet title) of a view: the rows are read page by page.
+
+    Scoped to what ``user_id`` may read: rows through the access policy, columns of
+    fields they may not read left out.
+    """
+    full, _, _ = t.records.resolve(app_id, _rt_key(t, app_id, view_key))
+    v = view_key if isinstance(view_key, View) else find_view(full, view_key)
+    user_id = principal(t.engine, user_id)  # resolved once; the reads below are scoped to it
+    app = visible_app(full, user_id)  # fields the user may not read are not in it
     rt = app.record_type(v.record_type)
-    columns = list(v.columns) or [f.key for f in rt.fields][:6]
+    columns = [c for c in v.columns if _visible(app, rt, c)] or [f.key for f in rt.fields][:6]
     filt = _combined(v, extra_filter)
     order = sort if sort is not None else _view_sort(v)
     _, _, table = t.records.resolve(app.id, rt.key)
@@ -111,6 +118,17 @@ def csv_chunks(headers: list[str], rows) -> Iterator[bytes]:
         writer.writerow([_csv_text(v) for v in row])
     text.flush()
     yield b"".join(chunks)
+
+
+def _visible(app: App, rt: RecordType, path: str) -> bool:
+    """True when every step of a (dotted) column is a field the user may read."""
+    head, _, rest = path.partition(".")
+    if not rt.has_field(head):
+        return path in SYSTEM_LABELS
+    f = rt.field(head)
+    if not rest:
+        return True
+    return f.type == "link" and _visible(app, app.record_type(f.opt("to")), rest)
 
 
 def _rt_key(t, app_id: str, view_key) -> str:
@@ -187,12 +205,14 @@ def _load(t, app, f, ids: set[int], user_id) -> dict[int, dict]:
             query = sa.select(users.c.id, users.c.display_name, users.c.username)
             query = query.where(users.c.id.in_(ids))
             return {r.id: {"_title": r.display_name or r.username} for r in conn.execute(query)}
-        target = app.record_type(f.opt("to"))
+        full = t.registry.apps[app.id]  # the rules compile over every field, hidden or not
+        target = full.record_type(f.opt("to"))
         table = t.registry.table(app.id, target.key)
-        query = scoped_select(app, target, table, user_id).where(table.c.id.in_(ids))
+        query = scoped_select(full, target, table, user_id).where(table.c.id.in_(ids))
+        seen = rights(full, target, user_id)
         found = {}
         for r in conn.execute(query).mappings():
-            row = dict(r)
+            row = strip(seen, dict(r))
             row["_title"] = row.get(target.title) if target.title else f"#{row['id']}"
             found[row["id"]] = row
         return found

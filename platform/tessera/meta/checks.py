@@ -36,6 +36,7 @@ CHANGE_OPS = {"changed", "changed_to", "changed_from"}
 RECORD_TRIGGERS = {"record.created", "record.updated", "record.deleted", "field.changed", "date"}
 #: readable system columns: conditions, columns and sorts may use them
 QUERYABLE_SYSTEM = set(SYSTEM_COLUMNS)
+OPERATIONS = ("create", "read", "update", "delete")
 
 #: the condition language's bounds (the query layer enforces the same at run time)
 CONDITION_MAX_DEPTH = 32
@@ -109,6 +110,8 @@ class Checker:
             self.check_form(path, form)
         for path, wf in _items(self.data.get("workflows"), "workflows"):
             self.check_workflow(path, wf)
+        for path, role in _items(self.data.get("roles"), "roles"):
+            self.check_role(path, role)
         return self.problems
 
     # -- keys -------------------------------------------------------------------------
@@ -132,6 +135,7 @@ class Checker:
             ("views", "view"),
             ("forms", "form"),
             ("workflows", "workflow"),
+            ("roles", "role"),
         ):
             self.unique(self.data.get(key), key, what)
         if "include" in self.data:
@@ -591,6 +595,59 @@ class Checker:
                 self.condition(action.get("condition"), f"{apath}.condition", rt, changes=True)
                 self.check_actions(action.get("then"), f"{apath}.then", rt)
                 self.check_actions(action.get("else"), f"{apath}.else", rt)
+
+    # -- roles ------------------------------------------------------------------------
+
+    def check_role(self, path: str, role: dict) -> None:
+        """A role's key is not the built-in admin; its permissions name real things."""
+        if role.get("key") == "admin":
+            self.add(f"{path}.key", 'role "admin" is built in', "choose another key")
+        for rt_key, perm in _dict(role.get("permissions")).items():
+            where = f"{path}.permissions.{rt_key}"
+            if rt_key == "*":
+                self.check_default_permission(where, _dict(perm))
+            elif rt_key not in self.types:
+                self.add(
+                    where, f'record type "{rt_key}" does not exist', suggest(rt_key, self.types)
+                )
+            else:
+                self.check_permission(where, _dict(perm), rt_key)
+
+    def check_permission(self, path: str, perm: dict, rt_key: str) -> None:
+        """Scopes' conditions, the owner field and the field rules of one record type."""
+        for op in OPERATIONS:
+            if isinstance(perm.get(op), dict):
+                self.condition(perm[op], f"{path}.{op}", rt_key)
+        owner = perm.get("owner")
+        if isinstance(owner, str) and owner not in ("created_by", "updated_by"):
+            f = self.field_exists(owner, f"{path}.owner", rt_key)
+            if f is not None and f.get("type") != "user":
+                self.add(f"{path}.owner", f'"{owner}" is a {f.get("type")}, not a user field')
+        fields = self.fields(rt_key)
+        if "pool" in perm:
+            name = owner if isinstance(owner, str) else "owner"
+            if _dict(fields.get(name)).get("type") != "user":
+                self.add(
+                    f"{path}.pool",
+                    f'a pool needs an owner user field on {rt_key} ("{name}" is not one)',
+                    "add a user field called owner, or name one with owner:",
+                )
+        for key in _dict(perm.get("fields")):
+            if key != "*" and key not in fields:
+                self.add(
+                    f"{path}.fields.{key}",
+                    f'unknown field "{key}" on {rt_key}',
+                    suggest(key, fields),
+                )
+
+    def check_default_permission(self, path: str, perm: dict) -> None:
+        """``*`` applies to many record types: only plain scopes fit all of them."""
+        for op in OPERATIONS:
+            if isinstance(perm.get(op), dict):
+                self.add(f"{path}.{op}", "a condition needs a named record type, not *")
+        for key in ("owner", "fields", "pool"):
+            if key in perm:
+                self.add(f"{path}.{key}", f"{key} needs a named record type, not *")
 
 
 def _value_problem(op: Any, value: Any, has_value: bool) -> str | None:

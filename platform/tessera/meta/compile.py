@@ -11,7 +11,10 @@ Decisions made here (so every layer sees the same thing):
 - select options get normalised labels (``{value, label: {en: ...}, color?}``);
 - a record type without ``title`` uses its first text field, if it has one;
 - sort entries get ``dir`` (asc by default), chart views ``aggregate`` (count);
-- a ``form.submitted`` workflow without ``record_type`` takes its form's.
+- a ``form.submitted`` workflow without ``record_type`` takes its form's;
+- a workflow without ``run_as`` runs as ``system``;
+- a role's permission without ``owner`` uses the record type's ``owner`` user field,
+  else ``created_by``; an operation left out is ``none``, a field left out ``write``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from tessera.meta.model import (
     Field,
     Form,
     FormSection,
+    Permission,
     RecordType,
+    Role,
     Validation,
     View,
     Workflow,
@@ -184,6 +189,29 @@ def compile_workflow(data: Mapping[str, Any], forms: Mapping[str, Form]) -> Work
         record_type=record_type,
         when=freeze(data.get("when")),
         enabled=bool(data.get("enabled", True)),
+        run_as=data.get("run_as", "system"),
+    )
+
+
+def compile_role(data: Mapping[str, Any]) -> Role:
+    """A role with one Permission per record type it names (``*``: the rest)."""
+    perms = tuple(_permission(rt_key, p) for rt_key, p in (data.get("permissions") or {}).items())
+    return Role(
+        key=data["key"],
+        label=label(data.get("label"), data["key"]),
+        permissions=perms,
+        description=optional_label(data.get("description")),
+    )
+
+
+def _permission(rt_key: str, data: Mapping[str, Any]) -> Permission:
+    """One permission (the access layer resolves a missing ``owner`` per record type)."""
+    return Permission(
+        record_type=rt_key,
+        owner=data.get("owner"),
+        fields=freeze(dict(data.get("fields") or {})),
+        pool=freeze(data.get("pool")),
+        **{op: freeze(data.get(op, "none")) for op in ("create", "read", "update", "delete")},
     )
 
 
@@ -200,5 +228,6 @@ def compile_app(data: Mapping[str, Any], source_name: str = "<data>") -> App:
         forms=forms,
         workflows=tuple(compile_workflow(w, by_key) for w in data.get("workflows", ())),
         description=optional_label(data.get("description")),
+        roles=tuple(compile_role(r) for r in data.get("roles", ())),
         source=freeze({"name": source_name, "data": data}),
     )

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessera.meta.model import App, Field, Form, RecordType, View, Workflow, thaw
+from tessera.meta.model import (
+    OPERATIONS,
+    App,
+    Field,
+    Form,
+    RecordType,
+    Role,
+    View,
+    Workflow,
+    thaw,
+)
 
 
 def _put(out: dict[str, Any], key: str, value: Any) -> None:
@@ -84,6 +94,24 @@ def dump_workflow(w: Workflow) -> dict[str, Any]:
     out["actions"] = thaw(w.actions)
     if not w.enabled:
         out["enabled"] = False
+    if w.run_as != "system":
+        out["run_as"] = w.run_as
+    return out
+
+
+def dump_role(role: Role) -> dict[str, Any]:
+    """A role as template data (operations that are none left out)."""
+    out: dict[str, Any] = {"key": role.key, "label": thaw(role.label)}
+    _put(out, "description", role.description)
+    perms = {}
+    for p in role.permissions:
+        perm = {op: thaw(p.scope(op)) for op in OPERATIONS if p.scope(op) != "none"}
+        _put(perm, "owner", p.owner)
+        _put(perm, "fields", p.fields)
+        if p.pool is not None:
+            perm["pool"] = thaw(p.pool)
+        perms[p.record_type] = perm
+    _put(out, "permissions", perms)
     return out
 
 
@@ -96,6 +124,7 @@ def dump_app(app: App) -> dict[str, Any]:
         ("views", app.views, dump_view),
         ("forms", app.forms, dump_form),
         ("workflows", app.workflows, dump_workflow),
+        ("roles", app.roles, dump_role),
     ):
         if items:
             out[name] = [fn(x) for x in items]

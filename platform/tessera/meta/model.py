@@ -156,6 +156,57 @@ class Workflow:
     record_type: str | None = None
     when: Mapping[str, Any] | None = None
     enabled: bool = True
+    run_as: str = "system"  # or "triggering_user": whose permissions its writes use
+
+
+#: the scopes a permission's operation may take besides a condition (a mapping)
+SCOPES = ("none", "own", "team", "all")
+OPERATIONS = ("create", "read", "update", "delete")
+FIELD_LEVELS = ("none", "read", "write")  # ordered: a union of roles takes the highest
+
+
+@dataclass(frozen=True)
+class Permission:
+    """What a role may do with one record type.
+
+    Each operation's scope is ``"none" | "own" | "team" | "all"`` or a condition
+    (a mapping in the condition language). ``owner`` is the user field own/team scopes
+    compare (``created_by`` when the type has no ``owner`` user field); ``fields``
+    maps field key -> ``none | read | write`` (fields left out are ``write``).
+    """
+
+    record_type: str  # a record type key, or "*" for every type the role does not list
+    create: Any = "none"
+    read: Any = "none"
+    update: Any = "none"
+    delete: Any = "none"
+    owner: str | None = None  # None: the type's ``owner`` user field, else created_by
+    fields: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    pool: Mapping[str, Any] | None = None  # {max_held?}: unowned records readable, claimable
+
+    def scope(self, operation: str) -> Any:
+        """The scope of ``operation`` (create, read, update or delete)."""
+        return getattr(self, operation)
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role declared by the app; users hold roles per app (``user_roles``)."""
+
+    key: str
+    label: Label
+    permissions: tuple[Permission, ...] = ()
+    description: Label | None = None
+
+    def permission(self, rt_key: str) -> Permission | None:
+        """The role's permission on ``rt_key`` (its ``*`` entry if it has no own), or None."""
+        default = None
+        for p in self.permissions:
+            if p.record_type == rt_key:
+                return p
+            if p.record_type == "*":
+                default = p
+        return default
 
 
 @dataclass(frozen=True)
@@ -170,6 +221,7 @@ class App:
     forms: tuple[Form, ...] = ()
     workflows: tuple[Workflow, ...] = ()
     description: Label | None = None
+    roles: tuple[Role, ...] = ()
     source: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
 
     def record_type(self, key: str) -> RecordType:
@@ -182,3 +234,10 @@ class App:
     def has_record_type(self, key: str) -> bool:
         """True when the app declares a record type ``key``."""
         return any(rt.key == key for rt in self.record_types)
+
+    def role(self, key: str) -> Role:
+        """The role named ``key``; KeyError when there is none."""
+        for role in self.roles:
+            if role.key == key:
+                return role
+        raise KeyError(key)

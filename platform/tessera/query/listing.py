@@ -20,11 +20,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tessera.access.rules import rights, strip, visible_app
 from tessera.errors import BadRequest, FieldValueError
 from tessera.fields import for_field
 from tessera.meta.model import SEARCHABLE, App, RecordType
 from tessera.query import conditions
-from tessera.query.policy import scoped_select
+from tessera.query.policy import principal, scoped_select
 from tessera.storage import search
 from tessera.storage.naming import SYSTEM_COLUMNS
 
@@ -75,15 +76,23 @@ class Queries:
         q: str | None = None,
         fields: list[str] | None = None,
         expand: list[str] | None = None,
-        user_id: int | None = None,
+        user_id: Any = None,
         with_total: bool = False,
     ) -> Page:
-        """A page of records matching ``filter`` and ``q``, ordered by ``sort``."""
+        """A page of records matching ``filter`` and ``q``, ordered by ``sort``.
+
+        ``user_id`` (an id, a Principal, or None for the system) scopes the rows, and
+        fields that user may not read are neither returned nor usable in filter,
+        sort, search, ``fields`` or ``expand`` (they are reported as unknown).
+        """
         app, rt, table = self.records.resolve(app_id, rt_key)
+        who = principal(self.registry.engine, user_id)
+        seen_app = visible_app(app, who)
+        seen_rt = seen_app.record_type(rt_key)
         limit = _limit(limit)
-        keys = parse_sort(rt, sort)
-        where = self.where(app, rt, table, filter=filter, q=q, user_id=user_id)
-        query = scoped_select(app, rt, table, user_id, *_columns(rt, table, fields, keys))
+        keys = parse_sort(seen_rt, sort)
+        where = self.where(seen_app, seen_rt, table, filter=filter, q=q, user_id=who)
+        query = scoped_select(app, rt, table, who, *_columns(seen_rt, table, fields, keys))
         query = query.where(*where)
         if cursor:
             query = query.where(_after(rt, table, keys, decode_cursor(cursor, len(keys))))
@@ -94,19 +103,25 @@ class Queries:
         with self.registry.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
             more = len(rows) > limit
-            rows = self.records.attach(conn, app, rt, rows[:limit])
+            rows = self.records.attach(conn, app, rt, rows[:limit], who)
             page = Page(rows, encode_cursor(rt, keys, rows[-1]) if more and rows else None)
             if with_total:
-                page.total, page.total_is_estimate = self._count(
-                    conn, app, rt, table, where, user_id
-                )
-            page.expanded = self._expand(conn, app, rt, rows, expand or [])
+                page.total, page.total_is_estimate = self._count(conn, app, rt, table, where, who)
+            page.expanded = self._expand(conn, app, seen_rt, rows, expand or [], who)
+        seen_rights = rights(app, rt, who)  # once, not per row
+        page.rows = [strip(seen_rights, r) for r in rows]
         return page
 
     def where(
         self, app: App, rt: RecordType, table: sa.Table, *, filter=None, q=None, user_id=None
     ) -> list:
-        """The WHERE clauses for a filter and a search text (validated; BadRequest)."""
+        """The WHERE clauses for a filter and a search text (validated; BadRequest).
+
+        Pass the app and record type as the user sees them (:func:`visible_app`), so a
+        hidden field in a filter or the search is unknown; ``user_id`` is ``$me``.
+        """
+        if user_id is not None and not isinstance(user_id, int):
+            user_id = user_id.user_id  # a Principal
         clauses = []
         if filter:
             problems = conditions.check(filter, rt, app, "filter")
@@ -120,7 +135,10 @@ class Queries:
             )
         if q:
             dialect = self.registry.engine.dialect.name
-            clauses.append(search_condition(rt, table, q, dialect))
+            installed = self.registry.apps[app.id].record_type(rt.key).search
+            # the search index holds every declared field: not usable when some are hidden
+            indexed = rt.search == installed
+            clauses.append(search_condition(rt, table, q, dialect, indexed=indexed))
         return clauses
 
     def _rejects_empty(self, app: App, rt: RecordType, filter, user_id, key: str) -> bool:
@@ -139,7 +157,8 @@ class Queries:
         n = conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
         return (n, False) if n <= COUNT_CAP else (_estimate(conn, table, n), True)
 
-    def _expand(self, conn, app, rt, rows, expand) -> dict[str, dict[int, dict]]:
+    def _expand(self, conn, app, rt, rows, expand, who=None) -> dict[str, dict[int, dict]]:
+        """Linked records by link field, read through the policy (unreadable ones left out)."""
         out = {}
         for key in expand:
             if not rt.has_field(key) or rt.field(key).type != "link":
@@ -152,12 +171,11 @@ class Queries:
             ids = {r[key] for r in rows if r.get(key) is not None}
             found = []
             if ids:
-                found = [
-                    dict(r)
-                    for r in conn.execute(sa.select(target).where(target.c.id.in_(ids))).mappings()
-                ]
-                found = self.records.attach(conn, app, target_rt, found)
-            out[key] = {r["id"]: r for r in found}
+                query = scoped_select(app, target_rt, target, who).where(target.c.id.in_(ids))
+                found = [dict(r) for r in conn.execute(query).mappings()]
+                found = self.records.attach(conn, app, target_rt, found, who)
+            r = rights(app, target_rt, who)
+            out[key] = {row["id"]: strip(r, row) for row in found}
         return out
 
     def aggregate(
@@ -170,15 +188,24 @@ class Queries:
         measures: list[tuple[str, str | None]] = (("count", None),),
         filter: dict | None = None,
         q: str | None = None,
-        user_id: int | None = None,
+        user_id: Any = None,
     ) -> list[dict[str, Any]]:
-        """Grouped aggregates for charts and kanban counts: [{group, count, sum_amount}]."""
+        """Grouped aggregates for charts and kanban counts: [{group, count, sum_amount}].
+
+        Scoped like :meth:`list`: only rows the user may read, and a hidden field can be
+        neither grouped nor measured.
+        """
         app, rt, table = self.records.resolve(app_id, rt_key)
-        where = self.where(app, rt, table, filter=filter, q=q, user_id=user_id)
-        cols = [_measure(rt, table, fn, key) for fn, key in measures]
-        group = _group_expr(rt, table, group_by, bucket, self.registry.engine) if group_by else None
+        who = principal(self.registry.engine, user_id)
+        seen_app = visible_app(app, who)
+        seen = seen_app.record_type(rt_key)
+        where = self.where(seen_app, seen, table, filter=filter, q=q, user_id=who)
+        cols = [_measure(seen, table, fn, key) for fn, key in measures]
+        group = (
+            _group_expr(seen, table, group_by, bucket, self.registry.engine) if group_by else None
+        )
         query = scoped_select(
-            app, rt, table, user_id, *([group] if group is not None else []), *cols
+            app, rt, table, who, *([group] if group is not None else []), *cols
         ).where(*where)
         if group is not None:
             query = query.group_by(group).order_by(group)
@@ -342,14 +369,17 @@ def _eq(col, value):
 
 
 # -- search, counting, aggregates -----------------------------------------------------
-def search_condition(rt: RecordType, table: sa.Table, q: str, dialect: str | None = None):
+def search_condition(
+    rt: RecordType, table: sa.Table, q: str, dialect: str | None = None, *, indexed: bool = True
+):
     """Case-insensitive substring match of ``q`` over the declared (or every) text field.
 
     Declared search fields are indexed: on PostgreSQL ILIKE uses their trigram indexes;
     on SQLite a query of three or more characters goes through the FTS5 trigram table
-    (shorter ones, which have no trigram, scan with LIKE).
+    (shorter ones, which have no trigram, scan with LIKE). ``indexed=False`` (some
+    declared fields are hidden from the user) always scans the given fields with LIKE.
     """
-    if rt.search and dialect == "sqlite" and len(q) >= 3:
+    if rt.search and indexed and dialect == "sqlite" and len(q) >= 3:
         return table.c.id.in_(search.match_ids(table, q))
     keys = rt.search or [f.key for f in rt.fields if f.type in SEARCHABLE]
     cols = [table.c[k] for k in keys]

@@ -16,13 +16,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tessera.access.rules import rights, strip
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
-from tessera.query.policy import scoped_select
+from tessera.query.policy import principal, scoped_select
 from tessera.records import log, refs
 from tessera.records.actor import SYSTEM, Actor
+from tessera.records.guard import Guard, guard_for
 from tessera.records.values import Errors, clean_input, compute_formulas
 from tessera.storage.system import reserve_sequence, users
 
@@ -65,40 +67,54 @@ class Records:
         return app, app.record_type(rt_key), self.registry.table(app_id, rt_key)
 
     # -- reads ------------------------------------------------------------------------
-    def get(
-        self, app_id: str, rt_key: str, record_id: int, user_id: int | None = None
-    ) -> dict[str, Any]:
+    def get(self, app_id: str, rt_key: str, record_id: int, user_id: Any = None) -> dict[str, Any]:
         """One record as a dict of Python values (lookups and link_many included).
 
         Reads go through the access policy like every list does: a record the user may
-        not see is reported as not found.
+        not see is reported as not found, and fields they may not read are left out.
+        ``user_id`` is a user id, a Principal, or None (the system: everything).
         """
         app, rt, table = self.resolve(app_id, rt_key)
-        query = scoped_select(app, rt, table, user_id).where(table.c.id == record_id)
         with self.registry.engine.connect() as conn:
+            who = principal(conn, user_id)
+            query = scoped_select(app, rt, table, who).where(table.c.id == record_id)
             row = conn.execute(query).mappings().first()
             if row is None:
                 raise NotFound(f"{rt_key} #{record_id} does not exist")
-            return self.attach(conn, app, rt, [dict(row)])[0]
+            found = self.attach(conn, app, rt, [dict(row)], who)[0]
+            return strip(rights(app, rt, who), found)
 
-    def attach(self, conn: sa.Connection, app: App, rt: RecordType, rows: list[dict]) -> list[dict]:
-        """Add lookup values and link_many id lists to rows, batch-loaded (no N+1)."""
+    def visible(self, app_id: str, rt_key: str, row: dict, user_id: Any) -> dict[str, Any]:
+        """``row`` without the fields ``user_id`` may not read (for echoing a write back)."""
+        app, rt, _table = self.resolve(app_id, rt_key)
+        return strip(rights(app, rt, principal(self.registry.engine, user_id)), row)
+
+    def attach(
+        self, conn: sa.Connection, app: App, rt: RecordType, rows: list[dict], who: Any = None
+    ) -> list[dict]:
+        """Add lookup values and link_many id lists to rows, batch-loaded (no N+1).
+
+        With a principal ``who``, a lookup shows only what they could read on the
+        linked record itself (the record in scope, the field not hidden).
+        """
         for f in rt.fields:
             if f.type == "lookup":
-                self._attach_lookup(conn, app, rt, f, rows)
+                self._attach_lookup(conn, app, rt, f, rows, who)
             elif f.type == "link_many":
                 self._attach_many(conn, app, rt, f, rows)
         return rows
 
-    def _attach_lookup(self, conn, app, rt, f, rows) -> None:
+    def _attach_lookup(self, conn, app, rt, f, rows, who=None) -> None:
         link = rt.field(f.opt("link"))
-        target = self.registry.table(app.id, link.opt("to"))
+        target_rt = app.record_type(link.opt("to"))
+        target = self.registry.table(app.id, target_rt.key)
         ids = {r[link.key] for r in rows if r.get(link.key) is not None}
         found = {}
-        if ids:
+        target_rights = rights(app, target_rt, who)
+        if ids and not (target_rights and f.opt("field") in target_rights.hidden):
             col = target.c[f.opt("field")]
-            query = sa.select(target.c.id, col).where(target.c.id.in_(ids))
-            found = dict(conn.execute(query).all())
+            query = scoped_select(app, target_rt, target, who, target.c.id, col)
+            found = dict(conn.execute(query.where(target.c.id.in_(ids))).all())
         for r in rows:
             r[f.key] = found.get(r.get(link.key))
 
@@ -166,18 +182,40 @@ class Records:
         outer = conn
         try:
             with self._tx(outer) as conn:
+                guard = guard_for(conn, app, rt, actor)
+                if guard:
+                    self._guard_create(conn, guard, rows, cleaned, errors)
                 self._check_refs(conn, app, rt, cleaned, errors)
                 self._check_unique(conn, rt, table, cleaned, errors)
                 self._finish_values(conn, app, rt, cleaned, errors, actor, now)
                 if errors:
                     raise _failed(errors, single=_single)
+                if guard:
+                    self._created_in_scope(conn, guard, cleaned)
                 if dry_run:
                     return []
                 created = self._insert(conn, app, rt, table, cleaned, actor, now, events)
+                if guard:
+                    created = [guard.strip(r) for r in created]
         except sa.exc.IntegrityError as exc:
             raise self._lost_race(rt, table, cleaned, exc, single=_single) from None
         self._committed(outer)
         return created
+
+    def _guard_create(self, conn, guard: Guard, rows, cleaned, errors) -> None:
+        guard.create(rows)
+        for i, (values, many) in enumerate(cleaned):
+            guard.own_by_default(values)
+            errs = errors.get(i, {})
+            guard.links_readable(conn, self.registry, values, many, errs)
+            if errs:
+                errors[i] = errs
+
+    def _created_in_scope(self, conn, guard: Guard, cleaned) -> None:
+        for values, many in cleaned:
+            record = {**values, **many}
+            reader = self._linked_reader(conn, guard.app, guard.rt, record)
+            guard.created_in_scope(record, reader.load)
 
     def _resolve_refs(self, app, rt, rows: list) -> tuple[list, dict[int, Errors]]:
         """Link references by value (``{"by": "email", "value": ...}``) as ids (records/refs)."""
@@ -275,23 +313,44 @@ class Records:
         outer = conn
         try:
             with self._tx(outer) as conn:
+                guard = guard_for(conn, app, rt, actor)
+                if guard:
+                    guard.existing(conn, table, record_id, "update")
                 current = self._current(conn, app, rt, table, record_id, version)
                 if deltas:
                     self._add_deltas(rt, current, deltas, values, errors)
+                if guard:
+                    self._guard_update(conn, guard, current, values, many, errors)
                 self._check_refs(conn, app, rt, cleaned, errors)
                 self._check_unique(conn, rt, table, cleaned, errors, exclude_id=record_id)
                 self._finish_values(conn, app, rt, cleaned, errors, actor, now, current=current)
                 if errors:
                     raise _failed(errors, single=True)
+                if guard:
+                    merged = {**current, **values, **many}
+                    reader = self._linked_reader(conn, app, rt, merged)
+                    guard.updated_in_scope(conn, merged, reader.load)
                 updated = self._apply_update(
                     conn, app, rt, table, current, values, many, actor, now
                 )
+                if guard:
+                    updated = guard.strip(updated)
         except sa.exc.IntegrityError as exc:
             raise self._lost_race(
                 rt, table, cleaned, exc, single=True, exclude_id=record_id
             ) from None
         self._committed(outer)
         return updated
+
+    def _guard_update(self, conn, guard: Guard, current, values, many, errors) -> None:
+        """Changed fields must be writable; changed links must point at readable records."""
+        changed = {k: v for k, v in values.items() if current.get(k) != v}
+        changed_many = {k: v for k, v in many.items() if sorted(current.get(k) or []) != sorted(v)}
+        guard.fields_writable([*changed, *changed_many])
+        errs = errors.get(0, {})
+        guard.links_readable(conn, self.registry, changed, changed_many, errs)
+        if errs:
+            errors[0] = errs
 
     def bulk_update(
         self,
@@ -320,6 +379,9 @@ class Records:
         try:
             with self.registry.engine.begin() as conn:
                 currents = self._currents(conn, app, rt, table, ids, errors)
+                guard = guard_for(conn, app, rt, actor)
+                if guard:
+                    self._guard_bulk_update(conn, guard, table, currents, cleaned, errors)
                 self._check_refs(conn, app, rt, cleaned, errors)
                 self._check_unique_many(conn, rt, table, cleaned, ids, errors)
                 for i, current in enumerate(currents):
@@ -332,6 +394,8 @@ class Records:
                             errors[i] = one[0]
                 if errors:
                     raise _failed(errors, single=False)
+                if guard:
+                    self._bulk_updated_in_scope(conn, guard, currents, cleaned)
                 if dry_run:
                     return []
                 updated = self._update_many(conn, app, rt, table, currents, cleaned, actor, now)
@@ -339,7 +403,24 @@ class Records:
         except sa.exc.IntegrityError as exc:
             raise self._lost_race(rt, table, cleaned, exc, single=False) from None
         self._committed()
-        return updated
+        return [guard.strip(r) for r in updated] if guard else updated
+
+    def _guard_bulk_update(self, conn, guard: Guard, table, currents, cleaned, errors) -> None:
+        """Each record in the update scope, changed fields writable, links readable."""
+        for i, (current, (values, many)) in enumerate(zip(currents, cleaned, strict=True)):
+            if current is None:
+                continue
+            guard.existing(conn, table, current["id"], "update")
+            one = {0: errors[i]} if i in errors else {}
+            self._guard_update(conn, guard, current, values, many, one)
+            if one:
+                errors[i] = one[0]
+
+    def _bulk_updated_in_scope(self, conn, guard: Guard, currents, cleaned) -> None:
+        for current, (values, many) in zip(currents, cleaned, strict=True):
+            merged = {**current, **values, **many}
+            reader = self._linked_reader(conn, guard.app, guard.rt, merged)
+            guard.updated_in_scope(conn, merged, reader.load)
 
     def _currents(self, conn, app, rt, table, ids, errors) -> list[dict | None]:
         found: dict[int, dict] = {}
@@ -537,6 +618,9 @@ class Records:
         app, rt, table = self.resolve(app_id, rt_key)
         now = self.clock()
         with self.registry.engine.begin() as conn:
+            guard = guard_for(conn, app, rt, actor)
+            if guard:  # cascades follow from the template's on_delete, not the writer's rights
+                guard.existing(conn, table, record_id, "delete")
             current = self._current(conn, app, rt, table, record_id, version)
             self._delete(conn, app, rt, table, current, actor, now, budget=[MAX_CASCADE])
         self._committed()
@@ -731,18 +815,32 @@ class Records:
         conn.execute(target.update().where(target.c.id.in_(ids)).values({f.key: value}))
 
     # -- history ----------------------------------------------------------------------
-    def history(self, app_id: str, rt_key: str, record_id: int) -> list[dict]:
-        """The record's audit entries, oldest first (404 if it never existed)."""
-        self.resolve(app_id, rt_key)
+    def history(self, app_id: str, rt_key: str, record_id: int, user_id: Any = None) -> list[dict]:
+        """The record's audit entries, oldest first (404 if it never existed).
+
+        With a user, the record must be readable by them now (a deleted record's
+        history is the system's and admins'), and hidden fields are left out.
+        """
+        app, rt, table = self.resolve(app_id, rt_key)
         with self.registry.engine.connect() as conn:
+            who = principal(conn, user_id)
+            r = rights(app, rt, who)
+            if r is not None:
+                query = scoped_select(app, rt, table, who, table.c.id)
+                if conn.execute(query.where(table.c.id == record_id)).first() is None:
+                    raise NotFound(f"{rt_key} #{record_id} does not exist")
             entries = log.history(conn, app_id, rt_key, record_id)
         if not entries:
             raise NotFound(f"{rt_key} #{record_id} has no history")
+        if r is not None and r.hidden:
+            entries = [{**e, "changes": strip(r, dict(e["changes"]))} for e in entries]
         return entries
 
-    def as_of(self, app_id: str, rt_key: str, record_id: int, at: datetime) -> dict | None:
+    def as_of(
+        self, app_id: str, rt_key: str, record_id: int, at: datetime, user_id: Any = None
+    ) -> dict | None:
         """The record's JSON values at moment ``at`` (None if it did not exist then)."""
-        return log.replay(self.history(app_id, rt_key, record_id), at)
+        return log.replay(self.history(app_id, rt_key, record_id, user_id), at)
 
 
 def _insert_rows(conn: sa.Connection, table: sa.Table, params: list[dict]) -> list[int]:

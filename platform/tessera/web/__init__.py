@@ -3,7 +3,8 @@
 Blueprints: ``auth`` (sign-in, sign-out, language), ``shell`` (home, app overview),
 ``views`` (table, kanban, calendar, chart, saved variants, bulk actions), ``records``
 (record page, create/edit forms, link lookup, attachments), ``public`` (public forms
-at ``/f/<app>/<form>``) and ``builder`` (the no-code builder at ``/builder``, admins).
+at ``/f/<app>/<form>``), ``access`` (who can see a record, shares, the customer
+pool) and ``builder`` (the no-code builder at ``/builder``, admins).
 Templates extend ``base.html``; its blocks (``title``, ``nav_extra``, ``bell``,
 ``content``, ``scripts``) are the extension points for notifications. Every asset is
 served from ``web/static``.
@@ -22,6 +23,7 @@ assets = Blueprint(
 def init_app(app: Flask) -> None:
     """Register the web blueprints, Babel, CSRF checks, sign-in loading and template helpers."""
     from tessera.web import (
+        access,
         admin_people,
         auth,
         automation,
@@ -47,7 +49,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("PUBLIC_FORM_WINDOW", 60)  # ...per this many seconds
     app.register_blueprint(assets)
     app.config.setdefault(
-        "BABEL_TRANSLATION_DIRECTORIES", f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS}"
+        "BABEL_TRANSLATION_DIRECTORIES",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -62,7 +65,7 @@ def init_app(app: Flask) -> None:
         value_html=present.value_html,
         query_with=query_with,
     )
-    for module in (auth, shell, views, records, public, dataio, admin_people, profile):
+    for module in (auth, shell, views, records, public, dataio, admin_people, profile, access):
         app.register_blueprint(module.bp)
     dataio.init_app(app)
     app.register_blueprint(builder.bp)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 
+from tessera.access.principal import Principal
+from tessera.access.rules import rights, visible_app
 from tessera.errors import BadRequest, NotFound, RecordError
 from tessera.meta.model import App, RecordType, View
+from tessera.query.policy import principal
 from tessera.records.actor import Actor
-from tessera.web.i18n import label_locale
+from tessera.web.i18n import label, label_locale
 from tessera.web.security import require_login
 
 ALL_PREFIX = "all-"  # pseudo view key of a record type's plain list: all-<record type>
@@ -20,18 +25,48 @@ def engine_objects():
 
 
 def meta(app_id: str) -> App:
-    """The installed app ``app_id`` or a 404 page."""
+    """The installed app ``app_id`` as the signed-in user sees it, or a 404 page.
+
+    Fields the user may not read are not in it, so no page can show them as columns,
+    form inputs, filters or record sections.
+    """
     found = engine_objects().registry.apps.get(app_id)
     if found is None:
         abort(404, _("No app called “%(app)s” is installed.", app=app_id))
-    return found
+    return visible_app(found, who())
+
+
+def navigable(app: App) -> App:
+    """``app`` as the user sees it, with only the record types and views they may read."""
+    seen = visible_app(app, who())
+    types = tuple(rt for rt in seen.record_types if readable(seen, rt))
+    keys = {rt.key for rt in types}
+    views = tuple(v for v in seen.views if v.record_type in keys)
+    return replace(seen, record_types=types, views=views)
+
+
+def who() -> Principal | None:
+    """The signed-in user's Principal (roles, teams), loaded once per request."""
+    if "principal" not in g:
+        g.principal = principal(engine_objects().engine, me())
+    return g.principal
 
 
 def record_type(app: App, rt_key: str) -> RecordType:
-    """The record type ``rt_key`` of ``app`` or a 404 page."""
+    """The record type ``rt_key`` of ``app``; a 404 page if none, 403 if the user reads none."""
     if not app.has_record_type(rt_key):
         abort(404, _("The app has no record type “%(rt)s”.", rt=rt_key))
-    return app.record_type(rt_key)
+    rt = app.record_type(rt_key)
+    if not readable(app, rt):
+        abort(403, _("Your roles give no access to “%(rt)s”.", rt=label(rt.label, rt.key)))
+    return rt
+
+
+def readable(app: App, rt: RecordType) -> bool:
+    """True when the signed-in user may read at least some records of ``rt``."""
+    full = engine_objects().registry.apps[app.id]
+    r = rights(full, full.record_type(rt.key), who())
+    return r is None or r.can("read")
 
 
 def view(app: App, key: str) -> View:
@@ -41,6 +76,7 @@ def view(app: App, key: str) -> View:
         return all_view(rt)
     for v in app.views:
         if v.key == key:
+            record_type(app, v.record_type)  # 403 when the user reads none of its records
             return v
     abort(404, _("The app has no view “%(view)s”.", view=key))
 
@@ -78,7 +114,7 @@ def protect(bp: Blueprint) -> None:
     """Require sign-in for every page of ``bp`` and show service errors as pages."""
     bp.before_request(require_login)
     bp.register_error_handler(RecordError, _record_error)
-    for code in (400, 404, 413, 429):
+    for code in (400, 403, 404, 413, 429):
         bp.register_error_handler(code, _http_error)
 
 

@@ -77,11 +77,19 @@ def find_form(app: App, rt: RecordType, key: str | None = None) -> Form:
     return next((f for f in mine if not f.public), None) or default_form(rt)
 
 
-def spec(app: App, rt: RecordType, form: Form) -> FormSpec:
-    """The sections of ``form`` with their editable fields, unknown keys skipped."""
+def spec(app: App, rt: RecordType, form: Form, locked: frozenset[str] = frozenset()) -> FormSpec:
+    """The sections of ``form`` with their editable fields, unknown and ``locked`` keys skipped.
+
+    ``locked`` are fields the user's roles make read-only: left off the form (the record
+    page shows them), so a save never writes them.
+    """
     sections = []
     for s in form.sections:
-        fields = [rt.field(k) for k in s.fields if rt.has_field(k) and editable(rt.field(k))]
+        fields = [
+            rt.field(k)
+            for k in s.fields
+            if rt.has_field(k) and editable(rt.field(k)) and k not in locked
+        ]
         if fields:
             sections.append(Section(s.title, fields))
     visible = {k: v for k, v in form.visible_when.items() if rt.has_field(k)}

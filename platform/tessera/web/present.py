@@ -65,7 +65,11 @@ def linked_rows(app: App, rt_key: str, ids: set[int]) -> dict[int, dict[str, Any
     for start in range(0, len(wanted), MAX_LINKED):
         chunk = wanted[start : start + MAX_LINKED]
         page = queries.list(
-            app.id, rt_key, filter={"field": "id", "op": "in", "value": chunk}, limit=MAX_LINKED
+            app.id,
+            rt_key,
+            filter={"field": "id", "op": "in", "value": chunk},
+            limit=MAX_LINKED,
+            user_id=g.get("principal"),  # set by common.meta(): only what the user may read
         )
         for row in page.rows:
             cache[(rt_key, row["id"])] = row

@@ -16,7 +16,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from tessera.access import audit
+from tessera.access import audit, pool
+from tessera.access.rules import rights
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.files import check_metadata, upload_path
@@ -38,7 +39,7 @@ def show(app_id: str, rt_key: str, record_id: int):
     """A record: its fields in the form's sections, related lists and activity."""
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
-    record = common.engine_objects().records.get(app.id, rt.key, record_id, common.me())
+    record = common.engine_objects().records.get(app.id, rt.key, record_id, common.who())
     sections = display_sections(app, rt)
     present.prime_links(app, rt, [record], [f.key for f in rt.fields])
     return render_template(
@@ -50,7 +51,22 @@ def show(app_id: str, rt_key: str, record_id: int):
         related=related_lists(app, rt, record_id),
         activity=activity(app, rt, record_id),
         views=common.views_of(app, rt.key),
+        pool_owner=_pool_owner(app, rt),
     )
+
+
+def _locked(app: App, rt: RecordType) -> frozenset[str]:
+    """Fields the signed-in user may read but not write."""
+    full = common.engine_objects().registry.apps[app.id]
+    r = rights(full, full.record_type(rt.key), common.who())
+    return frozenset() if r is None else frozenset(k for k, v in r.fields.items() if v == "read")
+
+
+def _pool_owner(app: App, rt: RecordType) -> str | None:
+    """The owner field when the user may claim from / release to a pool of ``rt``."""
+    who = common.who()
+    rule = pool.pool_rule(app, rt, who) if who is not None else None
+    return rule.owner if rule else None
 
 
 def display_sections(app: App, rt: RecordType) -> list[forms.Section]:
@@ -81,7 +97,7 @@ def related_lists(app: App, rt: RecordType, record_id: int) -> list[dict]:
                 filter={"field": f.key, "op": "eq", "value": record_id},
                 sort="-id",
                 limit=RELATED_ROWS,
-                user_id=common.me(),
+                user_id=common.who(),
                 with_total=True,
             )
             columns = _related_columns(src, f.key)
@@ -100,7 +116,7 @@ def _related_columns(rt: RecordType, link_key: str) -> list[str]:
 def activity(app: App, rt: RecordType, record_id: int) -> list[dict]:
     """The audit history, newest first, with changed values shown per field."""
     try:
-        entries = common.engine_objects().records.history(app.id, rt.key, record_id)
+        entries = common.engine_objects().records.history(app.id, rt.key, record_id, common.who())
     except NotFound:
         return []
     names = people.directory()
@@ -161,7 +177,7 @@ def new(app_id: str, rt_key: str):
     """The create form; query arguments prefill fields (``?customer=7``)."""
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
-    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")))
+    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
     back = safe_next(request.values.get("next"), "")
     if request.method == "GET":
         values = forms.initial(spec, None, request.args)
@@ -191,8 +207,8 @@ def edit(app_id: str, rt_key: str, record_id: int):
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
     records = common.engine_objects().records
-    record = records.get(app.id, rt.key, record_id, common.me())
-    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")))
+    record = records.get(app.id, rt.key, record_id, common.who())
+    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(
@@ -284,7 +300,7 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
         }
         chosen = present.linked_rows(app, target.key, current)
         page = queries.list(
-            app.id, target.key, limit=PICKER_OPTIONS, sort="-updated_at", user_id=common.me()
+            app.id, target.key, limit=PICKER_OPTIONS, sort="-updated_at", user_id=common.who()
         )
         rows = list(chosen.values()) + [r for r in page.rows if r["id"] not in chosen]
         out[f.key] = [(r["id"], present.title(target, r)) for r in rows]
@@ -314,7 +330,7 @@ def lookup(app_id: str, rt_key: str):
     rt = common.record_type(app, rt_key)
     q = request.args.get("q", "").strip()[:100] or None
     page = common.engine_objects().queries.list(
-        app.id, rt.key, q=q, limit=20, sort="-updated_at", user_id=common.me()
+        app.id, rt.key, q=q, limit=20, sort="-updated_at", user_id=common.who()
     )
     return {"results": [{"id": r["id"], "title": present.title(rt, r)} for r in page.rows]}
 
@@ -326,7 +342,7 @@ def download(app_id: str, rt_key: str, record_id: int, field: str, n: int):
     rt = common.record_type(app, rt_key)
     if not rt.has_field(field) or rt.field(field).type != "attachment":
         abort(404, _("No such file."))
-    value = common.engine_objects().records.get(app.id, rt.key, record_id, common.me()).get(field)
+    value = common.engine_objects().records.get(app.id, rt.key, record_id, common.who()).get(field)
     files = value if isinstance(value, list) else [value] if value else []
     if not 0 <= n < len(files):
         abort(404, _("No such file."))

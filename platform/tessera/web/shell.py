@@ -16,7 +16,12 @@ def navigation() -> dict:
     if not g.get("user"):
         return {"nav_apps": []}
     apps = sorted(common.engine_objects().registry.apps.values(), key=lambda a: a.id)
-    return {"nav_apps": apps, "current_path": request.path}
+    apps = [common.navigable(a) for a in apps]  # only what the user may read
+    return {
+        "nav_apps": [a for a in apps if a.record_types],
+        "has_apps": bool(apps),
+        "current_path": request.path,
+    }
 
 
 @bp.get("/")
@@ -28,10 +33,12 @@ def home():
 @bp.get("/a/<app_id>")
 def app_home(app_id: str):
     """One app: its record types (with counts) and its views."""
-    app = common.meta(app_id)
+    app = common.navigable(common.meta(app_id))
     queries = common.engine_objects().queries
     counts = {
-        rt.key: queries.list(app.id, rt.key, limit=1, fields=["id"], with_total=True).total
+        rt.key: queries.list(
+            app.id, rt.key, limit=1, fields=["id"], with_total=True, user_id=common.who()
+        ).total
         for rt in app.record_types
     }
     return render_template("app.html", app=app, counts=counts)

@@ -28,6 +28,7 @@ from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View, thaw
+from tessera.storage.naming import SYSTEM_COLUMNS
 from tessera.web import charts, common, present
 from tessera.web.hostile import db_int, maybe_int, page_number
 from tessera.web.i18n import label, label_locale
@@ -51,10 +52,20 @@ def show(app_id: str, view_key: str):
     if variant is not None:
         return variant
     rt = app.record_type(v.record_type)
+    _needs_visible_fields(rt, v)
     render = {"table": table, "kanban": kanban, "calendar": calendar, "chart": chart}.get(v.type)
     if render is None:
         abort(404, _("Views of type “%(type)s” cannot be shown yet.", type=v.type))
     return render(app, rt, v)
+
+
+def _needs_visible_fields(rt: RecordType, v: View) -> None:
+    """A board, calendar or chart built on a field the user's roles hide is refused."""
+    keys = [v.group_by, v.date_field, v.options.get("x"), v.options.get("value")]
+    hidden = [k for k in keys if isinstance(k, str) and not rt.has_field(k.split(".")[0])]
+    hidden = [k for k in hidden if k not in SYSTEM_COLUMNS]
+    if hidden:
+        abort(403, _("This view is built on a field your roles hide: %(f)s.", f=hidden[0]))
 
 
 @bp.get("/a/<app_id>/r/<rt_key>")
@@ -124,10 +135,12 @@ def table(app: App, rt: RecordType, v: View):
         q=request.args.get("q") or None,
         limit=size,
         offset=(page_no - 1) * size,
-        user_id=common.me(),
+        user_id=common.who(),
         with_total=True,
     )
-    columns = list(v.columns) or [f.key for f in rt.fields][:6]
+    columns = [c for c in v.columns if rt.has_field(c.split(".")[0])] or [f.key for f in rt.fields][
+        :6
+    ]
     present.prime_links(app, rt, page.rows, columns)
     pages = max(1, -(-page.total // size)) if page.total else 1
     return render_template(
@@ -189,7 +202,7 @@ def kanban(app: App, rt: RecordType, v: View):
         q=q,
         sort=sort_arg(v) or None,
         limit=BOARD_LIMIT,
-        user_id=common.me(),
+        user_id=common.who(),
     ).rows
     sum_field = _sum_field(rt)
     measures = [("count", None)] + ([("sum", sum_field.key)] if sum_field else [])
@@ -202,10 +215,11 @@ def kanban(app: App, rt: RecordType, v: View):
             measures=measures,
             filter=filt,
             q=q,
-            user_id=common.me(),
+            user_id=common.who(),
         )
     }
-    card_fields = [c for c in v.columns if c != rt.title][:4] or _card_fields(rt)
+    shown = [c for c in v.columns if rt.has_field(c.split(".")[0])]
+    card_fields = [c for c in shown if c != rt.title][:4] or _card_fields(rt)
     present.prime_links(app, rt, rows, card_fields)
     lanes = _lanes(group, rows, totals, sum_field)
     return render_template(
@@ -330,7 +344,7 @@ def calendar(app: App, rt: RecordType, v: View):
             filter=combined_filter(v, within),
             sort=f.key,
             limit=BOARD_LIMIT,
-            user_id=common.me(),
+            user_id=common.who(),
         )
         .rows
     )
@@ -404,7 +418,7 @@ def chart(app: App, rt: RecordType, v: View):
         bucket=bucket,
         measures=[(fn, None if fn == "count" else value)],
         filter=combined_filter(v, quick_filter(rt)),
-        user_id=common.me(),
+        user_id=common.who(),
     )
     column = "count" if fn == "count" else f"{fn}_{value}"
     bars = [(_group_label(app, xf, r["group"], bucket), r[column] or 0) for r in rows]
