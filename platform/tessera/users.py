@@ -76,6 +76,9 @@ def insert_user(
     timezone = check_timezone(timezone)
     if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
         raise UserError(f"username {username!r} is taken", "username_taken", name=username)
+    from tessera.access.principal import bump_access_version  # (access imports this module)
+
+    bump_access_version(conn)  # a principal cached for this id as unknown goes stale
     return conn.execute(
         users.insert().values(
             username=username,

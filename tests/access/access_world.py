@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tessera import users
+from tessera.access.principal import bump_access_version
 from tessera.access.tables import team_members, teams, user_roles
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,12 +167,14 @@ def build(t) -> dict:
 def grant(engine: sa.Engine, user_id: int, roles, app_id: str = "crm") -> None:
     """Give a user roles in an app."""
     with engine.begin() as conn:
+        bump_access_version(conn)  # direct writes to access tables advance the counter
         for role in roles:
             conn.execute(user_roles.insert().values(user_id=user_id, app_id=app_id, role=role))
 
 
 def _teams(engine: sa.Engine, ids: dict) -> None:
     with engine.begin() as conn:
+        bump_access_version(conn)
         conn.execute(teams.insert().values(name="east", manager_id=ids["mgr"]))
         east = _team_id(conn, "east")
         conn.execute(teams.insert().values(name="east_north", parent_id=east))

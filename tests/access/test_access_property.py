@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tessera import users
+from tessera.access.principal import bump_access_version
 from tessera.access.tables import record_shares, team_members, teams, user_roles
 from tessera.errors import BadRequest
 from tessera.meta import app_from_data
@@ -85,6 +86,7 @@ def _load(t, people, w) -> tuple[list[dict], int]:
     """Replace the data with world ``w``; (the rows as stored, the team ids)."""
     table = t.registry.table("prop", "item")
     with t.engine.begin() as conn:
+        bump_access_version(conn)  # direct writes to access tables advance the counter
         for tbl in (record_shares, team_members, user_roles, table):
             conn.execute(tbl.delete())
         conn.execute(teams.update().values(parent_id=None))
@@ -109,6 +111,7 @@ def _load(t, people, w) -> tuple[list[dict], int]:
     ]
     stored = t.records.bulk_create("prop", "item", raw) if raw else []
     with t.engine.begin() as conn:
+        bump_access_version(conn)
         for row_ix, team_ix in w["shares"]:
             if row_ix < len(stored):
                 whom = {"user_id": people[0]} if team_ix is None else {"team_id": ids[team_ix]}

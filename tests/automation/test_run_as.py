@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from automation_helpers import DESK, drain, install, run_rows
 
+from tessera.access.principal import bump_access_version
 from tessera.access.tables import user_roles
 from tessera.records.actor import Actor
 
@@ -17,6 +18,7 @@ def t(quiet_app, quiet_users):
     tessera = quiet_app.extensions["tessera"]
     tessera.users = quiet_users
     with tessera.engine.begin() as conn:
+        bump_access_version(conn)
         conn.execute(
             user_roles.insert().values(user_id=quiet_users["ann"], app_id="desk", role="rep")
         )

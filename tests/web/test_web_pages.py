@@ -240,12 +240,14 @@ def test_variants_are_personal(client, web_app, data):
 def _grant(web_app, username: str, role: str) -> None:
     import sqlalchemy as sa
 
+    from tessera.access.principal import bump_access_version
     from tessera.access.tables import user_roles
     from tessera.storage.system import users
 
     with web_app.extensions["tessera"].engine.begin() as conn:
         user_id = conn.scalar(sa.select(users.c.id).where(users.c.username == username))
         conn.execute(user_roles.insert().values(user_id=user_id, app_id="crm", role=role))
+        bump_access_version(conn)
 
 
 # -- kanban, calendar, chart --------------------------------------------------------------

@@ -12,6 +12,7 @@ import secrets
 import sqlalchemy as sa
 
 from tessera import users
+from tessera.access.principal import bump_access_version
 from tessera.access.tables import team_members, teams, user_roles
 from tessera.meta.model import App
 from tessera.records.actor import Actor
@@ -57,6 +58,7 @@ def _ensure_user(engine, name: str) -> tuple[int, str | None]:
 def _grant(engine, user_id: int, app_id: str, role: str) -> None:
     with engine.begin() as conn:
         conn.execute(user_roles.insert().values(user_id=user_id, app_id=app_id, role=role))
+        bump_access_version(conn)
 
 
 def _team(engine, ids: dict[str, list[int]]) -> None:
@@ -66,6 +68,7 @@ def _team(engine, ids: dict[str, list[int]]) -> None:
     with engine.begin() as conn:
         if conn.scalar(sa.select(teams.c.id).where(teams.c.name == "Demo team")) is not None:
             return
+        bump_access_version(conn)
         conn.execute(teams.insert().values(name="Demo team", manager_id=(managers or [None])[0]))
         team_id = conn.scalar(sa.select(teams.c.id).where(teams.c.name == "Demo team"))
         for user_id in members:

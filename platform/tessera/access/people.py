@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from tessera import users as user_store
 from tessera.access import audit
+from tessera.access.principal import bump_access_version
 from tessera.access.tables import team_members, teams, user_roles
 from tessera.storage.system import users
 from tessera.users import UserError
@@ -140,6 +141,8 @@ def set_roles_in(
     held = {r for r in roles_of(conn, user_id) if scope is None or r.app_id in scope}
     granted = sorted(wanted - held, key=str)
     revoked = sorted(held - wanted, key=str)
+    if granted or revoked:
+        bump_access_version(conn)  # cached principals of every process go stale
     for r in revoked:
         conn.execute(
             user_roles.delete().where(
@@ -336,6 +339,7 @@ def _update_profile(
         values["role"] = "admin" if values["is_admin"] else "user"
     conn.execute(users.update().where(users.c.id == user_id).values(values))
     audit.log(conn, "user_update", by=by, subject=old["username"], detail=changes)
+    bump_access_version(conn)
     return changes
 
 
@@ -358,6 +362,7 @@ def set_active(
             user_store.bump_session_gen(conn, user_id)
         action = "user_activate" if active else "user_deactivate"
         audit.log(conn, action, by=by, subject=row["username"])
+        bump_access_version(conn)
     if token_cache is not None:
         token_cache.clear()  # no cached token of theirs is served after this
     return True
@@ -509,6 +514,7 @@ def _insert_team(engine, name: str, parent_id, manager_id, by) -> int:
         ).inserted_primary_key[0]
         detail = {"parent": parent, "manager": manager}
         audit.log(conn, "team_create", by=by, subject=name, detail=detail)
+        bump_access_version(conn)
     return team_id
 
 
@@ -548,6 +554,7 @@ def _update_team(conn, team_id: int, name: str, parent_id, manager_id, by) -> di
     if changes:
         conn.execute(teams.update().where(teams.c.id == team_id).values(values))
         audit.log(conn, "team_update", by=by, subject=old["name"], detail=changes)
+        bump_access_version(conn)
     return changes
 
 
@@ -561,6 +568,7 @@ def delete_team(engine: sa.Engine, team_id: int, *, by: int | None = None) -> No
         conn.execute(team_members.delete().where(team_members.c.team_id == team_id))
         conn.execute(teams.delete().where(teams.c.id == team_id))
         audit.log(conn, "team_delete", by=by, subject=row["name"])
+        bump_access_version(conn)
 
 
 def set_members(
@@ -580,6 +588,7 @@ def _set_members(conn: sa.Connection, team_id: int, user_ids: Iterable[int], by)
         name = _username(conn, user_id)
         conn.execute(team_members.insert().values(team_id=team_id, user_id=user_id))
         audit.log(conn, "team_join", by=by, subject=name, detail={"team": row["name"]})
+        bump_access_version(conn)
     for user_id in sorted(held - wanted):
         _leave(conn, team_id, user_id, row["name"], by)
 
@@ -609,6 +618,7 @@ def _set_teams(
         name = _team(conn, team_id)["name"]
         conn.execute(team_members.insert().values(team_id=team_id, user_id=user_id))
         audit.log(conn, "team_join", by=by, subject=username, detail={"team": name})
+        bump_access_version(conn)
     for team_id in sorted(held - wanted):
         _leave(conn, team_id, user_id, _team(conn, team_id)["name"], by)
 
@@ -626,6 +636,7 @@ def _leave(conn: sa.Connection, team_id: int, user_id: int, team_name: str, by) 
     )
     username = _username(conn, user_id)
     audit.log(conn, "team_leave", by=by, subject=username, detail={"team": team_name})
+    bump_access_version(conn)
 
 
 def _team(conn: sa.Connection, team_id: int | None) -> dict[str, Any]:

@@ -12,15 +12,24 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request, url_for
 
+from tessera.access.principal import Principal
 from tessera.api import params
 from tessera.api.errors import bad_request, json_response
 from tessera.api.serialize import expand_links, history_entry, record_json, timestamp
 from tessera.fields import for_field
 from tessera.fields.files import foreign_files
+from tessera.query.policy import principal
 
 
 def _t():
     return current_app.extensions["tessera"]
+
+
+def _who() -> Principal | None:
+    """The caller's Principal, resolved once per request (through the per-process cache)."""
+    if "principal" not in g:
+        g.principal = principal(_t().engine, g.actor.user_id)
+    return g.principal
 
 
 def _rt(app_id: str, rt_key: str):
@@ -32,7 +41,7 @@ def list_records(app_id: str, rt_key: str) -> Response:
     """GET /<app>/<type>: a page of records (filter, sort, cursor/offset, q, fields, expand)."""
     app, rt = _rt(app_id, rt_key)
     opts = params.list_options(request.args)
-    page = _t().queries.list(app_id, rt_key, user_id=g.actor.user_id, **opts)
+    page = _t().queries.list(app_id, rt_key, user_id=_who(), **opts)
     only = opts["fields"]
     data = [expand_links(app, rt, record_json(rt, row, only), page.expanded) for row in page.rows]
     body: dict[str, Any] = {"data": data, "next_cursor": page.next_cursor}
@@ -52,9 +61,7 @@ def _next_url(cursor: str | None) -> str | None:
 def get_record(app_id: str, rt_key: str, record_id: str) -> Response:
     """GET /<app>/<type>/<id>: one record, with its version as ETag."""
     _app, rt = _rt(app_id, rt_key)
-    row = _t().records.get(
-        app_id, rt_key, params.record_id(record_id, rt_key), user_id=g.actor.user_id
-    )
+    row = _t().records.get(app_id, rt_key, params.record_id(record_id, rt_key), user_id=_who())
     return _record_response(rt, row)
 
 
@@ -70,7 +77,7 @@ def _complete(app_id: str, rt, row: dict) -> dict:
         row = _t().records.get(app_id, rt.key, row["id"])  # lookups, rollups
     else:
         row = {**row, **{f.key: [] if not for_field(f).stored else None for f in missing}}
-    return _t().records.visible(app_id, rt.key, row, g.actor.user_id)  # hidden fields left out
+    return _t().records.visible(app_id, rt.key, row, _who())  # hidden fields left out
 
 
 def create_record(app_id: str, rt_key: str) -> Response:
@@ -90,7 +97,7 @@ def update_record(app_id: str, rt_key: str, record_id: str) -> Response:
     body = params.object_body()
     version = params.expected_version(body.pop("version", None), request.headers.get("If-Match"))
     if any(rt.has_field(k) and rt.field(k).type == "attachment" for k in body):
-        current = _t().records.get(app_id, rt_key, rid, g.actor.user_id)
+        current = _t().records.get(app_id, rt_key, rid, _who())
         _own_files_only(rt, body, current)
     row = _t().records.update(app_id, rt_key, rid, body, g.actor, version=version)
     return _record_response(rt, _complete(app_id, rt, row))
@@ -146,8 +153,8 @@ def history(app_id: str, rt_key: str, record_id: str) -> Response:
         )
     if "as_of" in request.args:
         at = params.moment(request.args["as_of"], "as_of")
-        values = records.as_of(app_id, rt_key, rid, at, g.actor.user_id)
+        values = records.as_of(app_id, rt_key, rid, at, _who())
         body = {"id": rid, "as_of": timestamp(at), "exists": values is not None}
         return json_response({**body, "values": values})
-    entries = records.history(app_id, rt_key, rid, g.actor.user_id)
+    entries = records.history(app_id, rt_key, rid, _who())
     return json_response({"data": [history_entry(e) for e in entries]})

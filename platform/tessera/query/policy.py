@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tessera.access.principal import Principal, load_principal
+from tessera.access.principal import Principal, cached_principal
 from tessera.access.rules import sql_condition
 from tessera.meta.model import App, RecordType
 
 
 def principal(engine_or_conn, who: int | Principal | None) -> Principal | None:
-    """``who`` as a Principal: ids are loaded, principals and None pass through."""
+    """``who`` as a Principal: ids are loaded (through the per-process cache, which
+    ``access.version`` keeps current), principals and None pass through."""
     if who is None or isinstance(who, Principal):
         return who
-    if isinstance(engine_or_conn, sa.Connection):
-        return load_principal(engine_or_conn, int(who))
-    with engine_or_conn.connect() as conn:
-        return load_principal(conn, int(who))
+    return cached_principal(engine_or_conn, int(who))
 
 
 def access_condition(
