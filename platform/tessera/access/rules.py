@@ -18,7 +18,10 @@ Decisions made here, once:
 
 The SQL form is built for indexes: ``own`` is ``owner = :me`` and ``team`` an
 ``IN (SELECT user_id FROM team_members WHERE team_id IN (...))`` over the
-(team_id, user_id) key, never a subquery per row.
+(team_id, user_id) key, never a subquery per row. On PostgreSQL that IN is written
+``owner = ANY (ARRAY(SELECT ...))``: the subquery runs once (an InitPlan) and the owner
+index is searched with its result even inside an OR (a plain ``IN (SELECT ...)`` there
+becomes a filter applied to every row).
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from tessera.access.principal import Principal
 from tessera.access.tables import record_shares, team_members
@@ -185,7 +191,7 @@ def grant_sql(grant: Grant, app, rt, table, who: Principal, now=None) -> sa.Colu
         members = sa.select(team_members.c.user_id).where(
             team_members.c.team_id.in_(sorted(who.team_ids))
         )
-        return sa.or_(col == who.user_id, col.in_(members))
+        return sa.or_(col == who.user_id, InSubquery(col, members))
     return conditions.to_sql(
         thaw(grant.scope),
         rt,
@@ -286,3 +292,31 @@ def strip(r: Rights | None, row: dict[str, Any]) -> dict[str, Any]:
     if r is None or not r.hidden:
         return row
     return {k: v for k, v in row.items() if k not in r.hidden}
+
+
+class InSubquery(ColumnElement):
+    """``column IN (select)``, which PostgreSQL gets as ``= ANY (ARRAY(select))`` so the
+    column's index stays usable under an OR (see the module docstring)."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a comparison already: no "= 1" where booleans are ints
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("query", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column, query: sa.Select) -> None:
+        self.column = column
+        self.query = query
+
+
+@compiles(InSubquery)
+def _in_subquery(element: InSubquery, compiler, **kw) -> str:
+    return compiler.process(element.column.in_(element.query), **kw)
+
+
+@compiles(InSubquery, "postgresql")
+def _any_array(element: InSubquery, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY (ARRAY{compiler.process(element.query.scalar_subquery(), **kw)})"
