@@ -92,15 +92,14 @@ def _users(conn, names: list[str]) -> list[int]:
 
 
 def _analyze(t, table) -> None:
-    with t.engine.connect() as conn:
-        if t.engine.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                f"ANALYZE {table.name}"
-            )
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
-        else:
+    if t.engine.dialect.name == "postgresql":
+        with t.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"ANALYZE {table.name}")
             conn.exec_driver_sql("ANALYZE")
-            conn.commit()
+        return
+    with t.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
 
 
 def run(url: str, rows: int, instance: Path, n: int) -> list[str]:
