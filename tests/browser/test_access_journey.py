@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from browser_helpers import PASSWORD, shot, sign_in
 
 from tessera import users
+from tessera.access.principal import bump_access_version
 from tessera.access.tables import team_members, teams, user_roles
 
 
@@ -17,7 +18,9 @@ def _people(t, tag: str) -> dict[str, int]:
         ids[name] = users.create_user(t.engine, f"{name}_{tag}", PASSWORD)
         with t.engine.begin() as conn:
             conn.execute(user_roles.insert().values(user_id=ids[name], app_id="crm", role=role))
+            bump_access_version(conn)  # direct writes to access tables advance the counter
     with t.engine.begin() as conn:
+        bump_access_version(conn)
         conn.execute(teams.insert().values(name=f"team_{tag}", manager_id=ids["boss"]))
         team = conn.scalar(sa.select(teams.c.id).where(teams.c.name == f"team_{tag}"))
         for who in ("rep", "mate"):
