@@ -245,14 +245,17 @@ class Records:
             "updated_by": actor.user_id,
             "version": 1,
         }
-        params = [{**system, **_initial_rollups(rt), **values} for values, _ in cleaned]
+        base = {**system, **_initial_rollups(rt)}
+        params = [{**base, **values} for values, _ in cleaned]
         columns = set().union(*params)
-        params = [{c: p.get(c) for c in columns} for p in params]  # executemany needs same keys
+        if any(len(p) != len(columns) for p in params):  # executemany needs the same keys
+            params = [{c: p.get(c) for c in columns} for p in params]
         ids = _insert_rows(conn, table, params)
         for rid, (_, many) in zip(ids, cleaned, strict=True):
-            self._write_many(conn, app, rt, rid, many)
+            if many:
+                self._write_many(conn, app, rt, rid, many)
         entries = [
-            (rid, log.diff({}, log.json_values(rt, {**values, **many})))
+            (rid, log.created(rt, values, many))
             for rid, (values, many) in zip(ids, cleaned, strict=True)
         ]
         log.write_many(
@@ -721,7 +724,10 @@ class Records:
 
     def _finish_values(self, conn, app, rt, cleaned, errors, actor, now, current=None) -> None:
         """Compute formulas and run the record type's validation rules on each row."""
-        needs_links = any(f.type == "formula" for f in rt.fields) or rt.validations
+        has_formulas = any(f.type == "formula" for f in rt.fields)
+        if not has_formulas and not rt.validations:
+            return  # nothing to compute or check per row (a flat type's bulk write)
+        needs_links = has_formulas or rt.validations
         for i, (values, many) in enumerate(cleaned):
             if i in errors and current is None and len(cleaned) > 1:
                 continue
