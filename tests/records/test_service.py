@@ -203,3 +203,56 @@ def test_concurrent_auto_numbers_are_unique(records):
         th.join()
     assert not errors
     assert sorted(codes) == [f"PRJ-{i:04d}" for i in range(1, 21)]
+
+
+def test_bulk_create_audit_and_outbox_equal_those_of_single_creates(records, tessera):
+    """The bulk path builds audit changes in one pass per row: same content as create()."""
+    people = records.bulk_create("tracker", "person", [{"name": "P1"}, {"name": "P2"}])
+    rows = [
+        {"name": "A", "budget": "12.5", "tags": ["blue", "red"], "members": [people[0]["id"]]},
+        {"name": "B", "status": "paused", "members": []},
+        {"name": "C", "budget": 0, "tags": []},
+    ]
+    singles = [records.create("tracker", "project", {**r, "name": f"s{r['name']}"}) for r in rows]
+    bulk = records.bulk_create("tracker", "project", [{**r, "name": f"b{r['name']}"} for r in rows])
+    tasks = [
+        {"title": "t", "project": singles[0]["id"], "hours": "1.5", "due": "2026-03-01"},
+        {"title": "u", "project": singles[1]["id"], "done": True, "hours": 2},
+    ]
+    single_tasks = [records.create("tracker", "task", t) for t in tasks]
+    bulk_tasks = records.bulk_create("tracker", "task", tasks)
+
+    def logged(rt, rec):
+        with tessera.engine.connect() as conn:
+            audit = conn.execute(
+                sa.select(audit_log.c.changes).where(
+                    audit_log.c.record_type == rt, audit_log.c.record_id == rec["id"]
+                )
+            ).scalar_one()
+            event = conn.execute(
+                sa.select(outbox.c.payload).where(
+                    outbox.c.record_type == rt, outbox.c.record_id == rec["id"]
+                )
+            ).scalar_one()
+        assert event["changes"] == audit
+        return {k: v for k, v in audit.items() if k not in ("code", "name")}
+
+    for one, many in zip(singles, bulk, strict=True):
+        assert logged("project", one) == logged("project", many)
+    assert logged("project", bulk[0]) == {
+        "budget": [None, "12.50"],
+        "tags": [None, ["red", "blue"]],
+        "status": [None, "active"],
+        "members": [None, [people[0]["id"]]],
+    }
+    assert logged("project", bulk[2]) == {"budget": [None, "0.00"], "status": [None, "active"]}
+    for one, many in zip(single_tasks, bulk_tasks, strict=True):
+        assert logged("task", one) == logged("task", many)
+    assert logged("task", bulk_tasks[0]) == {
+        "title": [None, "t"],
+        "project": [None, singles[0]["id"]],
+        "hours": [None, "1.5"],
+        "due": [None, "2026-03-01"],
+        "done": [None, False],
+        "cost": [None, "150.00"],
+    }

@@ -72,12 +72,30 @@ class BooleanType(FieldType):
 
 def options_of(field: Field) -> list[Mapping[str, Any]]:
     """The declared options of a select field, as mappings with a ``value``."""
-    return [o if isinstance(o, Mapping) else {"value": o} for o in field.opt("options", ())]
+    return list(_options(field)[0])
 
 
 def option_values(field: Field) -> list[str]:
     """The declared option values, in order."""
-    return [str(o["value"]) for o in options_of(field)]
+    return list(_options(field)[1])
+
+
+def _options(field: Field) -> tuple[tuple, tuple[str, ...], frozenset[str]]:
+    """(options, values, set of values) of a field, computed once per Field object.
+
+    A compiled Field is frozen (its options are read-only), so the result is kept in
+    the instance's ``__dict__`` like a cached_property: every clean of a select value
+    reads it, and rebuilding the lists per value dominated bulk writes.
+    """
+    cached = field.__dict__.get("_choice_options")
+    if cached is None or cached[0] is not field.options:
+        options = tuple(
+            o if isinstance(o, Mapping) else {"value": o} for o in field.opt("options", ())
+        )
+        values = tuple(str(o["value"]) for o in options)
+        cached = (field.options, (options, values, frozenset(values)))
+        object.__setattr__(field, "_choice_options", cached)
+    return cached[1]
 
 
 def option_label(field: Field, value: str, locale: str) -> str:
@@ -95,11 +113,11 @@ def _match(field: Field, raw: Any) -> str:
     """The option value ``raw`` names (a value, or a label in any locale)."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise FieldValueError("must be one of the options (text)")
-    text = str(raw).strip()
-    values = option_values(field)
-    if text in values:
+    text = raw.strip() if isinstance(raw, str) else str(raw).strip()
+    options, values, known = _options(field)
+    if text in known:
         return text
-    for option in options_of(field):
+    for option in options:
         label = option.get("label")
         labels = [label] if isinstance(label, str) else list((label or {}).values())
         if any(text.casefold() == str(x).casefold() for x in labels):
@@ -158,7 +176,7 @@ class MultiSelectType(FieldType):
         if not isinstance(raw, list | tuple):
             raw = [raw]
         chosen = {_match(field, item) for item in raw}
-        return [v for v in option_values(field) if v in chosen] or None
+        return [v for v in _options(field)[1] if v in chosen] or None
 
     def from_cell(self, field: Field, cell: Any) -> Any:
         """Items split on ``,`` ``;`` ``、`` (values or labels)."""

@@ -8,11 +8,13 @@ for a change that did not happen.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
 from tessera.fields import for_field
+from tessera.fields.base import FieldType
 from tessera.meta.model import RecordType
 from tessera.records.actor import Actor
 from tessera.storage.events import audit_log, outbox
@@ -22,12 +24,44 @@ EVENT_FOR = {"create": "record.created", "update": "record.updated", "delete": "
 
 def json_values(rt: RecordType, values: dict[str, Any]) -> dict[str, Any]:
     """Field values as JSON (field types' to_json); unknown keys pass through."""
-    fields = rt.field_map
+    converters = _converters(rt)
     out = {}
     for key, value in values.items():
-        f = fields.get(key)
-        out[key] = for_field(f).to_json(f, value) if f is not None and value is not None else value
+        convert = converters.get(key)
+        out[key] = convert(value) if convert is not None and value is not None else value
     return out
+
+
+def created(rt: RecordType, values: dict[str, Any], many: dict[str, Any]) -> dict[str, list]:
+    """The changes of a create: ``diff({}, json_values(rt, {**values, **many}))``, in one
+    pass per row (bulk creates build one per record)."""
+    converters = _converters(rt)
+    out = {}
+    for part in (values, many):
+        for key, value in part.items():
+            if value is None:
+                continue
+            convert = converters.get(key)
+            if convert is not None:
+                value = convert(value)
+                if value is None:
+                    continue
+            out[key] = [None, value]
+    return out
+
+
+def _converters(rt: RecordType) -> dict[str, Any]:
+    """Per record type, computed once: field key -> ``value -> JSON`` for the fields
+    whose type converts (types keeping the base ``to_json`` pass values through)."""
+    converters = rt.__dict__.get("_json_converters")
+    if converters is None:
+        converters = {}
+        for f in rt.fields:
+            ft = for_field(f)
+            if type(ft).to_json is not FieldType.to_json:
+                converters[f.key] = partial(ft.to_json, f)
+        object.__setattr__(rt, "_json_converters", converters)
+    return converters
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:

@@ -245,14 +245,17 @@ class Records:
             "updated_by": actor.user_id,
             "version": 1,
         }
-        params = [{**system, **_initial_rollups(rt), **values} for values, _ in cleaned]
+        base = {**system, **_initial_rollups(rt)}
+        params = [{**base, **values} for values, _ in cleaned]
         columns = set().union(*params)
-        params = [{c: p.get(c) for c in columns} for p in params]  # executemany needs same keys
+        if any(len(p) != len(columns) for p in params):  # executemany needs the same keys
+            params = [{c: p.get(c) for c in columns} for p in params]
         ids = _insert_rows(conn, table, params)
         for rid, (_, many) in zip(ids, cleaned, strict=True):
-            self._write_many(conn, app, rt, rid, many)
+            if many:
+                self._write_many(conn, app, rt, rid, many)
         entries = [
-            (rid, log.diff({}, log.json_values(rt, {**values, **many})))
+            (rid, log.created(rt, values, many))
             for rid, (values, many) in zip(ids, cleaned, strict=True)
         ]
         log.write_many(
@@ -721,7 +724,10 @@ class Records:
 
     def _finish_values(self, conn, app, rt, cleaned, errors, actor, now, current=None) -> None:
         """Compute formulas and run the record type's validation rules on each row."""
-        needs_links = any(f.type == "formula" for f in rt.fields) or rt.validations
+        has_formulas = any(f.type == "formula" for f in rt.fields)
+        if not has_formulas and not rt.validations:
+            return  # nothing to compute or check per row (a flat type's bulk write)
+        needs_links = has_formulas or rt.validations
         for i, (values, many) in enumerate(cleaned):
             if i in errors and current is None and len(cleaned) > 1:
                 continue
@@ -849,7 +855,8 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, params: list[dict]) -> li
     SQLite cannot batch an ordered RETURNING (SQLAlchemy falls back to one statement
     per row), so there ids are assigned explicitly as max(id)+1...: exactly what SQLite
     itself would pick for a rowid key, and safe because the write transaction holds
-    the database's write lock (BEGIN IMMEDIATE, see db.py).
+    the database's write lock (BEGIN IMMEDIATE, see db.py). On PostgreSQL they are
+    drawn from the column's sequence first (:func:`_reserve_ids_pg`).
     """
     if len(params) == 1:
         return [conn.execute(table.insert(), params[0]).inserted_primary_key[0]]
@@ -858,8 +865,29 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, params: list[dict]) -> li
         ids = list(range(start + 1, start + 1 + len(params)))
         conn.execute(table.insert(), [{**p, "id": i} for p, i in zip(params, ids, strict=True)])
         return ids
+    if conn.dialect.name == "postgresql":
+        ids = _reserve_ids_pg(conn, table, len(params))
+        if ids is not None:
+            conn.execute(table.insert(), [{**p, "id": i} for p, i in zip(params, ids, strict=True)])
+            return ids
     query = table.insert().returning(table.c.id, sort_by_parameter_order=True)
     return [r[0] for r in conn.execute(query, params)]
+
+
+def _reserve_ids_pg(conn: sa.Connection, table: sa.Table, n: int) -> list[int] | None:
+    """``n`` ids drawn from the id column's own sequence (ascending), or None without one.
+
+    What the column default would draw row by row; drawing them up front lets the rows
+    go as a plain executemany (psycopg pipelines it) instead of one multi-row INSERT ..
+    RETURNING whose statement text psycopg re-parses for every batch (it dominated bulk
+    writes on PostgreSQL).
+    """
+    name = conn.dialect.identifier_preparer.format_table(table)
+    seq = conn.execute(sa.select(sa.func.pg_get_serial_sequence(name, "id"))).scalar()
+    if seq is None:
+        return None
+    series = sa.func.generate_series(1, n).table_valued("i")
+    return sorted(conn.scalars(sa.select(sa.func.nextval(seq)).select_from(series)))
 
 
 def _initial_rollups(rt: RecordType) -> dict[str, int]:

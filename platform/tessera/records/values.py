@@ -26,17 +26,44 @@ def clean_input(
     values: dict[str, Any] = {}
     many: dict[str, list[int]] = {}
     errors: Errors = {}
-    fields = rt.field_map
+    writable, defaults = _plan(rt)
     for key, raw_value in raw.items():
-        f = fields.get(key)
-        problem = _input_problem(key, f)
-        if problem:
-            errors[key] = [problem]
+        step = writable.get(key)
+        if step is None:
+            errors[key] = [_input_problem(key, rt.field_map.get(key))]
             continue
-        _clean_one(f, raw_value, values, many, errors)
+        _clean_one(step, raw_value, values, many, errors)
     if creating:
-        _apply_defaults(rt, raw, values, many, errors)
+        for f, ft, is_many, default in defaults:
+            if f.key in raw:
+                continue
+            if default is not None:
+                _clean_one((f, ft, is_many), default, values, many, errors)
+            elif f.required:
+                errors[f.key] = ["required"]
     return values, many, errors
+
+
+def _plan(rt: RecordType) -> tuple[dict[str, tuple], list[tuple]]:
+    """Per record type, computed once: the writable fields by key as (field, its type,
+    is link_many), and the fields a create fills when absent (with their defaults).
+
+    Kept in the frozen RecordType's ``__dict__`` (like ``field_map``): cleaning runs per
+    row of every bulk write, and looking the same things up per value dominated it.
+    """
+    plan = rt.__dict__.get("_clean_plan")
+    if plan is None:
+        writable, defaults = {}, []
+        for f in rt.fields:
+            ft = for_field(f)
+            if ft.computed:
+                continue
+            if _input_problem(f.key, f) is None:
+                writable[f.key] = (f, ft, f.type == "link_many")
+            defaults.append((f, ft, f.type == "link_many", f.default))
+        plan = (writable, defaults)
+        object.__setattr__(rt, "_clean_plan", plan)
+    return plan
 
 
 def _input_problem(key: str, f: Field | None) -> str | None:
@@ -49,26 +76,17 @@ def _input_problem(key: str, f: Field | None) -> str | None:
     return None
 
 
-def _clean_one(f: Field, raw_value: Any, values: dict, many: dict, errors: Errors) -> None:
+def _clean_one(step: tuple, raw_value: Any, values: dict, many: dict, errors: Errors) -> None:
+    f, ft, is_many = step
     try:
-        value = for_field(f).clean(f, raw_value)
+        value = ft.clean(f, raw_value)
     except FieldValueError as exc:
         errors.setdefault(f.key, []).append(str(exc))
         return
-    if f.type == "link_many":
+    if is_many:
         many[f.key] = list(value or [])
     else:
         values[f.key] = value
-
-
-def _apply_defaults(rt: RecordType, raw: Mapping, values: dict, many: dict, errors: Errors) -> None:
-    for f in rt.fields:
-        if f.key in raw or for_field(f).computed:
-            continue
-        if f.default is not None:
-            _clean_one(f, f.default, values, many, errors)
-        elif f.required:
-            errors[f.key] = ["required"]
 
 
 @lru_cache(maxsize=512)
@@ -78,6 +96,14 @@ def _parsed(source: str) -> expr.Expression:
 
 def formula_fields(rt: RecordType) -> list[Field]:
     """Formula fields in an order where each comes after the formulas it reads."""
+    ordered = rt.__dict__.get("_formula_order")
+    if ordered is None:  # computed once per (frozen) record type
+        ordered = tuple(_formula_order(rt))
+        object.__setattr__(rt, "_formula_order", ordered)
+    return list(ordered)
+
+
+def _formula_order(rt: RecordType) -> list[Field]:
     formulas = {f.key: f for f in rt.fields if f.type == "formula"}
     ordered: list[Field] = []
     seen: set[str] = set()
