@@ -127,10 +127,21 @@ def test_user_roles_sets_exactly_and_prints(runner, crm, with_roles):
 
 
 def test_roles_of_an_app_declaring_none_accept_identifiers(runner, crm):
+    from tessera.meta import app_from_data
+
+    notes = {
+        "id": "notes",
+        "version": "1.0.0",
+        "record_types": [{"key": "note", "fields": [{"key": "title", "type": "text"}]}],
+    }
+    installer.install(crm.engine, app_from_data(notes), "notes")
+    crm.registry.reload()
     runner.invoke(args=["user", "create", "ann", "--password", "long-enough-1"])
-    assert runner.invoke(args=["user", "roles", "ann", "crm:sales_rep"]).exit_code == 0
-    bad = runner.invoke(args=["user", "roles", "ann", "crm:Bad-Key"])
+    assert runner.invoke(args=["user", "roles", "ann", "notes:editor"]).exit_code == 0
+    bad = runner.invoke(args=["user", "roles", "ann", "notes:Bad-Key"])
     assert bad.exit_code == 1 and "lower-case" in bad.stderr
+    undeclared = runner.invoke(args=["user", "roles", "ann", "crm:editor"])
+    assert undeclared.exit_code == 1 and "declares no role 'editor'" in undeclared.stderr
 
 
 def test_team_create_with_parent_and_manager_then_list(runner, crm):
