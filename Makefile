@@ -40,8 +40,15 @@ browser:
 	    echo "chromium not found and cannot be installed here: browser tests will be skipped (in CI they fail)"; \
 	  fi; }
 
+# Two passes: the engine, web, API and worker tests spread over TEST_WORKERS processes;
+# then, alone on the machine, the suites whose timing is part of what they check (real
+# browser journeys; worker kills, Redis restarts and cut connections of the fault suite).
+TEST_WORKERS ?= 2
+SERIAL_SUITES := tests/browser tests/automation/faults
+
 test: lint browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) $(addprefix --ignore=,$(SERIAL_SUITES))
+	$(PY) -m pytest $(SERIAL_SUITES)
 
 bench: install
 	$(PY) bench/run.py

@@ -67,12 +67,15 @@ def _work(auto, name: str | None, burst: bool) -> None:
     log = logging.getLogger("tessera.automation")
     incarnation, backoff = 0, 0.2
     while True:
-        worker = auto.make_worker(f"{name}.{incarnation}" if name and incarnation else name)
+        worker = None
         try:
+            worker = auto.make_worker(f"{name}.{incarnation}" if name and incarnation else name)
             worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
         except (OSError, RedisError) as exc:  # RQ's teardown itself may need Redis
             log.warning("automation worker: Redis away (%s)", exc.__class__.__name__)
-        if burst or worker._stop_requested:
+        except Exception:  # noqa: BLE001 - a worker outlives what it meets; say what it was
+            log.exception("automation worker: the RQ loop failed; starting it again")
+        if burst or (worker is not None and worker._stop_requested):
             return
         log.warning("automation worker: RQ loop ended (Redis away?); reconnecting")
         while not _redis_up(auto):

@@ -147,6 +147,16 @@ class Workers:
     def live(self) -> list[subprocess.Popen]:
         return [p for p in self.procs if p.poll() is None]
 
+    def dead_logs(self, lines: int = 30) -> str:
+        """The last lines of the log of every worker that exited (for failure messages)."""
+        out = []
+        for i, proc in enumerate(self.procs, start=1):
+            if proc.poll() is not None:
+                logs = sorted(self.tmp_path.glob(f"*-{i}.log"))
+                tail = logs[0].read_text(errors="replace").splitlines()[-lines:] if logs else []
+                out.append(f"worker {i} exited {proc.returncode}:\n" + "\n".join(tail))
+        return "\n".join(out)
+
     @staticmethod
     def kill(proc: subprocess.Popen, group: bool = True) -> None:
         """kill -9 the worker (and, with ``group``, anything in its process group)."""

@@ -231,7 +231,7 @@ def test_b_connections_terminated_under_workers_double_nothing(t, workers, datab
         f"repeated_step_audits={repeated_refs} done {recovery:.1f}s after the last cut"
     )
     assert report["missing"] == 0 and report["doubled"] == 0 and repeated_refs == 0
-    assert len(workers.live()) == 2
+    assert len(workers.live()) == 2, workers.dead_logs()
 
 
 # -- (c) ---------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def test_c_redis_restarted_empty_loses_nothing(t, workers, sink, redis_server, d
                f"workers alive={len(workers.live())}/2")  # fmt: skip
     assert report["missing"] == 0 and report["doubled"] == 0
     assert resumed < 10 and recovery < 20
-    assert len(workers.live()) == 2
+    assert len(workers.live()) == 2, workers.dead_logs()
 
 
 # -- (d) ---------------------------------------------------------------------------------
