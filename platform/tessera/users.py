@@ -30,31 +30,14 @@ class UserError(TesseraError):
         self.params = params
 
 
-def create_user(
-    engine: sa.Engine,
-    username: str,
-    password: str,
-    *,
-    is_admin: bool = False,
-    display_name: str | None = None,
-    email: str | None = None,
-    role: str = "user",
-    locale: str = "en",
-    timezone: str | None = None,
-) -> int:
-    """Create a user and return its id; refuses bad names, short passwords, duplicates."""
+def create_user(engine: sa.Engine, username: str, password: str, **options: Any) -> int:
+    """Create a user and return its id; refuses bad names, short passwords, duplicates.
+
+    ``options`` are :func:`insert_user`'s (is_admin, display_name, email, role, locale,
+    timezone).
+    """
     with engine.begin() as conn:
-        return insert_user(
-            conn,
-            username,
-            password,
-            is_admin=is_admin,
-            display_name=display_name,
-            email=email,
-            role=role,
-            locale=locale,
-            timezone=timezone,
-        )
+        return insert_user(conn, username, password, **options)
 
 
 def insert_user(
