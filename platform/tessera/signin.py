@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from tessera.access.tables import security_log
+from tessera.access import audit
 from tessera.storage.system import users
 
 DEFAULTS: dict[str, Any] = {
@@ -142,15 +142,7 @@ def log_event(
 ) -> None:
     """Append one row to ``security_log``."""
     with engine.begin() as conn:
-        conn.execute(
-            security_log.insert().values(
-                action=action,
-                user_id=user_id,
-                subject=(subject or "")[:200] or None,
-                ip=(ip or "")[:64] or None,
-                detail=detail,
-            )
-        )
+        audit.log(conn, action, by=user_id, subject=subject, ip=ip, detail=detail)
 
 
 def throttle(app: Any) -> Throttle:

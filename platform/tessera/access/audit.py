@@ -63,15 +63,15 @@ def log(
     ip: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Write one security event in the caller's transaction."""
+    """Write one security event in the caller's transaction (the one writer of the log)."""
     conn.execute(
         security_log.insert().values(
             at=datetime.now(UTC),
             action=action,
             user_id=by,
-            subject=subject,
+            subject=(subject or "")[:200] or None,  # the column sizes: a hostile name is cut
             app_id=app_id,
-            ip=ip,
+            ip=(ip or "")[:64] or None,
             detail=detail,
         )
     )

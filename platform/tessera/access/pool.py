@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from tessera.access import audit
 from tessera.access.principal import load_principal
 from tessera.access.rules import owner_field
-from tessera.access.tables import security_log
 from tessera.errors import Conflict, Forbidden, NotFound
 from tessera.records.actor import Actor
 
@@ -104,8 +104,4 @@ def _row(t, table, record_id: int):
 
 def _audit(t, action: str, user_id: int, app_id: str, rt_key: str, record_id: int) -> None:
     with t.engine.begin() as conn:
-        conn.execute(
-            security_log.insert().values(
-                action=action, user_id=user_id, app_id=app_id, subject=f"{rt_key}#{record_id}"
-            )
-        )
+        audit.log(conn, action, by=user_id, app_id=app_id, subject=f"{rt_key}#{record_id}")

@@ -12,9 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tessera.access import audit
 from tessera.access.principal import bump_access_version, load_principal
 from tessera.access.rules import grant_sql, rights
-from tessera.access.tables import record_shares, security_log, teams
+from tessera.access.tables import record_shares, teams
 from tessera.errors import BadRequest, NotFound
 from tessera.storage.system import users
 
@@ -100,12 +101,7 @@ def _check_target(conn, user_id, team_id) -> None:
 
 def _audit(conn, action, by, app_id, rt_key, record_id, detail) -> None:
     bump_access_version(conn)  # the shared record types are part of the principal
-    conn.execute(
-        security_log.insert().values(
-            action=action, user_id=by, app_id=app_id, subject=f"{rt_key}#{record_id}",
-            detail=detail,
-        )
-    )  # fmt: skip
+    audit.log(conn, action, by=by, app_id=app_id, subject=f"{rt_key}#{record_id}", detail=detail)
 
 
 # -- why can this user see this? ------------------------------------------------------------

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from tessera import users
-from tessera.access import pool, sharing
-from tessera.access.tables import teams
+from tessera.access import people, pool, sharing
 from tessera.web import common
 
 bp = Blueprint("access", __name__)
@@ -44,7 +42,7 @@ def explain(app_id: str, rt_key: str, record_id: int):
         rt=rt,
         record=record,
         people=users.display_names(t.engine),
-        teams=_teams(t.engine),
+        teams=[(team["id"], team["name"]) for team in people.list_teams(t.engine)],
         user_id=user_id,
         why=why,
         shares=sharing.shares_of(t, app.id, rt.key, record_id),
@@ -117,11 +115,3 @@ def release(app_id: str, rt_key: str, record_id: int):
     pool.release(common.engine_objects(), app.id, rt.key, record_id, common.me())
     flash(_("Released to the pool."))
     return redirect(url_for("access.pool_page", app_id=app.id, rt_key=rt.key))
-
-
-def _teams(engine) -> list[tuple[int, str]]:
-    with engine.connect() as conn:
-        return [
-            tuple(r)
-            for r in conn.execute(sa.select(teams.c.id, teams.c.name).order_by(teams.c.name))
-        ]
