@@ -453,10 +453,7 @@ class Records:
         for f in rt.fields:
             if not f.unique:
                 continue
-            by_value: dict[Any, list[int]] = {}
-            for i, (vals, _) in enumerate(cleaned):
-                if vals.get(f.key) is not None:
-                    by_value.setdefault(vals[f.key], []).append(i)
+            by_value = _by_value(cleaned, f.key)
             owners: dict[Any, set[int]] = {}
             values = list(by_value)
             for start in range(0, len(values), 1000):
@@ -464,13 +461,13 @@ class Records:
                 query = sa.select(col, table.c.id).where(col.in_(values[start : start + 1000]))
                 for value, rid in conn.execute(query):
                     owners.setdefault(value, set()).add(rid)
-            for value, idxs in by_value.items():
-                others = owners.get(value, set()) - {ids[i] for i in idxs}
-                clash = idxs if others else idxs[1:]
-                for i in clash:
-                    errors.setdefault(i, {}).setdefault(f.key, []).append(
-                        f"{value!s} is already used by another {rt.key}"
-                    )
+            _refuse_taken(
+                errors,
+                rt,
+                f.key,
+                by_value,
+                lambda v, idxs, owners=owners: owners.get(v, set()) - {ids[i] for i in idxs},
+            )
 
     def _update_many(self, conn, app, rt, table, currents, cleaned, actor, now) -> list[dict]:
         groups: dict[tuple[str, ...], list[dict]] = {}
@@ -705,22 +702,14 @@ class Records:
         for f in rt.fields:
             if not f.unique:
                 continue
-            by_value: dict[Any, list[int]] = {}
-            for i, (vals, _) in enumerate(cleaned):
-                if vals.get(f.key) is not None:
-                    by_value.setdefault(vals[f.key], []).append(i)
+            by_value = _by_value(cleaned, f.key)
             if not by_value:
                 continue
             query = sa.select(table.c[f.key]).where(table.c[f.key].in_(list(by_value)))
             if exclude_id is not None:
                 query = query.where(table.c.id != exclude_id)
             taken = set(conn.scalars(query))
-            for value, idxs in by_value.items():
-                clash = idxs if value in taken else idxs[1:]
-                for i in clash:
-                    errors.setdefault(i, {}).setdefault(f.key, []).append(
-                        f"{value!s} is already used by another {rt.key}"
-                    )
+            _refuse_taken(errors, rt, f.key, by_value, lambda v, _idxs, taken=taken: v in taken)
 
     def _finish_values(self, conn, app, rt, cleaned, errors, actor, now, current=None) -> None:
         """Compute formulas and run the record type's validation rules on each row."""
@@ -932,3 +921,21 @@ def _failed(errors: dict[int, Errors], *, single: bool) -> ValidationFailed:
     )
     err.rows = rows
     return err
+
+
+def _by_value(cleaned: list, key: str) -> dict[Any, list[int]]:
+    """{value: indexes of the rows holding it} of field ``key``'s non-empty values."""
+    by_value: dict[Any, list[int]] = {}
+    for i, (vals, _) in enumerate(cleaned):
+        if vals.get(key) is not None:
+            by_value.setdefault(vals[key], []).append(i)
+    return by_value
+
+
+def _refuse_taken(errors, rt, key: str, by_value: dict, taken) -> None:
+    """Every row whose value is ``taken(value, rows)`` elsewhere, and repeats in the batch."""
+    for value, idxs in by_value.items():
+        for i in idxs if taken(value, idxs) else idxs[1:]:
+            errors.setdefault(i, {}).setdefault(key, []).append(
+                f"{value!s} is already used by another {rt.key}"
+            )
