@@ -51,3 +51,21 @@ def test_https_setting_makes_cookies_secure(database_url, tmp_path):
     resp = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
     assert all("Secure" in c for c in resp.headers.getlist("Set-Cookie"))
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_static_files_cost_no_query_but_pages_still_see_the_user(client, tessera):
+    import sqlalchemy as sa
+
+    statements = []
+
+    def spy(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(tessera.engine, "before_cursor_execute", spy)
+    try:
+        asset = client.get("/assets/app.css")
+        assert asset.status_code == 200 and statements == []
+        page = client.get("/")
+    finally:
+        sa.event.remove(tessera.engine, "before_cursor_execute", spy)
+    assert page.status_code == 200 and statements  # a page reads the user and the schema

@@ -170,6 +170,10 @@ class Automation:
         return not cli or "run" in sys.argv[1:]
 
     def _before_request(self) -> None:
+        from flask import request
+
+        if request.endpoint in ("static", "web.static"):
+            return  # a static file depends on no schema: no query per asset
         self.tessera.registry.refresh_if_changed()
         if not self._threads and self._autostart():
             self.start()

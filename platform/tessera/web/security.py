@@ -21,6 +21,8 @@ from tessera.web import people
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EXEMPT_BLUEPRINTS = frozenset({"api", "hooks"})  # hooks: incoming webhooks (secret)
+#: static files: served without reading who is signed in (no query per asset)
+STATIC_ENDPOINTS = frozenset({"static", "web.static"})
 
 
 def init_app(app: Flask) -> None:
@@ -60,7 +62,11 @@ def load_user() -> None:
     """Put the signed-in, active user (a dict) on ``g.user``, or None."""
     g.user = None
     user_id = session.get("user_id")
-    if user_id is None or request.blueprint in EXEMPT_BLUEPRINTS:
+    if (
+        user_id is None
+        or request.blueprint in EXEMPT_BLUEPRINTS
+        or request.endpoint in STATIC_ENDPOINTS
+    ):
         return
     user = people.session_user(
         current_app.extensions["tessera"].engine, user_id, session.get("gen")
