@@ -105,3 +105,16 @@ def flask_app(database_url, tmp_path):
 def runner(flask_app):
     """Flask CLI runner bound to ``flask_app``."""
     return flask_app.test_cli_runner()
+
+
+@pytest.fixture
+def crm(flask_app):
+    """The runtime objects of ``flask_app`` with the built-in CRM installed."""
+    from tessera.meta import load_app
+    from tessera.storage import installer
+
+    t = flask_app.extensions["tessera"]
+    folder = REPO / "templates_builtin" / "crm"
+    installer.install(t.engine, load_app(folder), (folder / "template.yaml").read_text())
+    t.registry.reload()
+    return t

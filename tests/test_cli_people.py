@@ -5,7 +5,6 @@ Bad input exits 1 with a clear message on stderr and writes nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -13,22 +12,11 @@ import sqlalchemy as sa
 
 from tessera.access import people
 from tessera.access.tables import security_log, team_members, teams, user_roles
-from tessera.meta import load_app
 from tessera.storage import installer
 from tessera.storage.events import api_tokens
 from tessera.storage.system import users
 
-CRM = Path(__file__).resolve().parents[1] / "templates_builtin" / "crm"
 CRM_ROLES = ("sales_rep", "sales_manager", "service_agent", "finance", "marketing", "viewer")
-
-
-@pytest.fixture
-def crm(flask_app):
-    """The CRM installed."""
-    t = flask_app.extensions["tessera"]
-    installer.install(t.engine, load_app(CRM), (CRM / "template.yaml").read_text())
-    t.registry.reload()
-    return t
 
 
 @pytest.fixture

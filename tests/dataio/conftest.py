@@ -1,25 +1,10 @@
-"""Data in/out fixtures: the built-in CRM installed, file writers for CSV and XLSX."""
+"""Data in/out fixtures: file writers for CSV and XLSX (``crm`` is the root conftest's)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from tessera.meta import load_app
-from tessera.storage import installer
-
-REPO = Path(__file__).resolve().parents[2]
-CRM = REPO / "templates_builtin" / "crm"
-
-
-@pytest.fixture
-def crm(flask_app):
-    """The runtime object with the CRM installed."""
-    t = flask_app.extensions["tessera"]
-    installer.install(t.engine, load_app(CRM), (CRM / "template.yaml").read_text())
-    t.registry.reload()
-    return t
 
 
 @pytest.fixture
