@@ -1,0 +1,80 @@
+"""A small shop app (products, orders with a table of lines) installed per test."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+SHOP = """
+id: shop
+version: 1.0.0
+label: {en: Shop, zh-CN: 商店}
+record_types:
+  - key: product
+    label: {en: Product, zh-CN: 产品}
+    title: name
+    fields:
+      - {key: name, type: text, required: true}
+      - {key: price, type: currency, currency: CNY}
+  - key: order
+    label: {en: Order, zh-CN: 订单}
+    title: code
+    fields:
+      - {key: code, type: text, required: true, label: {en: Code, zh-CN: 单号}}
+      - key: items
+        type: table
+        label: {en: Lines, zh-CN: 明细}
+        min_rows: 1
+        fields:
+          - {key: product, type: link, to: product, required: true, label: {en: Product, zh-CN: 产品}}
+          - {key: qty, type: number, required: true, min: 1, label: {en: Qty, zh-CN: 数量}}
+          - {key: price, type: currency, currency: CNY, label: {en: Price, zh-CN: 单价}}
+          - key: amount
+            type: formula
+            formula: "qty * price"
+            result: currency
+            label: {en: Amount, zh-CN: 金额}
+      - {key: total, type: rollup, table: items, field: amount, aggregate: sum,
+         label: {en: Total, zh-CN: 合计}}
+      - {key: line_count, type: rollup, table: items, aggregate: count,
+         label: {en: Line count, zh-CN: 行数}}
+      - {key: with_tax, type: formula, formula: "total * 1.1", result: currency,
+         label: {en: With tax, zh-CN: 含税}}
+views:
+  - {key: orders, type: table, record_type: order, columns: [code, line_count, total]}
+  - {key: products, type: table, record_type: product, columns: [name, price]}
+"""
+
+
+def shop_data(version: str = "1.0.0") -> dict:
+    """The shop template as data (a fresh copy to edit)."""
+    data = yaml.safe_load(SHOP)
+    data["version"] = version
+    return data
+
+
+@pytest.fixture
+def tessera(flask_app):
+    """The runtime object of an app with the shop template installed."""
+    from tessera.meta import app_from_data
+    from tessera.storage import installer
+
+    t = flask_app.extensions["tessera"]
+    installer.install(t.engine, app_from_data(shop_data()), SHOP)
+    t.registry.reload()
+    return t
+
+
+@pytest.fixture
+def records(tessera):
+    """The records service of that app."""
+    return tessera.records
+
+
+@pytest.fixture
+def products(records) -> list[int]:
+    """Two products: pen (CNY 2.50) and book (CNY 30)."""
+    return [
+        records.create("shop", "product", {"name": "pen", "price": "2.50"})["id"],
+        records.create("shop", "product", {"name": "book", "price": "30"})["id"],
+    ]
