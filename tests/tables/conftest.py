@@ -26,7 +26,8 @@ record_types:
         label: {en: Lines, zh-CN: 明细}
         min_rows: 1
         fields:
-          - {key: product, type: link, to: product, required: true, label: {en: Product, zh-CN: 产品}}
+          - {key: product, type: link, to: product, required: true,
+             label: {en: Product, zh-CN: 产品}}
           - {key: qty, type: number, required: true, min: 1, label: {en: Qty, zh-CN: 数量}}
           - {key: price, type: currency, currency: CNY, label: {en: Price, zh-CN: 单价}}
           - key: amount

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
-from functools import partial
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from tessera.access.rules import rights, strip
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
+from tessera.meta.children import PARENT, child_types, find_child
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
-from tessera.meta.children import PARENT, child_types, find_child
 from tessera.records import log, refs
 from tessera.records import rows as table_rows
 from tessera.records.actor import SYSTEM, Actor
