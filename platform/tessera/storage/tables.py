@@ -4,7 +4,8 @@
 tables and by ``"<record type>.<field>"`` (``"customer.tags"``) for the junction table of
 a ``link_many`` field. The rows of a ``table`` field get a table like a record type's,
 keyed ``"<record type>__<field>"`` (see ``meta.children``). Junction tables have
-``source_id`` (the record holding the field) and ``target_id`` (the linked record), both foreign keys with ``ON DELETE CASCADE``.
+``source_id`` (the record holding the field) and ``target_id`` (the linked record),
+both foreign keys with ``ON DELETE CASCADE``.
 
 Column choices: field columns are nullable in the database (``required`` is enforced by
 the records service, so toggling it never needs a table rebuild); ``unique`` fields get
