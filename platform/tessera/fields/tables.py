@@ -95,6 +95,21 @@ class TableType(FieldType):
             raise FieldValueError(f"at most {high} rows (got {len(rows)})")
         return rows
 
+    def json_schema(self, field: Field) -> dict[str, Any]:
+        """OpenAPI: an array of row objects (the API's schema hook for this type)."""
+        from tessera.api.schemas import field_schema  # the API layer describes cells
+
+        cells = {f.key: field_schema(f) for f in row_fields(field)}
+        row = {"type": "object", "properties": cells, "additionalProperties": False}
+        low, high = int(field.opt("min_rows") or 0), int(field.opt("max_rows") or DEFAULT_MAX_ROWS)
+        return {
+            "type": "array",
+            "items": row,
+            "minItems": max(low, 1 if field.required else 0),
+            "maxItems": high,
+            "description": "the rows, in order; writing replaces them all",
+        }
+
     def is_empty(self, value: Any) -> bool:
         """No rows."""
         return not value

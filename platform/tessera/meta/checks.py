@@ -481,8 +481,13 @@ class Checker:
 
     # -- references and conditions ----------------------------------------------------
 
-    def resolve(self, name: str, rt_key: str | None) -> tuple[dict | None, str | None]:
-        """The field a (dotted) path names, or (None, problem text + hint)."""
+    def resolve(
+        self, name: str, rt_key: str | None, rows: bool = False
+    ) -> tuple[dict | None, str | None]:
+        """The field a (dotted) path names, or (None, problem text + hint).
+
+        ``rows``: the path may go into a table field's rows (conditions: any row matches).
+        """
         parts = name.split(".")
         current = rt_key
         for i, part in enumerate(parts):
@@ -495,9 +500,12 @@ class Checker:
                 return None, f'unknown field "{part}" on {current}|{suggest(part, fields) or ""}'
             if last:
                 return f, None
-            if f.get("type") == "table":
+            if f.get("type") == "table" and rows:
                 current = child_key(str(current), part)
                 continue
+            if f.get("type") == "table":
+                hint = f"only conditions look into rows; sum them with a rollup (table: {part})"
+                return None, f'"{part}" is a table, so "{name}" cannot be used here|{hint}'
             if f.get("type") not in LINKS:
                 return None, f'"{part}" is not a link, so "{name}" cannot follow it|'
             current = f.get("to")
@@ -506,12 +514,12 @@ class Checker:
         return None, None
 
     def field_exists(
-        self, name: Any, path: str, rt_key: str | None, what: str = "field"
+        self, name: Any, path: str, rt_key: str | None, what: str = "field", rows: bool = False
     ) -> dict | None:
         """Report ``name`` unless it resolves on ``rt_key``; the field or None."""
         if not isinstance(name, str) or (rt_key not in self.types and rt_key not in self.children):
             return None
-        f, problem = self.resolve(name, rt_key)
+        f, problem = self.resolve(name, rt_key, rows)
         if problem:
             message, _, hint = problem.partition("|")
             prefix = "" if what == "field" else f"{what}: "
@@ -542,7 +550,7 @@ class Checker:
 
     def leaf(self, cond: dict, path: str, rt_key: str | None, changes: bool) -> None:
         """Check one ``{field, op, value}`` condition."""
-        self.field_exists(cond.get("field"), f"{path}.field", rt_key)
+        self.field_exists(cond.get("field"), f"{path}.field", rt_key, rows=True)
         op, value, has_value = cond.get("op"), cond.get("value"), "value" in cond
         if op in CHANGE_OPS and not changes:
             self.add(f"{path}.op", f'op "{op}" is only allowed in a workflow\'s when')

@@ -46,6 +46,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from tessera import fields as field_types
 from tessera.errors import FieldValueError, Problem, TesseraError
+from tessera.meta.children import PARENT, child_record_type
 from tessera.meta.model import App, Field, RecordType
 from tessera.query import dates
 
@@ -314,6 +315,15 @@ class Via(Node):
 
 
 @dataclass(frozen=True)
+class Rows(Node):
+    """The condition ``inner`` on some row of a table field (false when it has none)."""
+
+    key: str  # the table field on this record
+    child: str  # the key of its rows' (child) record type, a table of the app
+    inner: Node
+
+
+@dataclass(frozen=True)
 class Change(Node):
     """changed / changed_to / changed_from: compares the old and new record (Python only)."""
 
@@ -440,6 +450,8 @@ class _Builder:
         return field
 
     def follow(self, field: Field, rt: RecordType, dotted: str, path: str) -> RecordType | None:
+        if field.type == "table":  # items.product: a field of the rows
+            return child_record_type(rt, field)
         target = field.opt("to")
         if field_kind(field) != "link" or not isinstance(target, str):
             self.fail(
@@ -506,6 +518,9 @@ class _Target:
 def _wrap_links(node: Node, links: tuple, kind: str) -> Node:
     prefixes = [".".join(f.key for f, _ in links[: i + 1]) for i in range(len(links))]
     for (field, target), prefix in reversed(list(zip(links, prefixes, strict=True))):
+        if field.type == "table":
+            node = Rows(field.key, target.key, node)
+            continue
         on_empty = _py(node, {}, _Ctx(None, None))
         node = Via(field.key, prefix, target.key, node, on_empty)
     return node
@@ -869,6 +884,8 @@ def _py(node: Node, rec: Mapping[str, Any], ctx: _Ctx) -> bool:  # noqa: C901 - 
             return all(v in values for v in (_get(rec, key, "list") or ()))
         case Via():
             return _py_via(node, rec, ctx)
+        case Rows(key, _, inner):
+            return any(_py(inner, row, ctx) for row in rec.get(key) or ())
         case Change():
             return _py_change(node, rec, ctx)
     raise TypeError(f"unknown condition node {node!r}")  # pragma: no cover
@@ -911,6 +928,8 @@ def _link_paths(node: Node) -> set[str]:
             return _link_paths(item)
         case Via(prefix=prefix, inner=inner):
             return {prefix} | _link_paths(inner)
+        case Rows(inner=inner):
+            return _link_paths(inner)
     return set()
 
 
@@ -947,6 +966,12 @@ def _sql(node: Node, table: sa.FromClause, tables: Mapping[str, sa.Table]) -> sa
             return _list_has(_col(table, key), value)
         case ListOnly(key, values):
             return _list_only(_col(table, key), values)
+        case Rows(_, child, inner):
+            alias = tables[child].alias()
+            match = sa.select(alias.c.id).where(
+                alias.c[PARENT] == table.c.id, _sql(inner, alias, tables)
+            )
+            return match.exists()
         case Via(key, _, target, inner, on_empty):
             alias = tables[target].alias()
             sub = sa.select(alias.c.id).where(_sql(inner, alias, tables))

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from tessera.access.rules import rights, strip
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
-from tessera.meta.children import PARENT, child_types, find_child
+from tessera.meta.children import PARENT, child_record_type, child_types, find_child
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
@@ -747,9 +747,13 @@ class Records:
         def target_of(path: str):
             current = rt
             for seg in path.split("."):
-                if not current.has_field(seg) or current.field(seg).type != "link":
+                f = current.field_map.get(seg)
+                if f is not None and f.type == "table":  # items.product: through the rows
+                    current = child_record_type(current, f)
+                    continue
+                if f is None or f.type != "link":
                     return None
-                current = app.record_type(current.field(seg).opt("to"))
+                current = app.record_type(f.opt("to"))
             return current
 
         def load(path: str, linked_id: Any) -> dict | None:
