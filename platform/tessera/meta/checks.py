@@ -104,7 +104,7 @@ class Checker:
     def fields(self, rt_key: str | None) -> dict[str, dict]:
         """Fields of record type ``rt_key`` by key (first declaration wins)."""
         out: dict[str, dict] = {}
-        rt = self.types.get(rt_key) or self.children.get(rt_key)
+        rt = self.children.get(rt_key) or self.types.get(rt_key)  # a clash is reported
         for _, f in _items(_dict(rt).get("fields"), ""):
             if isinstance(f.get("key"), str):
                 out.setdefault(f["key"], f)
