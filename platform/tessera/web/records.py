@@ -21,6 +21,7 @@ from tessera.access.rules import rights
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.files import check_metadata, upload_path
+from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
 from tessera.web import automation, common, forms, people, present, uploads
 from tessera.web.hostile import db_int, maybe_int
@@ -288,11 +289,8 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
     """For each link field: (id, title) choices, the current value(s) first."""
     queries = common.engine_objects().queries
     out = {}
-    for f in spec.fields:
-        if f.type not in ("link", "link_many"):
-            continue
+    for key, f, current in _link_inputs(spec, values):
         target = app.record_type(f.opt("to"))
-        current = values.get(f.key) or []
         current = {
             n
             for n in (maybe_int(v) for v in (current if isinstance(current, list) else [current]))
@@ -303,8 +301,23 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
             app.id, target.key, limit=PICKER_OPTIONS, sort="-updated_at", user_id=common.who()
         )
         rows = list(chosen.values()) + [r for r in page.rows if r["id"] not in chosen]
-        out[f.key] = [(r["id"], present.title(target, r)) for r in rows]
+        out[key] = [(r["id"], present.title(target, r)) for r in rows]
     return out
+
+
+def _link_inputs(spec: forms.FormSpec, values: dict):
+    """(choices key, link field, current value(s)) of each link input, grid cells included.
+
+    A grid's link cells share one list of choices, keyed ``items.product``.
+    """
+    for f in spec.fields:
+        if f.type in ("link", "link_many"):
+            yield f.key, f, values.get(f.key) or []
+        elif f.type == "table":
+            for c in row_fields(f):
+                if c.type == "link":
+                    rows = values.get(f.key) or []
+                    yield f"{f.key}.{c.key}", c, [r.get(c.key) for r in rows if r.get(c.key)]
 
 
 # -- delete, lookup, download ----------------------------------------------------------------
