@@ -19,6 +19,7 @@ from tessera.access.principal import Principal, with_team_members
 from tessera.access.rules import Rights, grants_match, rights, sql_condition, strip
 from tessera.access.tables import record_shares
 from tessera.errors import Forbidden, NotFound
+from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
 from tessera.query.policy import principal
 from tessera.records.actor import Actor
@@ -116,10 +117,7 @@ class Guard:
     # -- links ---------------------------------------------------------------------------
     def links_readable(self, conn, registry, values: Mapping, many: Mapping, errs: dict) -> None:
         """Links may only point at records the writer can read (422 naming the field)."""
-        for f in self.rt.fields:
-            if f.type not in LINKS:
-                continue
-            ids = _ids(values.get(f.key) if f.type == "link" else many.get(f.key))
+        for key, f, ids in _link_values(self.rt, values, many):
             if not ids:
                 continue
             target_rt = self.app.record_type(f.opt("to"))
@@ -132,7 +130,7 @@ class Guard:
             seen = set(conn.scalars(query.where(cond)))
             hidden = sorted(exist - seen)
             if hidden:
-                errs.setdefault(f.key, []).append(
+                errs.setdefault(key, []).append(
                     f"you cannot see {target_rt.key} {', '.join(f'#{i}' for i in hidden)}"
                 )
 
@@ -140,6 +138,18 @@ class Guard:
     def strip(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` without the fields the writer may not read."""
         return strip(self.rights, row)
+
+
+def _link_values(rt: RecordType, values: Mapping, many: Mapping):
+    """(error key, link field, ids) of each link value written, table rows' cells included."""
+    for f in rt.fields:
+        if f.type in LINKS:
+            yield f.key, f, _ids(values.get(f.key) if f.type == "link" else many.get(f.key))
+        elif f.type == "table":
+            for c in row_fields(f):
+                if c.type == "link":
+                    for n, row in enumerate(many.get(f.key) or ()):
+                        yield f"{f.key}[{n}].{c.key}", c, _ids(row.get(c.key))
 
 
 def guard_for(conn, app: App, rt: RecordType, actor: Actor) -> Guard | None:

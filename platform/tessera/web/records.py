@@ -163,13 +163,28 @@ def _json_html(app: App, rt: RecordType, f, value: Any):
     if value is None:
         return present.value_html(app, rt, f, None)
     try:
-        coerced = value if f.type in ("link_many", "lookup") else for_field(f).coerce(f, value)
-    except (FieldValueError, TypeError, ValueError):
+        if f.type == "table":  # rows as logged: each cell back to its own type's value
+            coerced = [
+                {c.key: _json_value(c, row.get(c.key)) for c in row_fields(f)} for row in value
+            ]
+        elif f.type in ("link_many", "lookup"):
+            coerced = value
+        else:
+            coerced = for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError, AttributeError):
         coerced = value
     try:
         return present.value_html(app, rt, f, coerced, {})
     except Exception:  # noqa: BLE001 - history may hold values of an older field type
         return str(value)
+
+
+def _json_value(f, value: Any) -> Any:
+    """A logged JSON value as ``f``'s Python value (as it was, when it does not convert)."""
+    try:
+        return for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError):
+        return value
 
 
 # -- create and edit -------------------------------------------------------------------------
