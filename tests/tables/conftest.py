@@ -42,8 +42,10 @@ record_types:
       - {key: with_tax, type: formula, formula: "total * 1.1", result: currency,
          label: {en: With tax, zh-CN: 含税}}
 views:
-  - {key: orders, type: table, record_type: order, columns: [code, line_count, total]}
-  - {key: products, type: table, record_type: product, columns: [name, price]}
+  - {key: orders, type: table, record_type: order, columns: [code, line_count, total],
+     label: {en: Orders, zh-CN: 订单列表}}
+  - {key: products, type: table, record_type: product, columns: [name, price],
+     label: {en: Products, zh-CN: 产品列表}}
 """
 
 

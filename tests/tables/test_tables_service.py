@@ -81,6 +81,9 @@ def test_bad_rows_name_row_and_field_and_write_nothing(tessera, records, product
     with pytest.raises(ValidationFailed) as err:
         records.create("shop", "order", {"code": "A4", "items": []})
     assert err.value.fields == {"items": ["required"]}
+    with pytest.raises(ValidationFailed) as err:
+        records.create("shop", "order", {"code": "A4"})  # min_rows: 1 holds when left out too
+    assert err.value.fields == {"items": ["required"]}
 
 
 def test_deleting_the_record_deletes_its_rows_and_rows_block_deleting_a_product(

@@ -42,6 +42,8 @@ def clean_input(
                 continue
             if default is not None:
                 _clean_one((f, ft, is_many), default, values, many, errors)
+            elif f.type == "table" and f.opt("min_rows"):  # "needs at least 2 rows"
+                _clean_one((f, ft, is_many), [], values, many, errors)
             elif f.required:
                 errors[f.key] = ["required"]
     return values, many, errors
