@@ -110,3 +110,33 @@ def test_history_of_the_record_shows_line_changes(records, products):
     old, new = history[1]["changes"]["items"]
     assert old == [{"product": pen, "qty": 1, "price": None, "amount": None}]
     assert new == [{"product": book, "qty": 5, "price": None, "amount": None}]
+
+
+def test_conditions_on_row_fields_agree_in_python_and_sql(tessera, records, products):
+    from datetime import UTC, datetime
+
+    from tessera.query import conditions
+
+    pen, book = products
+    app = tessera.registry.apps["shop"]
+    rt = app.record_type("order")
+    made = [
+        records.create("shop", "order", {"code": c, "items": [{"product": p, "qty": q}]})
+        for c, p, q in (("P1", pen, 1), ("P2", book, 7), ("P3", pen, 9))
+    ]
+    cond = {"all": [{"field": "items.product", "op": "eq", "value": pen},
+                    {"field": "items.qty", "op": "gte", "value": 5}]}  # fmt: skip
+    now = datetime.now(UTC)
+    in_python = [
+        m["code"]
+        for m in made
+        if conditions.evaluate(
+            cond, records.get("shop", "order", m["id"]), rt, app, me=None, now=now
+        )
+    ]
+    table = tessera.registry.table("shop", "order")
+    tables = {k: tessera.registry.table("shop", k) for k in ("order", "order__items", "product")}
+    where = conditions.to_sql(cond, rt, app, tables, me=None, now=now)
+    with tessera.engine.connect() as conn:
+        in_sql = list(conn.scalars(sa.select(table.c.code).where(where).order_by(table.c.code)))
+    assert in_python == in_sql == ["P3"]
