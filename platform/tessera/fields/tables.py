@@ -47,9 +47,9 @@ class TableType(FieldType):
         return sa.Integer()
 
     def coerce(self, field: Field, raw: Any) -> Any:
-        """A list of cleaned row dicts (JSON text is parsed); raises RowErrors."""
+        """A list of cleaned row dicts (JSON text is parsed; empty: None); raises RowErrors."""
         if raw is None or raw == "":
-            return []
+            return None
         if isinstance(raw, str):
             try:
                 raw = json.loads(raw)
@@ -86,7 +86,7 @@ class TableType(FieldType):
 
     def clean(self, field: Field, raw: Any) -> Any:
         """Rows, checked against ``min_rows`` (``required``: at least one) and ``max_rows``."""
-        rows = self.coerce(field, raw)
+        rows = self.coerce(field, raw) or []
         low = max(int(field.opt("min_rows") or 0), 1 if field.required else 0)
         high = int(field.opt("max_rows") or DEFAULT_MAX_ROWS)
         if len(rows) < low:
@@ -122,8 +122,10 @@ class TableType(FieldType):
         ]
 
     def format(self, field: Field, value: Any, locale: str = "en") -> str:
-        """``3 rows``."""
-        n = len(value or ())
+        """``3 rows`` (nothing for no value)."""
+        if value is None:
+            return ""
+        n = len(value)
         return f"{n} row" if n == 1 else f"{n} rows"
 
 
