@@ -69,6 +69,13 @@ def test_filter_on_a_row_field_matches_records_with_any_such_row(api, products):
     flt = '{"not": {"field": "items.product.name", "op": "eq", "value": "book"}}'
     resp = api.get("/api/v1/shop/order", query_string={"filter": flt})
     assert [r["code"] for r in resp.get_json()["data"]] == ["C1"]
+    flt = '{"field": "items", "op": "is_not_empty"}'
+    resp = api.get("/api/v1/shop/order", query_string={"filter": flt})
+    assert len(resp.get_json()["data"]) == 3
+    flt = '{"field": "items", "op": "eq", "value": 1}'
+    resp = api.get("/api/v1/shop/order", query_string={"filter": flt})
+    assert resp.status_code == 400
+    assert "only is_empty and is_not_empty" in resp.get_data(as_text=True)
 
 
 def test_openapi_describes_the_rows(api):

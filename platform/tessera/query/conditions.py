@@ -404,11 +404,28 @@ class _Builder:
         for extra in (k for k in cond if k not in ("field", "op", "value")):
             hint = _did_you_mean(str(extra), ("field", "op", "value"))
             self.fail(f"{path}.{extra}", f"unknown key {_q(extra)}", hint)
+        name = cond.get("field")
+        if isinstance(name, str) and rt.field_map.get(name) and rt.field(name).type == "table":
+            return self.rows_leaf(rt.field(name), rt, cond, path)
         target = self.resolve_path(cond.get("field"), rt, f"{path}.field")
         op = self.check_op(cond.get("op"), f"{path}.op")
         if target is None or op is None:
             return Const(False)
         return self.build_leaf(target, op, cond, path)
+
+    def rows_leaf(self, field: Field, rt: RecordType, cond: Mapping, path: str) -> Node:
+        """``{field: items, op: is_empty | is_not_empty}``: the record has no rows / some."""
+        op = self.check_op(cond.get("op"), f"{path}.op")
+        if op is None:
+            return Const(False)
+        if op not in ("is_empty", "is_not_empty") or "value" in cond:
+            return self.fail(
+                f"{path}.op",
+                f"{_q(field.key)} is a table: only is_empty and is_not_empty apply to it",
+                f"look into its rows with {field.key}.<row field>",
+            )
+        some = Rows(field.key, child_record_type(rt, field).key, Const(True))
+        return Not(some) if op == "is_empty" else some
 
     def resolve_path(self, name: Any, rt: RecordType, path: str) -> _Target | None:
         if not isinstance(name, str) or not name:

@@ -669,7 +669,7 @@ class Records:
             if blockers:
                 raise Conflict(
                     _restrict_message(app, src_rt, link, blockers),
-                    {"_record": [f"linked from {src_rt.key} #{b['id']}" for b in blockers[:5]]},
+                    {"_record": [_linked_from(app, src_rt, b) for b in blockers[:5]]},
                 )
             return
         for row in conn.execute(query).mappings().all():
@@ -918,6 +918,14 @@ def _as_ids(value: Any) -> set:
     if value is None:
         return set()
     return set(value) if isinstance(value, list | tuple | set) else {value}
+
+
+def _linked_from(app: App, src_rt: RecordType, blocker) -> str:
+    """``linked from follow_up #3`` (a table row names its record: ``order #7``)."""
+    owner = find_child(app, src_rt.key)
+    if owner is not None:
+        return f"linked from {owner[0].key} #{blocker[PARENT]} ({owner[1].key})"
+    return f"linked from {src_rt.key} #{blocker['id']}"
 
 
 def _restrict_message(app: App, src_rt: RecordType, link, blockers) -> str:
