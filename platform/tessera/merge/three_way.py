@@ -52,6 +52,8 @@ class Conflict:
     theirs: Any
     note: str = ""
     choice: str | None = None  # "mine" | "theirs"; None: not decided yet
+    kind: str = "changed"  # changed | deleted_here | deleted_upstream | held
+    held: int = 0  # kind "held": records holding the option
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (for JSON and templates)."""
@@ -166,9 +168,11 @@ class _Merger:
         self.choices, self.default, self.in_use = choices, default, in_use
         self.conflicts: list[Conflict] = []
 
-    def decide(self, path: str, base: Any, mine: Any, theirs: Any, note: str = "") -> str:
+    def decide(
+        self, path: str, base: Any, mine: Any, theirs: Any, note: str = "", **more: Any
+    ) -> str:
         choice = self.choices.get(path) or self.default
-        self.conflicts.append(Conflict(path, base, mine, theirs, note, choice))
+        self.conflicts.append(Conflict(path, base, mine, theirs, note, choice, **more))
         return choice or "mine"  # undecided: show the local value until chosen
 
     def props(self, path: str, b: dict, mine: dict, theirs: dict) -> dict:
@@ -226,10 +230,12 @@ class _Merger:
             return None
         if mine is None:
             note = "deleted here, changed upstream"
-            keep = self.decide(path, b.key, DELETED, theirs.key, note) == "theirs"
+            keep = self.decide(path, b.key, DELETED, theirs.key, note, kind="deleted_here")
+            keep = keep == "theirs"
         else:
             note = "changed here, deleted upstream"
-            keep = self.decide(path, b.key, mine.key, DELETED, note) == "mine"
+            keep = self.decide(path, b.key, mine.key, DELETED, note, kind="deleted_upstream")
+            keep = keep == "mine"
         if keep:
             kept.local_key = mine.key if mine else None
             return kept
@@ -246,7 +252,7 @@ class _Merger:
         if not n:
             return False
         note = f"removed upstream, but {n} record(s) here hold it"
-        if self.decide(path, mine.key, mine.key, DELETED, note) == "mine":
+        if self.decide(path, mine.key, mine.key, DELETED, note, kind="held", held=n) == "mine":
             mine.local_key = mine.key
             return True
         return False
