@@ -232,3 +232,21 @@ def test_deleted_here_changed_upstream_is_a_conflict(eng):
 def test_uncustomised_app_is_not_merged(eng):
     installer.install(eng, app_from_data(copy.deepcopy(BASE)), None)
     assert not service.is_customised(eng, "crmx")
+
+
+def test_references_follow_a_rename_made_on_the_other_side(eng):
+    def mine(d):
+        _f(d, "code").update(key="ref", renamed_from="code")
+
+    def theirs(d):
+        d["views"][0]["columns"] = ["name", "code"]
+        d["views"][0]["filter"] = {"field": "code", "op": "is_not_empty"}
+        d["record_types"][0]["indexes"] = [["code"]]
+
+    _setup(eng, mine)
+    out = service.merge_upgrade(eng, app_from_data(_version("1.1.0", theirs)))
+    assert out.conflicts == [] and out.applied, (out.problems, out.error)
+    data = _installed(eng)
+    assert data["views"][0]["columns"] == ["name", "ref"]
+    assert data["views"][0]["filter"] == {"field": "ref", "op": "is_not_empty"}
+    assert data["record_types"][0]["indexes"] == [["ref"]]

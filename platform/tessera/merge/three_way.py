@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tessera.merge import identity
+from tessera.merge import identity, references
 from tessera.meta.compile import humanize
 
 CHOICES = ("mine", "theirs")
@@ -276,6 +276,26 @@ class _Merger:
         return out
 
 
+def _rename_references(version: Node, merged: dict[str, Node]) -> None:
+    """Rewrite ``version``'s references to record types and fields into merged names."""
+    rts: dict[str, str] = {}
+    fields: dict[tuple[str, str], str] = {}
+    for rt_id, rt in version.children["record_types"].items():
+        target = merged.get(rt_id)
+        if target is None:
+            continue
+        rts[rt.key] = target.key
+        for f_id, f in rt.children["fields"].items():
+            if f_id in target.children["fields"]:
+                fields[(rt.key, f.key)] = target.children["fields"][f_id].key
+    for rt in version.children["record_types"].values():
+        own = {f: new for (r, f), new in fields.items() if r == rt.key}
+        rt.props = references.record_type(rt.props, own)
+    for group in KEYED:
+        for node in version.children[group].values():
+            node.props = references.item(group, node.props, (rts, fields))
+
+
 def _unify(bm: dict, lm: dict, tm: dict) -> dict:
     """Items both sides added with the same key become one (theirs' id)."""
     added = {n.key: i for i, n in tm.items() if i not in bm}
@@ -378,6 +398,10 @@ def merge(
     without it such conflicts stay undecided (the local value shows in ``data``).
     """
     b, mine, t = (to_node(d, ids) for d, ids in (base, local, theirs))
+    # first learn the merged names, then say every reference in them on all three sides
+    keys = _Merger(choices or {}, default, None).node("", *copy.deepcopy((b, mine, t)))
+    for side in (b, mine, t):
+        _rename_references(side, keys.children["record_types"])
     m = _Merger(choices or {}, default, in_use)
     root = m.node("", b, mine, t)
     data = to_data(root, str(local[0]["id"]), version, mine)
