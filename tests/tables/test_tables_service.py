@@ -140,3 +140,22 @@ def test_conditions_on_row_fields_agree_in_python_and_sql(tessera, records, prod
     with tessera.engine.connect() as conn:
         in_sql = list(conn.scalars(sa.select(table.c.code).where(where).order_by(table.c.code)))
     assert in_python == in_sql == ["P3"]
+
+
+def test_workflow_condition_items_changed(tessera):
+    from datetime import UTC, datetime
+
+    from tessera.query import conditions
+
+    app = tessera.registry.apps["shop"]
+    rt = app.record_type("order")
+    one = [{"product": 1, "qty": 1}]
+    two = [{"product": 1, "qty": 1}, {"product": 2, "qty": 3}]
+
+    def changed(old, new):
+        cond = {"field": "items", "op": "changed"}
+        now = datetime.now(UTC)
+        return conditions.evaluate(cond, {"items": new}, rt, app, me=None, now=now, old=old)
+
+    assert changed({"items": one}, two) and changed({"items": two}, two[::-1])
+    assert not changed({"items": two}, [dict(r) for r in two])

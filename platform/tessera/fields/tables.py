@@ -40,6 +40,7 @@ class TableType(FieldType):
 
     name = "table"
     stored = False
+    #: of the rows as a whole (in workflows also ``changed``); ``items.qty`` looks into rows
     operators = frozenset({"is_empty", "is_not_empty"})
 
     def column_type(self, field: Field) -> sa.types.TypeEngine:

@@ -414,14 +414,20 @@ class _Builder:
         return self.build_leaf(target, op, cond, path)
 
     def rows_leaf(self, field: Field, rt: RecordType, cond: Mapping, path: str) -> Node:
-        """``{field: items, op: is_empty | is_not_empty}``: the record has no rows / some."""
+        """``{field: items, op: is_empty | is_not_empty}``: the record has no rows / some.
+
+        In workflows also ``changed``: some row was added, removed, moved or edited.
+        """
         op = self.check_op(cond.get("op"), f"{path}.op")
         if op is None:
             return Const(False)
+        if op == "changed" and "value" not in cond:
+            return Change(field.key, "rows", "changed", None)
         if op not in ("is_empty", "is_not_empty") or "value" in cond:
+            also = ", changed" if self.allow_changes else ""
             return self.fail(
                 f"{path}.op",
-                f"{_q(field.key)} is a table: only is_empty and is_not_empty apply to it",
+                f"{_q(field.key)} is a table: only is_empty, is_not_empty{also} apply to it",
                 f"look into its rows with {field.key}.<row field>",
             )
         some = Rows(field.key, child_record_type(rt, field).key, Const(True))
@@ -937,6 +943,8 @@ def _py_change(node: Change, rec: Mapping[str, Any], ctx: _Ctx) -> bool:
     before, after = _get(old_rec, node.key, node.kind), _get(rec, node.key, node.kind)
     if _is_empty(before) and _is_empty(after):
         return False
+    if node.kind == "rows":  # a table's rows (dicts): any difference, order included
+        return list(before or ()) != list(after or ())
     if node.kind == "list":
         b, a = set(before or ()), set(after or ())
         if node.mode == "changed":
