@@ -9,7 +9,7 @@ import yaml
 from browser_helpers import shot, sign_in
 
 SHOP = (
-    __import__("pathlib").Path(__file__).resolve().parents[1] / "tables" / "conftest.py"
+    __import__("pathlib").Path(__file__).resolve().parents[1] / "tables" / "tables_helpers.py"
 )  # the shop template of the child-table tests
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
-from conftest import shop_data
+from tables_helpers import shop_data
 
 from tessera.meta import app_from_data
 from tessera.storage import installer
