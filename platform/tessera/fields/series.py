@@ -80,7 +80,7 @@ def render(fmt: str, n: int, when: dt.datetime) -> str:
 
 
 def period(fmt: str, when: dt.datetime) -> str:
-    """The counter period of ``when`` for this pattern: ``2026``, ``2026-03``, ``2026-03-05``, ''."""
+    """The counter period of ``when``: ``2026``, ``2026-03``, ``2026-03-05`` or ''."""
     parts = set(TOKEN.findall(fmt)) & set(DATE_PARTS)
     if "DD" in parts:
         return when.strftime("%Y-%m-%d")

@@ -45,8 +45,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from tessera import fields as field_types
-from tessera.fields import polylinks
 from tessera.errors import FieldValueError, Problem, TesseraError
+from tessera.fields import polylinks
 from tessera.meta.model import App, Field, RecordType
 from tessera.query import dates
 

@@ -654,9 +654,12 @@ class Records:
     def _incoming(self, app: App, rt_key: str):
         for src in app.record_types:
             for f in src.fields:
-                if f.type == "link" and f.opt("to") == rt_key:
-                    yield src, f
-                elif f.type == "poly_link" and rt_key in polylinks.targets(f):
+                if (
+                    f.type == "link"
+                    and f.opt("to") == rt_key
+                    or f.type == "poly_link"
+                    and rt_key in polylinks.targets(f)
+                ):
                     yield src, f
 
     def _on_delete(self, conn, app, src_rt, link, target, actor, now, budget) -> None:
