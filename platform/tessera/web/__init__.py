@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        kanban,
         present,
         profile,
         public,
@@ -50,7 +51,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
-        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS}",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{kanban.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)

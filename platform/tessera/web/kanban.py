@@ -10,6 +10,7 @@ can return fresh numbers after a drag and the page updates them without a reload
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask_babel import gettext as _
@@ -20,6 +21,8 @@ from tessera.meta.model import App, Field, RecordType, View
 from tessera.web import common, present
 from tessera.web.i18n import label_locale
 
+#: Chinese of the strings added with link kanbans and polymorphic links
+TRANSLATIONS = Path(__file__).resolve().parent / "translations_polylink"
 MAX_LANES = 100
 ORDER_NAMES = ("order", "sort", "position", "sequence", "sort_order")
 NUMERIC = ("number", "currency", "percent", "rating", "rollup")

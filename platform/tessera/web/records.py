@@ -107,7 +107,8 @@ def related_lists(app: App, rt: RecordType, record_id: int) -> list[dict]:
             )
             columns = _related_columns(src, f.key)
             present.prime_links(app, src, page.rows, columns)
-            out.append({"rt": src, "link": f, "page": page, "columns": columns})
+            prefill = record_id if f.type == "link" else polylinks.join(rt.key, record_id)
+            out.append({"rt": src, "link": f, "page": page, "columns": columns, "prefill": prefill})
     return out
 
 
