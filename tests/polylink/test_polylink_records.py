@@ -239,3 +239,18 @@ def test_expand_gives_type_title_and_record(world):
     found = page.expanded["regarding"]
     assert found[f"customer:{acme['id']}"]["name"] == "Acme"
     assert found[f"lead:{lead['id']}"]["number"].startswith("LEAD-")
+
+
+def test_merging_duplicates_repoints_polymorphic_links_and_export_keeps_the_pair(world):
+    from tessera.dataio import merge
+    from tessera.dataio.export import field_value
+    from tessera.records.actor import SYSTEM
+
+    sales, acme, *_ = world
+    r = sales.records
+    dup = r.create("sales", "customer", {"name": "ACME Ltd"})
+    fu = r.create("sales", "follow_up", {"subject": "s", "regarding": f"customer:{dup['id']}"})
+    merge.merge(sales, "sales", "customer", acme["id"], [dup["id"]], {}, SYSTEM)
+    assert r.get("sales", "follow_up", fu["id"])["regarding"] == f"customer:{acme['id']}"
+    f = sales.registry.apps["sales"].record_type("follow_up").field("regarding")
+    assert field_value(f, f"customer:{acme['id']}", "en") == f"customer:{acme['id']}"
