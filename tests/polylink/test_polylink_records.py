@@ -254,3 +254,28 @@ def test_merging_duplicates_repoints_polymorphic_links_and_export_keeps_the_pair
     assert r.get("sales", "follow_up", fu["id"])["regarding"] == f"customer:{acme['id']}"
     f = sales.registry.apps["sales"].record_type("follow_up").field("regarding")
     assert field_value(f, f"customer:{acme['id']}", "en") == f"customer:{acme['id']}"
+
+
+def test_renaming_a_target_record_type_rewrites_stored_links(world):
+    import yaml
+    from polylink_app import SALES
+
+    from tessera.meta import app_from_data
+    from tessera.storage import installer
+
+    sales, acme, lead, _deal = world
+    r = sales.records
+    fu = r.create("sales", "follow_up", {"subject": "s", "regarding": f"customer:{acme['id']}"})
+    other = r.create("sales", "follow_up", {"subject": "t", "regarding": f"lead:{lead['id']}"})
+    data = yaml.safe_load(
+        SALES.replace("- key: customer\n", "- key: client\n    renamed_from: customer\n")
+    )
+    data["record_types"][4]["fields"][1]["to"] = ["lead", "client", "deal"]
+    data["record_types"][5]["fields"][1]["to"] = ["client", "deal"]
+    data["record_types"][6]["fields"][1]["to"] = ["client", "lead"]
+    data["version"] = "1.1.0"
+    plan = installer.upgrade(sales.engine, app_from_data(data), yaml.safe_dump(data))
+    sales.registry.reload()
+    assert any("regarding values at client (was customer)" in line for line in plan.describe())
+    assert r.get("sales", "follow_up", fu["id"])["regarding"] == f"client:{acme['id']}"
+    assert r.get("sales", "follow_up", other["id"])["regarding"] == f"lead:{lead['id']}"

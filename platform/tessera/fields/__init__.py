@@ -15,12 +15,10 @@ from tessera.fields import (
     temporal,
     text,
 )
-from tessera.fields.base import FieldType, for_field, get, names, register
+from tessera.fields.base import WRITTEN_AS, FieldType, for_field, get, names, register
 
 BUILTIN_MODULES = (text, numbers, temporal, choice, links, polylinks, files, computed)
 builtin: list[FieldType] = [ft for module in BUILTIN_MODULES for ft in module.builtin]
-
-WRITTEN_AS = {"poly_link": "link"}
 
 for _field_type in builtin:
     register(_field_type)
