@@ -43,9 +43,11 @@ from tessera import prefs
 from tessera.errors import TemplateError, TesseraError
 from tessera.fields import base as field_registry
 from tessera.meta import app_from_data, dump_app, validate_data
+from tessera.meta import usages as usage_finder
 from tessera.meta.validate import SCHEMA_DIR
 from tessera.storage import installer, migrate
 from tessera.web import common
+from tessera.web.builder_words import problem_words, usage_answer
 
 bp = Blueprint("builder", __name__, url_prefix="/builder")
 common.protect(bp)
@@ -161,8 +163,11 @@ def _base_keys(app_id: str) -> dict[str, list[str]]:
 
 
 def _problems(data: Any) -> list[dict[str, Any]]:
+    """The validator's problems, each with where it is in words and a place to go."""
+    safe = data if isinstance(data, dict) else {}
     return [
-        {"path": p.path, "message": p.message, "hint": p.hint} for p in validate_data(data) or []
+        {"path": p.path, "message": p.message, "hint": p.hint, **problem_words(safe, p.path)}
+        for p in validate_data(data) or []
     ]
 
 
@@ -230,6 +235,11 @@ def _strings() -> dict[str, str]:
         "app_settings": _("App settings"),
         "version": _("Version"),
         "confirm_remove": _("Remove “{what}”?"),
+        "go_there": _("Go there"),
+        "cancel": _("Cancel"),
+        "remove_with_uses": _("Remove it and these uses"),
+        "used_in": _("It is used in {n} place(s). Removing it changes them as follows:"),
+        "not_used": _("Nothing else uses it."),
         "ops": json.dumps(_operator_names(), ensure_ascii=False),
     }
 
@@ -380,7 +390,11 @@ def edit(app_id: str):
         "problems": _problems(draft["data"]),
         "field_types": field_types(),
         "view_types": view_types(),
-        "urls": {"save": url_for("builder.save", app_id=app_id)},
+        "urls": {
+            "save": url_for("builder.save", app_id=app_id),
+            "usages": url_for("builder.usages", app_id=app_id),
+            "remove": url_for("builder.remove", app_id=app_id),
+        },
         "t": _strings(),
     }
     stale = installed is not None and draft["base_version"] != installed.version
@@ -477,3 +491,44 @@ def discard(app_id: str):
     drop_draft(app_id)
     flash(_("Draft of %(app)s discarded.", app=app_id), "ok")
     return redirect(url_for("builder.index"))
+
+
+# ---------------------------------------------------------------- safe removal
+
+
+def _removal(body: dict[str, Any]):
+    """(data, record type key, field key or None) of a usages/remove request, else abort 400."""
+    data, rt_key, field_key = body.get("data"), body.get("record_type"), body.get("field")
+    if not isinstance(data, dict) or not isinstance(rt_key, str):
+        abort(400, _("Send the draft as data and the record type to remove from."))
+    if field_key is not None and not isinstance(field_key, str):
+        abort(400, _("The field to remove must be named by its key."))
+    return data, rt_key, field_key
+
+
+@bp.post("/<app_id>/usages")
+def usages(app_id: str):
+    """Everywhere a field (``field`` given) or record type is used in the posted draft."""
+    data, rt_key, field_key = _removal(request.get_json(silent=True) or {})
+    if field_key is None:
+        found = usage_finder.record_type_usages(data, rt_key)
+    else:
+        found = usage_finder.field_usages(data, rt_key, field_key)
+    return {"usages": usage_answer(data, found)}
+
+
+@bp.post("/<app_id>/remove")
+def remove(app_id: str):
+    """Remove a field or record type with all its uses from the draft; store and answer it."""
+    body = request.get_json(silent=True) or {}
+    data, rt_key, field_key = _removal(body)
+    data["id"] = app_id
+    if _installed(app_id) is None and load_draft(app_id) is None:
+        abort(404, _("No app or draft called “%(app)s”.", app=app_id))
+    if field_key is None:
+        new, found = usage_finder.remove_record_type(data, rt_key)
+    else:
+        new, found = usage_finder.remove_field(data, rt_key, field_key)
+    previous = load_draft(app_id)
+    save_draft(app_id, new, previous["base_version"] if previous else _installed(app_id).version)
+    return {"data": new, "removed": len(found), "problems": _problems(new)}

@@ -114,14 +114,14 @@
       return field(names[i], join(path, prop), input);
     }));
   }
-  function buttons(arr, i, path, what) {
+  function buttons(arr, i, path, what, onRemove) {
     var b = function (cls, label, txt, fn) {
       return h("button", { type: "button", class: "icon-button " + cls, title: label, "aria-label": label + " " + what, text: txt, onclick: fn });
     };
     return h("span", { class: "b-buttons" }, [
       b("b-up", T.move_up, "↑", function () { if (move(arr, i, i - 1)) { focusAfter = at(pathAt(path, i - 1), ".b-up"); changed(true); } }),
       b("b-down", T.move_down, "↓", function () { if (move(arr, i, i + 1)) { focusAfter = at(pathAt(path, i + 1), ".b-down"); changed(true); } }),
-      b("b-remove", T.remove, "✕", function () {
+      b("b-remove", T.remove, "✕", onRemove || function () {
         if (!window.confirm(fmt(T.confirm_remove, { what: what }))) return;
         arr.splice(i, 1); changed(true);
       })
@@ -263,7 +263,8 @@
     if (problems.length) box.appendChild(h("p", { text: fmt(T.problems, { n: problems.length }) }));
     var list = h("ul", {}, []);
     problems.forEach(function (p) {
-      list.appendChild(h("li", {}, [h("code", { class: "b-path", text: p.path }), " " + p.message + (p.hint ? " (" + p.hint + ")" : "")]));
+      list.appendChild(h("li", { class: "b-problem-item" }, [h("strong", { class: "b-where", text: p.where || "" }), ": " + p.message + (p.hint ? " (" + p.hint + ")" : ""),
+        p.nav ? " " : null, p.nav ? goButton(p.nav, p.path) : null]));
       root.querySelectorAll("[data-nav-path]").forEach(function (el) { if (covers(el.dataset.navPath, p.path)) el.classList.add("b-has-problem"); });
       var best = null;
       root.querySelectorAll("[data-path]").forEach(function (el) {
@@ -277,6 +278,70 @@
       slot.appendChild(h("p", { class: "b-problem", role: "alert", text: p.message + (p.hint ? " (" + p.hint + ")" : "") }));
     });
     box.appendChild(list);
+  }
+
+  /* a "Go there" button: select the holder, then bring the exact input into view */
+  function goButton(nav, path) {
+    return h("button", { type: "button", class: "button small b-go", text: T.go_there, onclick: function () {
+      var m = /^(app|rt|view|form|wf)-(\d+)$/.exec(nav);
+      if (!m) return;
+      closeDialog();
+      select(m[1], +m[2]);
+      var best = null;
+      root.querySelectorAll("[data-path]").forEach(function (el) {
+        if (path && covers(el.dataset.path, path) && (!best || el.dataset.path.length > best.dataset.path.length)) best = el;
+      });
+      var target = best || root.querySelector(".b-editor");
+      if (target) {
+        var d = target.closest("details"); if (d) d.open = true;
+        target.scrollIntoView({ block: "center" });
+        var input = target.querySelector("input,select,textarea,button");
+        if (input) input.focus();
+      }
+    } });
+  }
+
+  /* ------------------------------------------------------------ safe removal */
+  function post(url, body) {
+    return fetch(url, { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body) }).then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); });
+  }
+  var dialogEl = null;
+  function closeDialog() { if (dialogEl) { if (dialogEl.open) dialogEl.close(); dialogEl.remove(); dialogEl = null; } }
+  function safeRemove(rtKey, fieldKey, name) {
+    var body = { data: draft, record_type: rtKey, field: fieldKey };
+    post(boot.urls.usages, body).then(function (ans) {
+      closeDialog();
+      var uses = ans.usages || [];
+      var confirmBtn = h("button", { type: "button", id: "b-remove-confirm", class: "button danger",
+        text: uses.length ? T.remove_with_uses : T.remove, onclick: function () {
+          confirmBtn.disabled = true;
+          post(boot.urls.remove, body).then(function (res) {
+            closeDialog();
+            draft = res.data;
+            ["record_types", "views", "forms"].forEach(function (k) { if (!Array.isArray(draft[k])) draft[k] = []; });
+            problems = res.problems || [];
+            if (fieldKey === null) sel = { kind: "app", i: 0 };
+            render();
+            status(problems.length ? fmt(T.problems, { n: problems.length }) : T.saved, problems.length > 0);
+          }).catch(function () { status(T.save_failed, true); closeDialog(); });
+        } });
+      dialogEl = h("dialog", { class: "b-dialog", id: "b-remove-dialog", "aria-labelledby": "b-remove-title" }, [
+        h("h2", { id: "b-remove-title", text: fmt(T.confirm_remove, { what: name }) }),
+        h("p", { text: uses.length ? fmt(T.used_in, { n: uses.length }) : T.not_used }),
+        uses.length ? h("ul", { class: "b-uses" }, uses.map(function (u) {
+          return h("li", {}, [h("span", { text: u.sentence }), u.nav ? " " : null, u.nav ? goButton(u.nav, u.path) : null]);
+        })) : null,
+        h("div", { class: "actions" }, [
+          h("button", { type: "button", class: "button", id: "b-remove-cancel", text: T.cancel, onclick: closeDialog }),
+          confirmBtn
+        ])
+      ]);
+      document.body.appendChild(dialogEl);
+      if (dialogEl.showModal) dialogEl.showModal(); else dialogEl.setAttribute("open", "");
+      confirmBtn.focus();
+    }).catch(function () { status(T.save_failed, true); });
   }
 
   /* ------------------------------------------------------------ selection */
@@ -302,7 +367,7 @@
       return h("li", { "data-nav-path": pathAt(path, i), "data-path-nav": "", class: active ? "active" : "" }, [
         h("button", { type: "button", class: "b-nav-item", "aria-current": active ? "true" : null,
           onclick: function () { select(kind, i); } }, [labelOf(item.label, item.key || "?"), " ", h("code", { class: "small", text: item.key || "" })]),
-        buttons(list, i, path, item.key || "")
+        buttons(list, i, path, item.key || "", kind === "rt" ? function () { safeRemove(item.key, null, labelOf(item.label, item.key)); } : null)
       ]);
     }));
     return h("section", { class: "b-nav-section" }, [
@@ -424,7 +489,7 @@
         h("span", { class: "chip", text: f.type }), " ",
         h("span", { text: labelOf(f.label, "") }),
         f.required ? h("span", { class: "req", text: "*" }) : null,
-        buttons(rt.fields, j, listPath, f.key),
+        buttons(rt.fields, j, listPath, f.key, function () { safeRemove(rt.key, f.key, labelOf(f.label, f.key)); }),
         h("span", { class: "b-slot" })
       ]),
       h("div", { class: "b-field-body" }, fieldEditor(rt, f, path))
