@@ -39,7 +39,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from tessera import prefs
+from tessera import gallery, prefs
 from tessera.errors import TemplateError, TesseraError
 from tessera.fields import base as field_registry
 from tessera.meta import app_from_data, dump_app, validate_data
@@ -338,9 +338,39 @@ def _review_context(app_id: str, draft: dict[str, Any], form: dict[str, Any]) ->
 
 @bp.get("/")
 def index():
-    """Installed apps to open, this admin's drafts, and the new-app form."""
+    """The template gallery, installed apps to open, this admin's drafts, the new-app form."""
     apps = sorted(common.engine_objects().registry.apps.values(), key=lambda a: a.id)
-    return render_template("builder/index.html", apps=apps, drafts=_my_drafts(), errors={})
+    return render_template(
+        "builder/index.html", apps=apps, drafts=_my_drafts(), errors={}, gallery=_gallery()
+    )
+
+
+def _gallery() -> list[gallery.Entry]:
+    try:
+        return gallery.entries()
+    except TesseraError:  # a broken built-in must not take the builder down with it
+        return []
+
+
+@bp.post("/gallery/<name>/install")
+def gallery_install(name: str):
+    """Install a built-in template from the gallery, with its demo data when ``demo`` is on."""
+    t = common.engine_objects()
+    demo = bool(request.form.get("demo"))
+    try:
+        counts = gallery.install(t, name, demo=demo, user=g.user["id"])
+    except TesseraError as exc:
+        flash(_("Could not install the template: %(error)s", error=str(exc)), "error")
+        return redirect(url_for("builder.index"))
+    app_id = gallery.entry(name).app.id
+    if counts:
+        flash(
+            _("Installed with %(n)s sample records.", n=sum(counts.values())),
+            "ok",
+        )
+    else:
+        flash(_("Installed. The app is empty: add your first records."), "ok")
+    return redirect(url_for("shell.app_home", app_id=app_id))
 
 
 @bp.post("/new")
@@ -359,6 +389,7 @@ def new():
     if error:
         apps = sorted(common.engine_objects().registry.apps.values(), key=lambda a: a.id)
         ctx = {"apps": apps, "drafts": _my_drafts(), "errors": {"id": error}, "form": request.form}
+        ctx["gallery"] = _gallery()
         return render_template("builder/index.html", **ctx), 422
     data = {"id": app_id, "version": "1.0.0", "label": label or app_id, "record_types": []}
     save_draft(app_id, data, None)
