@@ -21,7 +21,9 @@ def test_usages_are_sentences_with_a_place_to_go(client):
     assert r.status_code == 200
     uses = r.get_json()["usages"]
     pipeline = next(u for u in uses if u["key"] == "pipeline")
-    assert pipeline["sentence"] == "The ‘Pipeline’ board is grouped by it: the view will be removed."
+    assert (
+        pipeline["sentence"] == "The ‘Pipeline’ board is grouped by it: the view will be removed."
+    )
     assert pipeline["nav"] == f"view-{pipeline['index']}"
     assert all("[" not in u["sentence"] for u in uses)  # never a path in a sentence
 
@@ -68,7 +70,9 @@ def test_the_gallery_installs_with_demo_data(client, tessera):
     r = post(client, "/builder/gallery/service_desk/install", {"demo": "1"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/a/service_desk")
     assert len(tessera.queries.list("service_desk", "ticket", limit=50).rows) == 4
-    again = post(client, "/builder/gallery/service_desk/install", {"demo": "1"}, follow_redirects=True)
+    again = post(
+        client, "/builder/gallery/service_desk/install", {"demo": "1"}, follow_redirects=True
+    )
     assert "already installed" in again.get_data(as_text=True)
     page = client.get("/builder/").get_data(as_text=True)
     assert "/a/service_desk" in page  # the card now opens the app

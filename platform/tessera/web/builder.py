@@ -47,6 +47,7 @@ from tessera.meta import usages as usage_finder
 from tessera.meta.validate import SCHEMA_DIR
 from tessera.storage import installer, migrate
 from tessera.web import common
+from tessera.web.builder_palette import palette
 from tessera.web.builder_words import problem_words, usage_answer
 
 bp = Blueprint("builder", __name__, url_prefix="/builder")
@@ -134,6 +135,7 @@ def field_types() -> dict[str, dict[str, Any]]:
         props = {k: v for k, v in spec.get("properties", {}).items() if k not in COMMON_FIELD_KEYS}
         operators = field_registry.get(name).operators
         out[name] = {
+            "description": spec.get("description", ""),
             "options": props,
             "required": [r for r in spec.get("required", []) if r not in COMMON_FIELD_KEYS],
             "operators": [op for op in OPERATOR_ORDER if op in operators],
@@ -160,6 +162,17 @@ def _base_keys(app_id: str) -> dict[str, list[str]]:
     if app is None:
         return {}
     return {rt.key: [f.key for f in rt.fields] for rt in app.record_types}
+
+
+def _installed_options(app_id: str) -> dict[str, list[str]]:
+    """Option values of the installed select fields (records hold them: keep them stable)."""
+    app = _installed(app_id)
+    out: dict[str, list[str]] = {}
+    for rt in app.record_types if app else ():
+        for f in rt.fields:
+            for o in f.opt("options", ()) or ():
+                out.setdefault(f.key, []).append(o["value"])
+    return out
 
 
 def _problems(data: Any) -> list[dict[str, Any]]:
@@ -241,6 +254,76 @@ def _strings() -> dict[str, str]:
         "used_in": _("It is used in {n} place(s). Removing it changes them as follows:"),
         "not_used": _("Nothing else uses it."),
         "ops": json.dumps(_operator_names(), ensure_ascii=False),
+        **_designer_strings(),
+    }
+
+
+def _designer_strings() -> dict[str, str]:
+    """Words of the form designer and the workflow builder."""
+    return {
+        "palette": _("Add a field"),
+        "palette_hint": _("Click a type to add it, or drag it onto the form."),
+        "add_to_table": _("Also show new fields in the table"),
+        "preview": _("Preview"),
+        "public_short": _("Public"),
+        "section": _("Section"),
+        "section_title": _("Section title"),
+        "drop_here": _("Drop fields here"),
+        "not_on_form": _("Fields not on this form:"),
+        "submit": _("Save"),
+        "option": _("Option"),
+        "colour": _("Colour"),
+        "c_gray": _("Grey"),
+        "c_blue": _("Blue"),
+        "c_green": _("Green"),
+        "c_orange": _("Orange"),
+        "c_red": _("Red"),
+        "c_purple": _("Purple"),
+        "options_bulk": _("Add several options"),
+        "options_bulk_hint": _("One option per line"),
+        "choose_file": _("Choose a file"),
+        "search": _("Search…"),
+        "computed": _("filled in automatically"),
+        "conditional": _("sometimes shown"),
+        "missing_field": _("This field no longer exists"),
+        "number_kind": _("Numbers"),
+        "whole_numbers": _("Whole numbers"),
+        "decimals_with": _("Decimals with"),
+        "places": _("places"),
+        "decimal_places": _("Decimal places"),
+        "currency": _("Currency"),
+        "links_to": _("Links to"),
+        "max_chars": _("At most this many characters"),
+        "at_least": _("Smallest allowed"),
+        "at_most": _("Largest allowed"),
+        "stars": _("Number of stars"),
+        "several_files": _("Allow several files"),
+        "prefix": _("Starts with"),
+        "digits": _("Digits"),
+        "default_value": _("Starts with the value"),
+        "ticked_default": _("Ticked to start with"),
+        "field_name": _("Name"),
+        "help_text": _("Help shown under the field"),
+        "must_be_ticked": _("Must be ticked"),
+        "visibility_one": _("When it shows"),
+        "show_only_when": _("Show only when…"),
+        "more_settings": _("More settings"),
+        "identifier": _("Identifier and type"),
+        "identifier_hint": _(
+            "The identifier names the field in exports, the API and formulas. It follows the "
+            "English name until the app is installed."
+        ),
+        "remove_field": _("Remove this field"),
+        "field_settings": _("Field settings"),
+        "form_settings": _("Form settings"),
+        "rt_name": _("What one entry is called"),
+        "form_title": _("Form title"),
+        "success_message": _("Message after sending"),
+        "click_a_field": _("Click a field in the preview to change it."),
+        "form_designer": _("Form"),
+        "form_as_list": _("Sections as a list"),
+        "new_type": _("New type"),
+        "name": _("Name"),
     }
 
 
@@ -415,11 +498,14 @@ def edit(app_id: str):
     """The editor page for the draft of ``app_id``."""
     draft = _draft_or_start(app_id)
     installed = _installed(app_id)
+    types = field_types()
     boot = {
         "draft": draft["data"],
         "base": _base_keys(app_id),
         "problems": _problems(draft["data"]),
-        "field_types": field_types(),
+        "field_types": types,
+        "palette": palette(types),
+        "installed_options": _installed_options(app_id),
         "view_types": view_types(),
         "urls": {
             "save": url_for("builder.save", app_id=app_id),

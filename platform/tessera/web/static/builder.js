@@ -386,11 +386,20 @@
     ]);
   }
   function addRecordType() {
+    // a new type comes with a table and a form, and opens in the form designer
     var key = unique("new_type", draft.record_types.map(function (r) { return r.key; }));
-    draft.record_types.push({ key: key, label: { en: "New type" }, title: "name",
-      fields: [{ key: "name", type: "text", label: { en: "Name" }, required: true }] });
-    focusAfter = '[data-path="record_types[' + (draft.record_types.length - 1) + '].key"] input';
-    sel = { kind: "rt", i: draft.record_types.length - 1 };
+    var rt = { key: key, label: {}, title: "name", fields: [{ key: "name", type: "text", label: {}, required: true }] };
+    rt.label[LOC] = T.new_type;
+    rt.fields[0].label[LOC] = T.name;
+    draft.record_types.push(rt);
+    autoKeys.add(rt);
+    draft.views.push({ key: unique(key + "_table", draft.views.map(function (v) { return v.key; })), type: "table", record_type: key,
+      label: Object.assign({}, rt.label), columns: ["name"] });
+    draft.forms.push({ key: unique(key + "_form", draft.forms.map(function (f) { return f.key; })), record_type: key,
+      label: Object.assign({}, rt.label), sections: [{ fields: ["name"] }] });
+    designer.sel = null;
+    focusAfter = "#b-rt-label";
+    sel = { kind: "form", i: draft.forms.length - 1 };
     changed(true);
   }
   function addView() {
@@ -825,13 +834,361 @@
     return h("div", { class: "b-block", "data-path": p }, [h("h3", { text: T.visibility }), h("span", { class: "b-slot" })].concat(rules).concat([add]));
   }
 
+
+  /* ------------------------------------------------------------ form designer
+   * A live preview of the form as users will see it: a palette of field types (named and
+   * described in the user's language) to click or drag into sections; clicking a field in
+   * the preview opens its settings in plain words on the right. A new field also goes onto
+   * the record type's main table unless "Also show in the table" is unticked.
+   */
+  var LOC = document.documentElement.lang === "zh-CN" ? "zh-CN" : "en";
+  var OTHER = LOC === "en" ? "zh-CN" : "en";
+  var PAL = boot.palette || [];
+  var COLORS = ["gray", "blue", "green", "orange", "red", "purple"];
+  var autoKeys = new WeakSet(), placeholders = new WeakSet();
+  var designer = { sel: null, addToTable: true };
+  function palEntry(type) { return PAL.filter(function (p) { return p.type === type; })[0] || { type: type, icon: "▫", name: type, desc: "" }; }
+  function slug(text) {
+    var s = String(text || "").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 40);
+    return /^[a-z][a-z0-9_]*$/.test(s) ? s : "";
+  }
+  function mainTable(rtKey) { return draft.views.filter(function (v) { return v.type === "table" && v.record_type === rtKey; })[0]; }
+  function formKeys(fm) { var out = []; (fm.sections || []).forEach(function (s) { out = out.concat(s.fields || []); }); return out; }
+  function addFromPalette(fm, type, secIndex, pos) {
+    var rt = rtByKey(fm.record_type);
+    if (!rt) return;
+    rt.fields = rt.fields || [];
+    var keys = rt.fields.map(function (x) { return x.key; });
+    var name = palEntry(type).name;
+    var f = { key: unique(slug(name) || type, keys), type: type, label: {} };
+    f.label[LOC] = name;
+    initType(f);
+    if (f.options) { f.options = [{ value: "option_1", label: {} }]; f.options[0].label[LOC] = T.option + " 1"; placeholders.add(f.options[0]); }
+    if (f.type === "link" || f.type === "link_many") { var other = draft.record_types.filter(function (r) { return r.key !== rt.key; })[0]; f.to = (other || rt).key; }
+    rt.fields.push(f);
+    autoKeys.add(f);
+    var secs = fm.sections = fm.sections && fm.sections.length ? fm.sections : [{ fields: [] }];
+    var s = secs[secIndex === undefined ? secs.length - 1 : secIndex] || secs[secs.length - 1];
+    s.fields = s.fields || [];
+    s.fields.splice(pos === undefined ? s.fields.length : pos, 0, f.key);
+    var table = mainTable(rt.key);
+    if (designer.addToTable && table && Array.isArray(table.columns) && table.columns.indexOf(f.key) < 0) table.columns.push(f.key);
+    designer.sel = f.key;
+    focusAfter = "#b-f-label";
+    changed(true);
+  }
+  function relabelField(rt, f, text) {
+    setLabel(f, "label", LOC, text);
+    // a field made here keeps following its (English) name until the app is installed
+    if (autoKeys.has(f) && baseFields(rt).indexOf(f.key) < 0) {
+      var s = slug(LOC === "en" ? text : (f.label && f.label.en) || "");
+      if (s && s !== f.key) {
+        var keys = rt.fields.filter(function (x) { return x !== f; }).map(function (x) { return x.key; });
+        var neu = unique(s, keys), old = f.key;
+        f.key = neu;
+        renameField(rt, old, neu);
+        if (designer.sel === old) designer.sel = neu;
+      }
+    }
+  }
+  function moveInForm(fm, key, secIndex, pos) {
+    var from = null, fromPos = -1;
+    fm.sections.forEach(function (s, k) { var j = (s.fields || []).indexOf(key); if (j >= 0) { from = k; fromPos = j; } });
+    if (from !== null) {
+      fm.sections[from].fields.splice(fromPos, 1);
+      if (from === secIndex && fromPos < pos) pos -= 1;
+    }
+    var fl = fm.sections[secIndex].fields = fm.sections[secIndex].fields || [];
+    fl.splice(Math.max(0, Math.min(pos, fl.length)), 0, key);
+    changed(true);
+  }
+
+  function renderPalette(fm) {
+    var tick = h("input", { type: "checkbox", id: "b-add-to-table", checked: designer.addToTable,
+      onchange: function () { designer.addToTable = tick.checked; } });
+    return h("aside", { class: "b-palette", "aria-label": T.palette }, [
+      h("h3", { text: T.palette }),
+      h("p", { class: "muted small", text: T.palette_hint }),
+      h("ul", { class: "b-pal-list" }, PAL.map(function (p) {
+        var li = h("li", {}, [h("button", { type: "button", class: "b-pal-item", draggable: "true", "data-type": p.type,
+          title: p.desc, "aria-label": T.add_field + ": " + p.name,
+          onclick: function () { addFromPalette(fm, p.type); },
+          ondragstart: function (e) { e.dataTransfer.setData("text/plain", "new:" + p.type); e.dataTransfer.effectAllowed = "copy"; }
+        }, [h("span", { class: "b-pal-icon", "aria-hidden": "true", text: p.icon }),
+          h("span", { class: "b-pal-text" }, [h("strong", { text: p.name }), h("span", { class: "b-pal-desc", text: p.desc })])])]);
+        return li;
+      })),
+      h("label", { class: "check small b-add-to-table" }, [tick, " " + T.add_to_table])
+    ]);
+  }
+
+  function previewControl(f) {
+    var t = f.type, d = { disabled: true, tabindex: "-1" };
+    var opts = (f.options || []).map(function (o) { return labelOf(o.label, o.value); });
+    if (t === "long_text") return h("textarea", Object.assign({ rows: 2 }, d));
+    if (t === "select") return h("select", d, [h("option", { text: T.choose })].concat(opts.map(function (x) { return h("option", { text: x }); })));
+    if (t === "multi_select") return h("div", { class: "b-pv-chips" }, (f.options || []).map(function (o) {
+      return h("span", { class: "chip", "data-color": o.color || null, text: labelOf(o.label, o.value) }); }));
+    if (t === "boolean") return h("input", Object.assign({ type: "checkbox" }, d));
+    if (t === "date") return h("input", Object.assign({ type: "date" }, d));
+    if (t === "datetime") return h("input", Object.assign({ type: "datetime-local" }, d));
+    if (t === "rating") return h("span", { class: "b-pv-stars", text: new Array((f.max || 5) + 1).join("☆") });
+    if (t === "attachment") return h("span", { class: "b-pv-file", text: "📎 " + T.choose_file });
+    if (t === "link" || t === "link_many" || t === "user") return h("input", Object.assign({ placeholder: "🔍 " + T.search }, d));
+    if (t === "formula" || t === "rollup" || t === "lookup" || t === "auto_number") return h("span", { class: "muted small", text: "= " + T.computed });
+    var ph = t === "currency" ? (f.currency || "CNY") + " 0.00" : t === "percent" ? "0 %" : t === "email" ? "name@example.com" : t === "url" ? "https://" : "";
+    return h("input", Object.assign({ type: t === "number" ? "number" : "text", placeholder: ph }, d));
+  }
+  function dropTarget(section, fm, k) {
+    function position(e) {
+      var items = Array.prototype.slice.call(section.querySelectorAll(".b-pv-field"));
+      for (var n = 0; n < items.length; n++) {
+        var r = items[n].getBoundingClientRect();
+        if (e.clientY < r.top + r.height / 2) return n;
+      }
+      return items.length;
+    }
+    section.addEventListener("dragover", function (e) { e.preventDefault(); section.classList.add("drop-over"); });
+    section.addEventListener("dragleave", function () { section.classList.remove("drop-over"); });
+    section.addEventListener("drop", function (e) {
+      e.preventDefault();
+      section.classList.remove("drop-over");
+      var what = e.dataTransfer.getData("text/plain") || "";
+      if (what.indexOf("new:") === 0) addFromPalette(fm, what.slice(4), k, position(e));
+      else if (what.indexOf("field:") === 0) moveInForm(fm, what.slice(6), k, position(e));
+    });
+  }
+  function renderPreview(fm, path) {
+    var rt = rtByKey(fm.record_type);
+    var vw = fm.visible_when || {};
+    var secs = fm.sections = fm.sections || [];
+    var sections = secs.map(function (s, k) {
+      var spath = path + ".sections[" + k + "]";
+      var items = (s.fields || []).map(function (key, j) {
+        var f = fieldDef(fm.record_type, key);
+        var active = designer.sel === key;
+        return h("div", { class: "b-pv-field" + (active ? " active" : ""), draggable: "true", tabindex: "0", role: "button",
+          "data-key": key, "data-path": spath + ".fields[" + j + "]", "aria-pressed": active ? "true" : "false",
+          onclick: function () { designer.sel = key; render(); },
+          onkeydown: function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); designer.sel = key; render(); } },
+          ondragstart: function (e) { e.dataTransfer.setData("text/plain", "field:" + key); e.dataTransfer.effectAllowed = "move"; }
+        }, [
+          h("div", { class: "b-pv-label" }, [f && f.type === "boolean" ? null : h("span", { text: f ? labelOf(f.label, key) : key }),
+            f && f.type === "boolean" ? h("span", {}, [previewControl(f), " " + labelOf(f.label, key)]) : null,
+            f && f.required ? h("span", { class: "req", text: "*" }) : null,
+            vw[key] ? h("span", { class: "chip b-pv-rule", title: T.visibility, text: "👁 " + T.conditional }) : null,
+            h("span", { class: "b-pv-type muted small", text: f ? palEntry(f.type).icon + " " + palEntry(f.type).name : T.missing_field })]),
+          f && f.type !== "boolean" ? previewControl(f) : null,
+          f && f.help ? h("p", { class: "help", text: labelOf(f.help, "") }) : null,
+          h("span", { class: "b-slot" })
+        ]);
+      });
+      var title = h("input", { class: "b-pv-title", value: labelPart(s.title, LOC), placeholder: T.section_title, "aria-label": T.section_title,
+        onchange: function () { setLabel(s, "title", LOC, title.value.trim()); changed(); } });
+      var box = h("fieldset", { class: "b-pv-section", "data-path": spath }, [
+        h("legend", {}, [title, secs.length > 1 ? h("button", { type: "button", class: "icon-button b-remove", title: T.remove, "aria-label": T.remove, text: "✕",
+          onclick: function () {
+            var target = secs[k === 0 ? 1 : k - 1];
+            target.fields = (target.fields || []).concat(s.fields || []);
+            secs.splice(k, 1); changed(true);
+          } }) : null]),
+        h("span", { class: "b-slot" }),
+        items.length ? null : h("p", { class: "muted small b-pv-empty", text: T.drop_here })
+      ].concat(items));
+      dropTarget(box, fm, k);
+      return box;
+    });
+    var off = rt ? (rt.fields || []).filter(function (f) { return formKeys(fm).indexOf(f.key) < 0; }) : [];
+    return h("div", { class: "b-preview", "aria-label": T.preview }, [
+      h("div", { class: "b-pv-head" }, [h("span", { class: "chip", text: T.preview }),
+        h("h2", { text: labelOf(fm.label, fm.key) }), fm.public ? h("span", { class: "chip", "data-color": "green", text: T.public_short }) : null]),
+      fm.description ? h("p", { class: "muted", text: labelOf(fm.description, "") }) : null
+    ].concat(sections).concat([
+      h("button", { type: "button", class: "button small b-add-section", text: "+ " + T.add_section, onclick: function () {
+        secs.push({ title: {}, fields: [] }); secs[secs.length - 1].title[LOC] = T.section + " " + secs.length; changed(true);
+      } }),
+      off.length ? h("div", { class: "b-pv-off" }, [h("p", { class: "muted small", text: T.not_on_form })].concat(off.map(function (f) {
+        return h("button", { type: "button", class: "button small b-put-back", text: "+ " + labelOf(f.label, f.key), onclick: function () {
+          if (!secs.length) secs.push({ fields: [] });
+          secs[secs.length - 1].fields = (secs[secs.length - 1].fields || []).concat([f.key]);
+          designer.sel = f.key; changed(true);
+        } });
+      }))) : null,
+      h("div", { class: "b-pv-submit" }, [h("button", { type: "button", class: "button primary", disabled: true, text: labelOf(fm.submit_label, T.submit) })])
+    ]));
+  }
+
+  /* plain-word settings of one field */
+  function numberKind(f, path) {
+    var id = uid();
+    var whole = !(f.scale > 0);
+    var places = h("input", { type: "number", min: "1", max: "10", value: whole ? 2 : f.scale, class: "b-places", "aria-label": T.decimal_places,
+      onchange: function () { f.scale = Math.max(1, Math.min(10, Number(places.value) || 2)); changed(true); } });
+    function radio(val, label, extra) {
+      return h("label", { class: "check" }, [h("input", { type: "radio", name: id, value: val, checked: (val === "whole") === whole,
+        onchange: function () { if (val === "whole") delete f.scale; else f.scale = Number(places.value) || 2; delete f.precision; changed(true); } }), " " + label].concat(extra || []));
+    }
+    return h("div", { class: "field b-input b-number-kind", "data-path": path + ".scale" }, [
+      h("span", { class: "b-label", text: T.number_kind }),
+      radio("whole", T.whole_numbers), radio("decimal", T.decimals_with, [" ", places, " " + T.places]), h("span", { class: "b-slot" })
+    ]);
+  }
+  function optionsEditor(f, path) {
+    var rows = f.options = f.options || [];
+    var list = h("ul", { class: "b-opt-list" }, rows.map(function (o, k) {
+      var input = h("input", { value: labelPart(o.label, LOC) || (LOC === "en" ? o.value : ""), "aria-label": T.option + " " + (k + 1), class: "b-opt-label",
+        onchange: function () {
+          setLabel(o, "label", LOC, input.value.trim());
+          placeholders.delete(o);
+          // the stored value is made once from the first label and then kept (records hold it)
+          if (/^option_\d+$/.test(o.value) && !isInstalledOption(f, o.value)) {
+            var s = slug(LOC === "en" ? input.value : (o.label && o.label.en) || "");
+            if (s) o.value = unique(s, rows.filter(function (x) { return x !== o; }).map(function (x) { return x.value; }));
+          }
+          changed();
+        } });
+      var swatches = h("span", { class: "b-swatches", role: "radiogroup", "aria-label": T.colour }, COLORS.map(function (c) {
+        return h("button", { type: "button", class: "b-swatch" + (o.color === c ? " on" : ""), "data-color": c, title: T["c_" + c] || c, "aria-label": T["c_" + c] || c,
+          "aria-checked": o.color === c ? "true" : "false", role: "radio",
+          onclick: function () { if (o.color === c) delete o.color; else o.color = c; changed(true); } });
+      }));
+      return h("li", { "data-path": path + ".options[" + k + "]" }, [input, swatches,
+        h("button", { type: "button", class: "icon-button b-remove", text: "✕", title: T.remove, "aria-label": T.remove, onclick: function () { rows.splice(k, 1); changed(true); } }),
+        h("span", { class: "b-slot" })]);
+    }));
+    var bulk = h("textarea", { rows: 3, class: "b-opt-bulk", placeholder: T.options_bulk_hint, "aria-label": T.options_bulk,
+      onchange: function () {
+        var lines = bulk.value.split(/\n+/).map(function (x) { return x.trim(); }).filter(Boolean);
+        if (!lines.length) return;
+        var keep = rows.filter(function (o) { return !placeholders.has(o); });
+        lines.forEach(function (line) {
+          var o = { value: unique(slug(line) || "option_" + (keep.length + 1), keep.map(function (x) { return x.value; })), label: {} };
+          o.label[LOC] = line;
+          keep.push(o);
+        });
+        f.options = keep;
+        changed(true);
+      } });
+    return h("div", { class: "b-block", "data-path": path + ".options" }, [h("span", { class: "b-label", text: T.options }), h("span", { class: "b-slot" }), list,
+      h("button", { type: "button", class: "button small", text: "+ " + T.add_option, onclick: function () {
+        var o = { value: unique("option_" + (rows.length + 1), rows.map(function (x) { return x.value; })), label: {} };
+        o.label[LOC] = T.option + " " + (rows.length + 1);
+        rows.push(o); changed(true);
+      } }),
+      field(T.options_bulk, path + ".options", bulk)]);
+  }
+  function isInstalledOption(f, value) { return !!boot.installed_options && (boot.installed_options[f.key] || []).indexOf(value) >= 0; }
+  var CURRENCIES = ["CNY", "USD", "EUR", "HKD", "JPY", "GBP"];
+  var PLAIN = {  // the settings each type shows in words; anything else sits under "More settings"
+    text: ["max_length", "default"], long_text: ["max_length"], number: ["scale", "precision", "min", "max", "default"],
+    currency: ["currency", "min", "max", "default"], percent: ["min", "max", "default"], rating: ["max", "default"],
+    boolean: ["default"], select: ["options", "default"], multi_select: ["options", "default"],
+    link: ["to"], link_many: ["to"], attachment: ["multiple"], auto_number: ["prefix", "padding"]
+  };
+  function fieldSettings(fm, rt, f) {
+    var ri = draft.record_types.indexOf(rt), j = rt.fields.indexOf(f);
+    var path = "record_types[" + ri + "].fields[" + j + "]";
+    var pal = palEntry(f.type);
+    var labelIn = h("input", { id: "b-f-label", value: labelPart(f.label, LOC), lang: LOC,
+      onchange: function () { relabelField(rt, f, labelIn.value.trim()); changed(true); } });
+    var other = h("input", { value: labelPart(f.label, OTHER), lang: OTHER,
+      onchange: function () { setLabel(f, "label", OTHER, other.value.trim()); changed(); } });
+    var help = h("input", { value: labelPart(f.help, LOC), lang: LOC, onchange: function () { setLabel(f, "help", LOC, help.value.trim()); changed(true); } });
+    var req = h("input", { type: "checkbox", id: "b-f-required", checked: f.required === true,
+      onchange: function () { setOpt(f, "required", req.checked ? true : ""); changed(true); } });
+    var spec = FT[f.type] || { options: {} };
+    var plain = [];
+    if (f.type === "number") plain.push(numberKind(f, path));
+    if (f.options) plain.push(optionsEditor(f, path));
+    if (f.type === "currency") plain.push(choice(f, "currency", T.currency, path + ".currency", CURRENCIES, { blank: false, structural: true }));
+    if (f.type === "link" || f.type === "link_many") plain.push(choice(f, "to", T.links_to, path + ".to", rtChoices(), { blank: T.choose }));
+    if (f.type === "text" || f.type === "long_text") plain.push(text(f, "max_length", T.max_chars, path + ".max_length", { type: "number", step: "1" }));
+    if ("min" in spec.options) plain.push(text(f, "min", T.at_least, path + ".min", { type: "number", step: "any" }));
+    if ("max" in spec.options) plain.push(text(f, "max", f.type === "rating" ? T.stars : T.at_most, path + ".max", { type: "number", step: f.type === "rating" ? "1" : "any" }));
+    if (f.type === "attachment") plain.push(check(f, "multiple", T.several_files, path + ".multiple"));
+    if (f.type === "auto_number") { plain.push(text(f, "prefix", T.prefix, path + ".prefix")); plain.push(text(f, "padding", T.digits, path + ".padding", { type: "number", step: "1" })); }
+    if ("default" in spec.options) {
+      if (f.options) plain.push(choice(f, "default", T.default_value, path + ".default", (f.options || []).map(function (o) { return [o.value, labelOf(o.label, o.value)]; }), { blank: T.none }));
+      else if (f.type === "boolean") plain.push(check(f, "default", T.ticked_default, path + ".default"));
+      else plain.push(text(f, "default", T.default_value, path + ".default", { type: ["number", "currency", "percent", "rating"].indexOf(f.type) >= 0 ? "number" : null, step: "any" }));
+    }
+    var shown = PLAIN[f.type] || [];
+    var more = Object.keys(spec.options).filter(function (n) { return shown.indexOf(n) < 0 && ["required", "unique", "help"].indexOf(n) < 0; })
+      .map(function (n) { return optionInput(f, n, spec.options[n], path + "." + n, n + ((spec.required || []).indexOf(n) >= 0 ? " *" : ""), rt); });
+    var vw = fm.visible_when || {};
+    var fi = draft.forms.indexOf(fm);
+    var rule = vw[f.key] ? h("div", { class: "b-block" }, [condRoot(vw, f.key, fm.record_type, "forms[" + fi + "].visible_when." + f.key)])
+      : h("button", { type: "button", class: "button small b-add-visibility", text: "+ " + T.show_only_when, onclick: function () {
+          var other = fieldsOf(fm.record_type).filter(function (x) { return x.key !== f.key; })[0];
+          fm.visible_when = vw; vw[f.key] = { all: [{ field: other ? other.key : f.key, op: "is_not_empty" }] }; changed(true);
+        } });
+    return h("section", { class: "b-settings", "data-path": path, "aria-label": T.field_settings }, [
+      h("div", { class: "b-settings-head" }, [h("span", { class: "b-pal-icon", "aria-hidden": "true", text: pal.icon }),
+        h("div", {}, [h("h3", { text: pal.name }), h("p", { class: "muted small", text: pal.desc })])]),
+      field(T.field_name, path + ".label", labelIn),
+      field(LOC === "en" ? T.label_zh : T.label_en, path + ".label", other, "b-other-lang"),
+      field(T.help_text, path + ".help", help),
+      h("div", { class: "field b-input b-check", "data-path": path + ".required" }, [h("label", { class: "check" }, [req, " " + (f.type === "boolean" ? T.must_be_ticked : T.required)])]),
+      h("div", { class: "b-grid b-plain" }, plain),
+      h("h4", { text: T.visibility_one }), rule,
+      more.length ? h("details", { class: "b-more" }, [h("summary", { text: T.more_settings }), h("div", { class: "b-grid" }, more)]) : null,
+      h("details", { class: "b-more" }, [h("summary", { text: T.identifier }), h("p", { class: "muted small", text: T.identifier_hint }),
+        fieldEditor(rt, f, path)[0]]),
+      h("p", {}, [h("button", { type: "button", class: "button danger small b-remove-field", text: T.remove_field, onclick: function () {
+        safeRemove(rt.key, f.key, labelOf(f.label, f.key));
+      } })])
+    ]);
+  }
+  function formSettings(fm, path) {
+    var rt = rtByKey(fm.record_type);
+    var ri = draft.record_types.indexOf(rt);
+    var rtLabel = rt ? h("input", { id: "b-rt-label", value: labelPart(rt.label, LOC), lang: LOC, onchange: function () {
+      var was = labelPart(rt.label, LOC);
+      setLabel(rt, "label", LOC, rtLabel.value.trim());
+      // the type's own table and form were named after it: they follow the new name
+      draft.views.concat(draft.forms).forEach(function (x) {
+        if (x.record_type === rt.key && (!labelPart(x.label, LOC) || labelPart(x.label, LOC) === was)) setLabel(x, "label", LOC, rtLabel.value.trim());
+      });
+      var s = slug(LOC === "en" ? rtLabel.value : (rt.label && rt.label.en) || "");
+      if (s && autoKeys.has(rt) && !base[rt.key] && s !== rt.key && !rtByKey(s)) {
+        var old = rt.key; rt.key = s; renameRecordType(rt, old, s);
+        draft.views.concat(draft.forms).forEach(function (x) { if (x.key && x.key.indexOf(old + "_") === 0) x.key = s + x.key.slice(old.length); });
+      }
+      changed(true);
+    } }) : null;
+    var formLabel = h("input", { value: labelPart(fm.label, LOC), lang: LOC, onchange: function () { setLabel(fm, "label", LOC, formLabel.value.trim()); changed(true); } });
+    var pub = h("input", { type: "checkbox", id: "b-form-public", checked: fm.public === true, onchange: function () { setOpt(fm, "public", pub.checked ? true : ""); changed(true); } });
+    var done = h("input", { value: labelPart(fm.success_message, LOC), lang: LOC, onchange: function () { setLabel(fm, "success_message", LOC, done.value.trim()); changed(); } });
+    return h("section", { class: "b-settings", "aria-label": T.form_settings }, [
+      h("h3", { text: T.form_settings }),
+      rt ? field(T.rt_name, "record_types[" + ri + "].label", rtLabel) : null,
+      field(T.form_title, path + ".label", formLabel),
+      h("div", { class: "field b-input b-check", "data-path": path + ".public" }, [h("label", { class: "check" }, [pub, " " + T.public])]),
+      field(T.success_message, path + ".success_message", done),
+      h("p", { class: "muted small", text: T.click_a_field })
+    ]);
+  }
+  function renderDesigner(fm, i) {
+    var path = "forms[" + i + "]";
+    var rt = rtByKey(fm.record_type);
+    var f = rt && designer.sel ? fieldDef(fm.record_type, designer.sel) : null;
+    if (!f) designer.sel = null;
+    return h("section", { class: "card b-editor b-designer", "data-path": path }, [
+      h("div", { class: "section-head" }, [h("h2", { text: T.form_designer + ": " + labelOf(fm.label, fm.key) }),
+        h("button", { type: "button", class: "button small b-form-settings", text: T.form_settings, onclick: function () { designer.sel = null; render(); } })]),
+      rt ? h("div", { class: "b-design" }, [renderPalette(fm), renderPreview(fm, path), f ? fieldSettings(fm, rt, f) : formSettings(fm, path)])
+        : h("div", { class: "b-grid" }, [choice(fm, "record_type", T.record_type, path + ".record_type", rtChoices(), { blank: T.choose })]),
+      h("details", { class: "b-more b-classic" }, [h("summary", { text: T.form_as_list }), renderForm(fm, i)])
+    ]);
+  }
+
   /* ------------------------------------------------------------ render */
   function renderMain() {
     var item = current();
     if (!item) return renderApp();
     if (sel.kind === "rt") return renderRecordType(item, sel.i);
     if (sel.kind === "view") return renderView(item, sel.i);
-    return renderForm(item, sel.i);
+    return renderDesigner(item, sel.i);
   }
   function datalist() {
     var keys = {};
