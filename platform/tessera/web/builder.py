@@ -46,7 +46,7 @@ from tessera.meta import app_from_data, dump_app, validate_data
 from tessera.meta import usages as usage_finder
 from tessera.meta.validate import SCHEMA_DIR
 from tessera.storage import installer, migrate
-from tessera.web import common
+from tessera.web import builder_flows, common
 from tessera.web.builder_palette import palette
 from tessera.web.builder_words import problem_words, usage_answer
 
@@ -324,6 +324,56 @@ def _designer_strings() -> dict[str, str]:
         "form_as_list": _("Sections as a list"),
         "new_type": _("New type"),
         "name": _("Name"),
+        "workflows": _("Workflows"),
+        "add_workflow": _("Add workflow"),
+        "new_workflow": _("New workflow"),
+        "workflow": _("Workflow"),
+        "enabled": _("On (runs when triggered)"),
+        "when_starts": _("When it starts"),
+        "trigger": _("Starts when"),
+        "of_type": _("Records of"),
+        "watched_fields": _("Any of these fields changes"),
+        "date_field": _("Date in the record"),
+        "created_at": _("Created"),
+        "offset": _("Before or after it (-1d = a day before, +2h = two hours after)"),
+        "at_time": _("At this time of day"),
+        "when_runs": _("Runs"),
+        "every_day_9": _("Every day at 09:00"),
+        "every_monday_9": _("Every Monday at 09:00"),
+        "every_month_9": _("On the 1st of every month at 09:00"),
+        "every_hour": _("Every hour"),
+        "cron_custom": _("Or a schedule of your own (cron)"),
+        "timezone": _("Time zone"),
+        "which_form": _("Which form"),
+        "secret": _("Secret the caller must send"),
+        "only_when": _("Only when"),
+        "steps": _("Steps"),
+        "add_step": _("Add step"),
+        "step_kind": _("What to do"),
+        "this_record": _("this record"),
+        "insert_field": _("Insert a field"),
+        "set_field": _("Set a field"),
+        "would": _("Would:"),
+        "test_mode": _("Try it out"),
+        "test_record": _("Record number to try it on"),
+        "newest_record": _("newest record"),
+        "test_run": _("Test (nothing is sent or changed)"),
+        "tested_on": _("Tried on record {id}:"),
+        "cond_true": _("the condition holds, so these steps would run:"),
+        "cond_false": _("the condition does not hold, so it would stop here. The steps would be:"),
+        "cond_none": _("no condition; these steps would run:"),
+        "run_log": _("Run log"),
+        "install_to_test": _("Install the app to try workflows on its records."),
+        "validations": _("Validation rules"),
+        "rule": _("Rule"),
+        "rule_hint": _("A record can be saved only when this holds:"),
+        "rule_message": _("Message when it does not"),
+        "rule_default": _("Please check this value."),
+        "show_message_at": _("Show the message at"),
+        "whole_record": _("the whole record"),
+        "indexes": _("Indexes"),
+        "index_hint": _("Make lists sorted or filtered by these fields faster on large tables."),
+        "add_index": _("Add index"),
     }
 
 
@@ -347,6 +397,9 @@ def _operator_names() -> dict[str, str]:
         "within_next_days": _("within the next N days"),
         "before_today": _("before today"),
         "after_today": _("after today"),
+        "changed": _("changed"),
+        "changed_to": _("changed to"),
+        "changed_from": _("changed from"),
     }
 
 
@@ -505,12 +558,23 @@ def edit(app_id: str):
         "problems": _problems(draft["data"]),
         "field_types": types,
         "palette": palette(types),
+        "flows": {
+            "triggers": list(builder_flows.TRIGGERS),
+            "trigger_names": builder_flows.trigger_names(),
+            "actions": builder_flows.actions_spec(),
+            "action_names": builder_flows.action_names(),
+            "params": builder_flows.param_names(),
+            "long_text": list(builder_flows.LONG_TEXT),
+            "installed": installed is not None,
+            "runs_url": url_for("automation.run_list", app=app_id),
+        },
         "installed_options": _installed_options(app_id),
         "view_types": view_types(),
         "urls": {
             "save": url_for("builder.save", app_id=app_id),
             "usages": url_for("builder.usages", app_id=app_id),
             "remove": url_for("builder.remove", app_id=app_id),
+            "test": url_for("builder.test_workflow", app_id=app_id),
         },
         "t": _strings(),
     }
@@ -649,3 +713,30 @@ def remove(app_id: str):
     previous = load_draft(app_id)
     save_draft(app_id, new, previous["base_version"] if previous else _installed(app_id).version)
     return {"data": new, "removed": len(found), "problems": _problems(new)}
+
+
+# ---------------------------------------------------------------- workflow test mode
+
+
+@bp.post("/<app_id>/workflows/test")
+def test_workflow(app_id: str):
+    """Dry-run a workflow of the posted draft against a record (the newest when none given)."""
+    body = request.get_json(silent=True) or {}
+    data, key, record_id = body.get("data"), body.get("workflow"), body.get("record_id")
+    if not isinstance(data, dict) or not isinstance(key, str):
+        return {"error": _("Send the draft as data and the workflow to test.")}, 400
+    if record_id in ("", None):
+        record_id = None
+    elif not str(record_id).isdigit():
+        return {"error": _("A record is chosen by its number.")}, 400
+    data["id"] = app_id
+    try:
+        result = builder_flows.test_draft_workflow(
+            common.engine_objects(), data, key, int(record_id) if record_id else None
+        )
+    except TemplateError:
+        error = _("Fix the problems of the draft first.")
+        return {"error": error, "problems": _problems(data)}, 422
+    except TesseraError as exc:
+        return {"error": getattr(exc, "message", None) or str(exc)}, 409
+    return json.loads(json.dumps(result, default=str))

@@ -346,7 +346,7 @@
 
   /* ------------------------------------------------------------ selection */
   function parseHash() {
-    var m = /^#(app|rt|view|form)-(\d+)$/.exec(window.location.hash || "");
+    var m = /^#(app|rt|view|form|wf)-(\d+)$/.exec(window.location.hash || "");
     return m ? { kind: m[1], i: +m[2] } : { kind: "app", i: 0 };
   }
   function select(kind, i) {
@@ -355,7 +355,7 @@
     render();
   }
   function current() {
-    var list = { rt: draft.record_types, view: draft.views, form: draft.forms }[sel.kind];
+    var list = { rt: draft.record_types, view: draft.views, form: draft.forms, wf: draft.workflows || [] }[sel.kind];
     if (!list || !list[sel.i]) { sel = { kind: "app", i: 0 }; return null; }
     return list[sel.i];
   }
@@ -382,7 +382,8 @@
         "data-nav-path": "label", onclick: function () { select("app", 0); }, text: T.app_settings }),
       navList("rt", draft.record_types, T.record_types, T.add_record_type, addRecordType, "record_types"),
       navList("view", draft.views, T.views, T.add_view, addView, "views"),
-      navList("form", draft.forms, T.forms, T.add_form, addForm, "forms")
+      navList("form", draft.forms, T.forms, T.add_form, addForm, "forms"),
+      navList("wf", draft.workflows = draft.workflows || [], T.workflows, T.add_workflow, addWorkflow, "workflows")
     ]);
   }
   function addRecordType() {
@@ -458,7 +459,9 @@
       fl.length ? null : h("p", { class: "muted", text: T.empty_fields }),
       h("div", { class: "b-slot", "data-path": path + ".fields" }),
       ul,
-      addFieldForm(rt)
+      addFieldForm(rt),
+      validationsEditor(rt, path),
+      indexesEditor(rt, path)
     ]);
   }
   function addFieldForm(rt) {
@@ -595,7 +598,8 @@
     var ops = f ? opsFor(f) : ["eq"];
     return { field: f ? f.key : "", op: ops.indexOf("eq") >= 0 ? "eq" : ops[0] };
   }
-  function opsFor(f) { return (FT[f.type] || {}).operators || ["eq", "ne"]; }
+  var wfOps = null;  // workflow conditions may also test what changed
+  function opsFor(f) { return ((FT[f.type] || {}).operators || ["eq", "ne"]).concat(wfOps || []); }
   function condGroup(node, rtKey, path, onEmpty) {
     var mode = node.all ? "all" : "any";
     var items = node[mode];
@@ -1182,11 +1186,274 @@
     ]);
   }
 
+
+  /* ------------------------------------------------------------ workflow builder
+   * Trigger (every kind), condition (the visual editor, with changed / changed to / from),
+   * steps (every registered action; fields of the target record type offered), test mode
+   * against a record (a dry run: what each step would do, texts rendered from the record)
+   * and the run log one click away. The draft validator checks workflows like YAML.
+   */
+  var FL = boot.flows || { triggers: [], actions: {}, action_names: {}, trigger_names: {}, params: {}, long_text: [] };
+  var WF_OPS = ["changed", "changed_to", "changed_from"];
+  var RECORD_TRIGGERS = ["record.created", "record.updated", "record.deleted", "field.changed", "date", "manual"];
+  var testResults = {};
+  function addWorkflow() {
+    var rt = draft.record_types[0];
+    draft.workflows = draft.workflows || [];
+    var key = unique("workflow", draft.workflows.map(function (w) { return w.key; }));
+    var wf = { key: key, label: {}, record_type: rt ? rt.key : undefined, trigger: { on: "record.created" },
+      actions: [{ do: "notify", to: "admins", message: "" }] };
+    wf.label[LOC] = T.new_workflow;
+    autoKeys.add(wf);
+    draft.workflows.push(wf);
+    sel = { kind: "wf", i: draft.workflows.length - 1 };
+    focusAfter = "#b-wf-label";
+    changed(true);
+  }
+  function insertField(input, rtKey) {
+    var keys = fieldsOf(rtKey);
+    var s = h("select", { class: "b-insert-field", "aria-label": T.insert_field, onchange: function () {
+      if (!s.value) return;
+      var token = "{{ record." + s.value + " }}";
+      var at = input.selectionStart === undefined || input.selectionStart === null ? input.value.length : input.selectionStart;
+      input.value = input.value.slice(0, at) + token + input.value.slice(at);
+      input.dispatchEvent(new Event("change"));
+      s.value = "";
+    } }, [h("option", { value: "", text: "{ } " + T.insert_field })].concat(keys.map(function (f) {
+      return h("option", { value: f.key, text: labelOf(f.label, f.key) });
+    })));
+    return s;
+  }
+  function valuesEditor(step, rtKey, path) {
+    var vals = step.values = step.values || {};
+    var rows = Object.keys(vals).map(function (k) {
+      var f = fieldDef(rtKey, k);
+      var input = h("input", { value: typeof vals[k] === "string" ? vals[k] : JSON.stringify(vals[k]), class: "b-value-input", "aria-label": f ? labelOf(f.label, k) : k,
+        onchange: function () { var v = input.value; vals[k] = f && NUMERIC.indexOf(f.type) >= 0 && v !== "" && !isNaN(Number(v)) ? Number(v) : f && f.type === "boolean" ? v === "true" : v; changed(); } });
+      if (f && f.options) {
+        input = h("select", { class: "b-value-input", "aria-label": labelOf(f.label, k), onchange: function () { vals[k] = input.value; changed(); } },
+          f.options.map(function (o) { return h("option", { value: o.value, text: labelOf(o.label, o.value), selected: vals[k] === o.value }); }));
+      }
+      return h("div", { class: "b-value-row", "data-path": path + ".values." + k }, [h("span", { class: "b-value-name", text: (f ? labelOf(f.label, k) : k) + " =" }), input,
+        h("button", { type: "button", class: "icon-button b-remove", text: "✕", "aria-label": T.remove, onclick: function () { delete vals[k]; changed(true); } }), h("span", { class: "b-slot" })]);
+    });
+    var free = fieldsOf(rtKey).filter(function (f) { return !(f.key in vals) && ["formula", "rollup", "lookup", "auto_number"].indexOf(f.type) < 0; });
+    var add = h("select", { class: "b-add-value", "aria-label": T.set_field }, [h("option", { value: "", text: "+ " + T.set_field })].concat(free.map(function (f) {
+      return h("option", { value: f.key, text: labelOf(f.label, f.key) }); })));
+    add.addEventListener("change", function () { if (!add.value) return; var f = fieldDef(rtKey, add.value); vals[add.value] = f && f.options && f.options[0] ? f.options[0].value : ""; changed(true); });
+    return h("div", { class: "b-block", "data-path": path + ".values" }, [h("span", { class: "b-label", text: FL.params.values }), h("span", { class: "b-slot" })].concat(rows).concat([add]));
+  }
+  function stepEditor(wf, steps, k, path, rtKey) {
+    var step = steps[k];
+    var spec = FL.actions[step.do] || { required: [], optional: [], raw: [] };
+    var p = path + "[" + k + "]";
+    var doSel = h("select", { class: "b-step-do", "aria-label": T.step_kind, onchange: function () {
+      var keep = { do: doSel.value };
+      if (step.label) keep.label = step.label;
+      steps[k] = keep;
+      (FL.actions[doSel.value] || { required: [] }).required.forEach(function (n) {
+        keep[n] = n === "values" || n === "fields" ? {} : n === "then" ? [] : n === "condition" ? { all: [newLeaf(rtKey)] } : "";
+      });
+      changed(true);
+    } }, Object.keys(FL.actions).map(function (a) { return h("option", { value: a, text: FL.action_names[a] || a, selected: a === step.do }); }));
+    var target = step.record_type || rtKey;
+    var params = spec.required.concat(spec.optional).concat(spec.raw.filter(function (n) { return spec.required.indexOf(n) < 0 && spec.optional.indexOf(n) < 0; }));
+    var shownOptional = spec.optional.filter(function (n) { return n in step; });
+    var kids = params.map(function (n) {
+      var req = spec.required.indexOf(n) >= 0;
+      if (!req && !(n in step)) return null;
+      var label = (FL.params[n] || n) + (req ? " *" : "");
+      var pp = p + "." + n;
+      if (n === "values" || (n === "fields" && typeof step.fields === "object" && !Array.isArray(step.fields))) return n === "values" ? valuesEditor(step, target, p) : optionInput(step, n, { type: "string" }, pp, label, null);
+      if (n === "record_type") return choice(step, n, label, pp, rtChoices(), { blank: T.this_record });
+      if (n === "condition") return h("div", { class: "b-block" }, [h("span", { class: "b-label", text: label }), condRoot(step, "condition", rtKey, pp)]);
+      if (n === "then" || n === "else") { step[n] = step[n] || []; return stepsEditor(wf, step[n], pp, rtKey, label); }
+      if (n === "field") return choice(step, n, label, pp, fieldChoices(target, NUMERIC), { blank: T.choose });
+      if (n === "role") return text(step, n, label, pp);
+      var long = FL.long_text.indexOf(n) >= 0;
+      var box = text(step, n, label, pp, { multiline: long });
+      var input = box.querySelector("input,textarea");
+      box.appendChild(insertField(input, rtKey));
+      return box;
+    });
+    var optional = spec.optional.filter(function (n) { return !(n in step); });
+    var addOpt = optional.length ? h("select", { class: "b-add-param", "aria-label": T.more_settings }, [h("option", { value: "", text: "+ " + T.more_settings })].concat(
+      optional.map(function (n) { return h("option", { value: n, text: FL.params[n] || n }); }))) : null;
+    if (addOpt) addOpt.addEventListener("change", function () { if (!addOpt.value) return; step[addOpt.value] = addOpt.value === "values" ? {} : ""; changed(true); });
+    var result = (testResults[wf.key] && testResults[wf.key].byPath || {})[p.replace(/^workflows\[\d+\]\.actions\[?/, "").replace(/\]$/, "")];
+    return h("li", { class: "b-step", "data-path": p, "data-index": k }, [
+      h("div", { class: "b-step-head" }, [h("span", { class: "b-step-n", text: String(k + 1) }), doSel, buttons(steps, k, path, FL.action_names[step.do] || step.do), h("span", { class: "b-slot" })]),
+      h("div", { class: "b-grid b-step-params" }, kids.concat([addOpt])),
+      result ? h("div", { class: "b-step-result" }, [h("strong", { text: T.would + " " }), h("pre", { text: JSON.stringify(result.output || result.input || result, null, 2) })]) : null
+    ].concat(shownOptional.length ? [] : []));
+  }
+  function stepsEditor(wf, steps, path, rtKey, title) {
+    var ul = h("ol", { class: "b-steps" }, steps.map(function (s, k) { return stepEditor(wf, steps, k, path, rtKey); }));
+    sortable(ul, steps);
+    return h("div", { class: "b-block", "data-path": path }, [h("h3", { text: title }), h("span", { class: "b-slot" }), ul,
+      h("button", { type: "button", class: "button small b-add-step", text: "+ " + T.add_step, onclick: function () {
+        steps.push({ do: "notify", to: "admins", message: "" }); changed(true);
+      } })]);
+  }
+  function triggerEditor(wf, path) {
+    var trig = wf.trigger = wf.trigger || { on: "record.created" };
+    var p = path + ".trigger";
+    var kind = h("select", { id: "b-wf-trigger", class: "b-trigger-kind", "aria-label": T.trigger, onchange: function () {
+      wf.trigger = { on: kind.value };
+      if (kind.value === "schedule") wf.trigger.cron = "0 9 * * *";
+      if (kind.value === "date") { var d = fieldChoices(wf.record_type, ["date", "datetime"])[0]; wf.trigger.field = d ? d[0] : "created_at"; wf.trigger.offset = "-1d"; wf.trigger.at = "09:00"; }
+      if (kind.value === "field.changed") { var f0 = fieldsOf(wf.record_type)[0]; wf.trigger.fields = f0 ? [f0.key] : []; }
+      if (kind.value === "form.submitted") { var fm0 = draft.forms[0]; wf.trigger.form = fm0 ? fm0.key : ""; if (fm0) wf.record_type = fm0.record_type; }
+      if (kind.value === "webhook") wf.trigger.secret = randomSecret();
+      if (kind.value === "schedule" || kind.value === "webhook") delete wf.when;
+      changed(true);
+    } }, FL.triggers.map(function (t) { return h("option", { value: t, text: FL.trigger_names[t] || t, selected: t === trig.on }); }));
+    var kids = [field(T.trigger, p + ".on", kind)];
+    if (RECORD_TRIGGERS.indexOf(trig.on) >= 0 || trig.on === "schedule") {
+      kids.push(choice(wf, "record_type", T.of_type, path + ".record_type", rtChoices(), { blank: trig.on === "schedule" ? T.none : T.choose }));
+    }
+    if (trig.on === "field.changed") {
+      var chosen = trig.fields = trig.fields || [];
+      kids.push(h("fieldset", { class: "b-block b-watch", "data-path": p + ".fields" }, [h("legend", { text: T.watched_fields })].concat(fieldsOf(wf.record_type).map(function (f) {
+        var c = h("input", { type: "checkbox", checked: chosen.indexOf(f.key) >= 0, onchange: function () {
+          if (c.checked) chosen.push(f.key); else chosen.splice(chosen.indexOf(f.key), 1); changed();
+        } });
+        return h("label", { class: "check" }, [c, " " + labelOf(f.label, f.key)]);
+      })).concat([h("span", { class: "b-slot" })])));
+    }
+    if (trig.on === "date") {
+      kids.push(choice(trig, "field", T.date_field, p + ".field", fieldChoices(wf.record_type, ["date", "datetime"]).concat([["created_at", T.created_at]]), { blank: false }));
+      kids.push(text(trig, "offset", T.offset, p + ".offset", { placeholder: "-1d, +2h, 30m" }));
+      kids.push(text(trig, "at", T.at_time, p + ".at", { type: "time" }));
+    }
+    if (trig.on === "schedule") {
+      var presets = [["0 9 * * *", T.every_day_9], ["0 9 * * 1", T.every_monday_9], ["0 9 1 * *", T.every_month_9], ["0 * * * *", T.every_hour]];
+      kids.push(choice(trig, "cron", T.when_runs, p + ".cron", presets.concat(presets.some(function (x) { return x[0] === trig.cron; }) ? [] : [[trig.cron, trig.cron]]), { blank: false }));
+      kids.push(text(trig, "cron", T.cron_custom, p + ".cron", { placeholder: "0 9 * * 1-5", structural: true }));
+      kids.push(text(trig, "timezone", T.timezone, p + ".timezone", { placeholder: "Asia/Shanghai" }));
+    }
+    if (trig.on === "form.submitted") {
+      kids.push(choice(trig, "form", T.which_form, p + ".form", draft.forms.map(function (f) { return [f.key, labelOf(f.label, f.key)]; }), { blank: T.choose, set: function (v) {
+        trig.form = v; var fm = draft.forms.filter(function (f) { return f.key === v; })[0]; if (fm) wf.record_type = fm.record_type;
+      } }));
+    }
+    if (trig.on === "webhook") kids.push(text(trig, "secret", T.secret, p + ".secret"));
+    return h("div", { class: "b-block", "data-path": p }, [h("h3", { text: T.when_starts }), h("div", { class: "b-grid" }, kids), h("span", { class: "b-slot" })]);
+  }
+  function randomSecret() {
+    var a = new Uint8Array(12); (window.crypto || window.msCrypto).getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  function testPanel(wf, i) {
+    var rid = h("input", { id: "b-wf-record", type: "number", min: "1", placeholder: T.newest_record, "aria-label": T.test_record, value: (testResults[wf.key] || {}).record_id || "" });
+    var out = testResults[wf.key];
+    var run = h("button", { type: "button", id: "b-wf-test", class: "button", text: "▶ " + T.test_run, onclick: function () {
+      run.disabled = true;
+      flush().then(function () { return fetch(boot.urls.test, { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ data: draft, workflow: wf.key, record_id: rid.value }) }); })
+        .then(function (r) { return r.json(); })
+        .then(function (body) {
+          var res = body.error ? { error: body.error } : body;
+          res.byPath = {};
+          (body.steps || []).forEach(function (s) { res.byPath[s.path] = s; });
+          testResults[wf.key] = res; render();
+        }).catch(function () { status(T.save_failed, true); run.disabled = false; });
+    } });
+    var summary = null;
+    if (out && out.error) summary = h("p", { class: "alert alert-error b-test-result", role: "alert", text: out.error });
+    else if (out) {
+      summary = h("div", { class: "b-test-result", role: "status" }, [
+        h("p", { text: fmt(T.tested_on, { id: out.record_id === null || out.record_id === undefined ? "—" : "#" + out.record_id }) + " " +
+          (out.condition === false ? T.cond_false : out.condition === true ? T.cond_true : T.cond_none) }),
+        h("ol", {}, (out.steps || []).map(function (s) {
+          return h("li", {}, [h("strong", { text: FL.action_names[s.action] || s.action }), ": ", h("code", { text: summarize(s.output || s.input) })]);
+        }))
+      ]);
+    }
+    return h("div", { class: "b-block b-test" }, [h("h3", { text: T.test_mode }),
+      FL.installed ? h("div", { class: "b-test-row" }, [rid, run, h("a", { class: "button", id: "b-wf-runs", href: FL.runs_url + "&workflow=" + encodeURIComponent(wf.key), text: T.run_log })])
+        : h("p", { class: "muted", text: T.install_to_test }),
+      summary]);
+  }
+  function summarize(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v !== "object") return String(v);
+    return Object.keys(v).map(function (k) { return k + ": " + (typeof v[k] === "object" ? JSON.stringify(v[k]) : v[k]); }).join(" · ");
+  }
+  function renderWorkflow(wf, i) {
+    var path = "workflows[" + i + "]";
+    var labelIn = h("input", { id: "b-wf-label", value: labelPart(wf.label, LOC), lang: LOC, onchange: function () {
+      setLabel(wf, "label", LOC, labelIn.value.trim());
+      var s = slug(LOC === "en" ? labelIn.value : (wf.label && wf.label.en) || "");
+      if (s && autoKeys.has(wf) && !draft.workflows.some(function (w) { return w !== wf && w.key === s; })) wf.key = s;
+      changed(true);
+    } });
+    var on = h("input", { type: "checkbox", id: "b-wf-enabled", checked: wf.enabled !== false, onchange: function () {
+      if (on.checked) delete wf.enabled; else wf.enabled = false; changed(true);
+    } });
+    var extra = WF_OPS;
+    wfOps = extra;
+    var cond = condRoot(wf, "when", wf.record_type, path + ".when");
+    wfOps = null;
+    return h("section", { class: "card b-editor b-workflow", "data-path": path }, [
+      h("h2", { text: T.workflow + ": " + labelOf(wf.label, wf.key) }),
+      h("div", { class: "b-grid" }, [field(T.field_name, path + ".label", labelIn),
+        h("div", { class: "field b-input b-check", "data-path": path + ".enabled" }, [h("label", { class: "check" }, [on, " " + T.enabled])])]),
+      triggerEditor(wf, path),
+      wf.trigger && (wf.trigger.on === "schedule" && !wf.record_type || wf.trigger.on === "webhook") ? null
+        : h("div", { class: "b-block" }, [h("h3", { text: T.only_when }), cond]),
+      stepsEditor(wf, wf.actions = wf.actions || [], path + ".actions", wf.record_type, T.steps),
+      testPanel(wf, i)
+    ]);
+  }
+
+  /* ------------------------------------------------------------ validation rules and indexes */
+  function validationsEditor(rt, path) {
+    var rules = rt.validations || [];
+    var kids = rules.map(function (v, k) {
+      var p = path + ".validations[" + k + "]";
+      var msg = h("input", { value: labelPart(v.message, LOC), lang: LOC, onchange: function () { setLabel(v, "message", LOC, msg.value.trim()); changed(); } });
+      var target = h("select", { "aria-label": T.show_message_at, onchange: function () { if (target.value) v.fields = [target.value]; else delete v.fields; changed(); } },
+        [h("option", { value: "", text: T.whole_record })].concat(fieldsOf(rt.key).map(function (f) {
+          return h("option", { value: f.key, text: labelOf(f.label, f.key), selected: (v.fields || [])[0] === f.key }); })));
+      return h("div", { class: "b-rule b-validation", "data-path": p }, [
+        h("p", {}, [h("strong", { text: T.rule + " " + (k + 1) }), " ", buttons(rules, k, path + ".validations", T.rule + " " + (k + 1)), h("span", { class: "b-slot" })]),
+        h("p", { class: "muted small", text: T.rule_hint }),
+        condRoot(v, "when", rt.key, p + ".when"),
+        h("div", { class: "b-grid" }, [field(T.rule_message, p + ".message", msg), field(T.show_message_at, p + ".fields", target)])
+      ]);
+    });
+    return h("div", { class: "b-block", "data-path": path + ".validations" }, [h("h3", { text: T.validations }), h("span", { class: "b-slot" })].concat(kids).concat([
+      h("button", { type: "button", class: "button small b-add-validation", text: "+ " + T.add_rule, onclick: function () {
+        var v = { when: { all: [newLeaf(rt.key)] }, message: {} }; v.message[LOC] = T.rule_default;
+        rt.validations = rules; rules.push(v); changed(true);
+      } })]));
+  }
+  function indexesEditor(rt, path) {
+    var ixs = rt.indexes || [];
+    var kids = ixs.map(function (ix, k) {
+      var p = path + ".indexes[" + k + "]";
+      var cols = Array.isArray(ix) ? ix : ix.fields || [];
+      var add = h("select", { "aria-label": T.add_column }, [h("option", { value: "", text: "+ " + T.add_column })].concat(fieldsOf(rt.key).filter(function (f) { return cols.indexOf(f.key) < 0; })
+        .map(function (f) { return h("option", { value: f.key, text: labelOf(f.label, f.key) }); })));
+      add.addEventListener("change", function () { if (add.value) { cols.push(add.value); changed(true); } });
+      return h("li", { "data-path": p }, [h("span", { text: cols.map(function (c) { var f = fieldDef(rt.key, c); return f ? labelOf(f.label, c) : c; }).join(" + ") }), " ", add,
+        buttons(ixs, k, path + ".indexes", String(k + 1)), h("span", { class: "b-slot" })]);
+    });
+    return h("div", { class: "b-block", "data-path": path + ".indexes" }, [h("h3", { text: T.indexes }), h("p", { class: "muted small", text: T.index_hint }), h("span", { class: "b-slot" }),
+      h("ul", { class: "b-indexes" }, kids),
+      h("button", { type: "button", class: "button small b-add-index", text: "+ " + T.add_index, onclick: function () {
+        var f0 = fieldsOf(rt.key)[0]; rt.indexes = ixs; ixs.push(f0 ? [f0.key] : []); changed(true);
+      } })]);
+  }
+
   /* ------------------------------------------------------------ render */
   function renderMain() {
     var item = current();
     if (!item) return renderApp();
     if (sel.kind === "rt") return renderRecordType(item, sel.i);
+    if (sel.kind === "wf") return renderWorkflow(item, sel.i);
     if (sel.kind === "view") return renderView(item, sel.i);
     return renderDesigner(item, sel.i);
   }
