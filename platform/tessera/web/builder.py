@@ -22,6 +22,7 @@ import contextlib
 import copy
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,6 +52,7 @@ from tessera.web.builder_palette import palette
 from tessera.web.builder_words import problem_words, usage_answer
 
 bp = Blueprint("builder", __name__, url_prefix="/builder")
+TRANSLATIONS = Path(__file__).resolve().parent / "translations_builder"
 common.protect(bp)
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

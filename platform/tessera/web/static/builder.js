@@ -1284,7 +1284,7 @@
     return h("li", { class: "b-step", "data-path": p, "data-index": k }, [
       h("div", { class: "b-step-head" }, [h("span", { class: "b-step-n", text: String(k + 1) }), doSel, buttons(steps, k, path, FL.action_names[step.do] || step.do), h("span", { class: "b-slot" })]),
       h("div", { class: "b-grid b-step-params" }, kids.concat([addOpt])),
-      result ? h("div", { class: "b-step-result" }, [h("strong", { text: T.would + " " }), h("pre", { text: JSON.stringify(result.output || result.input || result, null, 2) })]) : null
+      result ? stepResult(result) : null
     ].concat(shownOptional.length ? [] : []));
   }
   function stepsEditor(wf, steps, path, rtKey, title) {
@@ -1375,6 +1375,16 @@
       FL.installed ? h("div", { class: "b-test-row" }, [rid, run, h("a", { class: "button", id: "b-wf-runs", href: FL.runs_url + "&workflow=" + encodeURIComponent(wf.key), text: T.run_log })])
         : h("p", { class: "muted", text: T.install_to_test }),
       summary]);
+  }
+  /* what a step would do, parameter by parameter, in words (texts rendered from the record) */
+  function stepResult(result) {
+    var out = result.output || result.input || {};
+    var rows = typeof out === "object" ? Object.keys(out).filter(function (k) { return k !== "would"; }) : [];
+    return h("div", { class: "b-step-result" }, [h("strong", { text: T.would }),
+      h("dl", {}, rows.reduce(function (acc, k) {
+        var v = out[k];
+        return acc.concat([h("dt", { text: FL.params[k] || k }), h("dd", { text: Array.isArray(v) ? v.join(", ") : typeof v === "object" && v !== null ? summarize(v) : String(v) })]);
+      }, []))]);
   }
   function summarize(v) {
     if (v === null || v === undefined) return "";
