@@ -266,6 +266,7 @@ def _designer_strings() -> dict[str, str]:
         "palette": _("Add a field"),
         "palette_hint": _("Click a type to add it, or drag it onto the form."),
         "add_to_table": _("Also show new fields in the table"),
+        "add_to_form_table": _("Also put new fields on the form and in the table"),
         "preview": _("Preview"),
         "public_short": _("Public"),
         "section": _("Section"),

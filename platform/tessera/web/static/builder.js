@@ -473,11 +473,14 @@
       initType(f);
       rt.fields.push(f);
       openFields.add(f);
+      placeNewField(rt, f.key);
       focusAfter = "#b-new-field-key";
       changed(true);
     };
     key.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); add(); } });
+    var tick = h("input", { type: "checkbox", checked: designer.addToTable, onchange: function () { designer.addToTable = tick.checked; } });
     return h("div", { class: "b-add-field" }, [
+      h("label", { class: "check small" }, [tick, " " + T.add_to_form_table]),
       h("label", { for: key.id, text: T.key }), key,
       h("label", { for: type.id, text: T.type }), type,
       h("button", { type: "button", class: "button b-add-field-button", onclick: add, text: "+ " + T.add_field })
@@ -858,6 +861,17 @@
   }
   function mainTable(rtKey) { return draft.views.filter(function (v) { return v.type === "table" && v.record_type === rtKey; })[0]; }
   function formKeys(fm) { var out = []; (fm.sections || []).forEach(function (s) { out = out.concat(s.fields || []); }); return out; }
+  /* a field added on the record type page goes onto its form and main table too (unless unticked) */
+  function placeNewField(rt, key) {
+    if (!designer.addToTable) return;
+    var fm = draft.forms.filter(function (x) { return x.record_type === rt.key; })[0];
+    if (fm && fm.sections && fm.sections.length && formKeys(fm).indexOf(key) < 0) {
+      var last = fm.sections[fm.sections.length - 1];
+      last.fields = (last.fields || []).concat([key]);
+    }
+    var table = mainTable(rt.key);
+    if (table && Array.isArray(table.columns) && table.columns.indexOf(key) < 0) table.columns.push(key);
+  }
   function addFromPalette(fm, type, secIndex, pos) {
     var rt = rtByKey(fm.record_type);
     if (!rt) return;
@@ -1172,6 +1186,11 @@
       h("p", { class: "muted small", text: T.click_a_field })
     ]);
   }
+  function classicForm(fm, i) {
+    var el = renderForm(fm, i);
+    el.classList.remove("b-editor", "card");  // one editor per page: this is a part of it
+    return el;
+  }
   function renderDesigner(fm, i) {
     var path = "forms[" + i + "]";
     var rt = rtByKey(fm.record_type);
@@ -1182,7 +1201,8 @@
         h("button", { type: "button", class: "button small b-form-settings", text: T.form_settings, onclick: function () { designer.sel = null; render(); } })]),
       rt ? h("div", { class: "b-design" }, [renderPalette(fm), renderPreview(fm, path), f ? fieldSettings(fm, rt, f) : formSettings(fm, path)])
         : h("div", { class: "b-grid" }, [choice(fm, "record_type", T.record_type, path + ".record_type", rtChoices(), { blank: T.choose })]),
-      h("details", { class: "b-more b-classic" }, [h("summary", { text: T.form_as_list }), renderForm(fm, i)])
+      h("details", { class: "b-more b-classic", open: designer.classicOpen, ontoggle: function (e) { designer.classicOpen = e.target.open; } },
+        [h("summary", { text: T.form_as_list }), classicForm(fm, i)])
     ]);
   }
 
