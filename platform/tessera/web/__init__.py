@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        merge,
         present,
         profile,
         public,
@@ -50,7 +51,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
-        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{builder.TRANSLATIONS}",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
+        f"{builder.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -69,6 +71,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     dataio.init_app(app)
     app.register_blueprint(builder.bp)
+    app.register_blueprint(merge.bp)
     automation.init_app(app)
 
 
