@@ -29,7 +29,9 @@ ORDER = "row_order"
 ROW_COLUMNS = (PARENT, ORDER)
 #: row field types a table cannot hold (no nested tables; nothing needing its own table
 #: or a record of its own to point at)
-NOT_IN_ROWS = frozenset({"table", "link_many", "lookup", "rollup", "auto_number", "attachment"})
+NOT_IN_ROWS = frozenset(
+    {"table", "link_many", "poly_link", "lookup", "rollup", "auto_number", "attachment"}
+)
 
 
 def child_key(rt_key: str, field_key: str) -> str:

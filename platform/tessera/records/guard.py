@@ -19,6 +19,7 @@ from tessera.access.principal import Principal, with_team_members
 from tessera.access.rules import Rights, grants_match, rights, sql_condition, strip
 from tessera.access.tables import record_shares
 from tessera.errors import Forbidden, NotFound
+from tessera.fields import polylinks
 from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
 from tessera.query.policy import principal
@@ -117,22 +118,37 @@ class Guard:
     # -- links ---------------------------------------------------------------------------
     def links_readable(self, conn, registry, values: Mapping, many: Mapping, errs: dict) -> None:
         """Links may only point at records the writer can read (422 naming the field)."""
-        for key, f, ids in _link_values(self.rt, values, many):
-            if not ids:
+        for f in self.rt.fields:
+            if f.type == "poly_link":
+                parts = polylinks.split(values.get(f.key))
+                if parts:
+                    self._readable(conn, registry, f.key, parts[0], {parts[1]}, errs)
                 continue
-            target_rt = self.app.record_type(f.opt("to"))
-            table = registry.table(self.app.id, target_rt.key)
-            cond = sql_condition(self.app, target_rt, table, self.who, "read")
-            if cond is None:
+            if f.type == "table":  # each row's links, reported in their cells
+                for key, cell, ids in _row_links(f, many):
+                    self._readable(conn, registry, key, cell.opt("to"), ids, errs)
                 continue
-            query = sa.select(table.c.id).where(table.c.id.in_(ids))
-            exist = set(conn.scalars(query))
-            seen = set(conn.scalars(query.where(cond)))
-            hidden = sorted(exist - seen)
-            if hidden:
-                errs.setdefault(key, []).append(
-                    f"you cannot see {target_rt.key} {', '.join(f'#{i}' for i in hidden)}"
-                )
+            if f.type not in LINKS:
+                continue
+            ids = _ids(values.get(f.key) if f.type == "link" else many.get(f.key))
+            if ids:
+                self._readable(conn, registry, f.key, f.opt("to"), ids, errs)
+
+    def _readable(self, conn, registry, key: str, rt_key: str, ids: set, errs: dict) -> None:
+        """Report the ``ids`` of ``rt_key`` that exist but the writer cannot read."""
+        target_rt = self.app.record_type(rt_key)
+        table = registry.table(self.app.id, target_rt.key)
+        cond = sql_condition(self.app, target_rt, table, self.who, "read")
+        if cond is None:
+            return
+        query = sa.select(table.c.id).where(table.c.id.in_(ids))
+        exist = set(conn.scalars(query))
+        seen = set(conn.scalars(query.where(cond)))
+        hidden = sorted(exist - seen)
+        if hidden:
+            errs.setdefault(key, []).append(
+                f"you cannot see {target_rt.key} {', '.join(f'#{i}' for i in hidden)}"
+            )
 
     # -- reads -----------------------------------------------------------------------------
     def strip(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -140,16 +156,14 @@ class Guard:
         return strip(self.rights, row)
 
 
-def _link_values(rt: RecordType, values: Mapping, many: Mapping):
-    """(error key, link field, ids) of each link value written, table rows' cells included."""
-    for f in rt.fields:
-        if f.type in LINKS:
-            yield f.key, f, _ids(values.get(f.key) if f.type == "link" else many.get(f.key))
-        elif f.type == "table":
-            for c in row_fields(f):
-                if c.type == "link":
-                    for n, row in enumerate(many.get(f.key) or ()):
-                        yield f"{f.key}[{n}].{c.key}", c, _ids(row.get(c.key))
+def _row_links(f, many: Mapping):
+    """(error key, link cell, ids) of the links in table field ``f``'s rows being written."""
+    for c in row_fields(f):
+        if c.type == "link":
+            for n, row in enumerate(many.get(f.key) or ()):
+                ids = _ids(row.get(c.key))
+                if ids:
+                    yield f"{f.key}[{n}].{c.key}", c, ids
 
 
 def guard_for(conn, app: App, rt: RecordType, actor: Actor) -> Guard | None:

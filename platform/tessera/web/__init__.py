@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        kanban,
         merge,
         present,
         profile,
@@ -55,7 +56,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
-        f"{forms.TRANSLATIONS}",
+        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{forms.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
