@@ -12,6 +12,8 @@
   if (!bootEl) return;
   var boot = JSON.parse(bootEl.textContent);
   var T = boot.t, OPS = JSON.parse(T.ops), FT = boot.field_types, VT = boot.view_types;
+  var VW = T.view_words ? JSON.parse(T.view_words) : { types: {}, settings: {}, chart_settings: {}, enums: {} };
+  function typeName(t) { var p = (boot.palette || []).filter(function (x) { return x.type === t; })[0]; return p ? p.icon + " " + p.name : t; }
   var draft = boot.draft, base = boot.base || {};
   var problems = boot.problems || [];
   var root = document.getElementById("builder");
@@ -466,7 +468,7 @@
   }
   function addFieldForm(rt) {
     var key = h("input", { id: "b-new-field-key", placeholder: T.new_key, class: "b-new-field-key" });
-    var type = h("select", { id: "b-new-field-type", class: "b-new-field-type" }, Object.keys(FT).map(function (t) { return h("option", { value: t, text: t, selected: t === "text" }); }));
+    var type = h("select", { id: "b-new-field-type", class: "b-new-field-type" }, Object.keys(FT).map(function (t) { return h("option", { value: t, text: typeName(t), selected: t === "text" }); }));
     var add = function () {
       var f = { key: key.value.trim() || unique("field", rt.fields.map(function (x) { return x.key; })), type: type.value };
       f.label = { en: f.key.charAt(0).toUpperCase() + f.key.slice(1).replace(/_/g, " ") };
@@ -501,7 +503,7 @@
       h("summary", {}, [
         handle(f.key),
         h("code", { class: "b-fkey", text: f.key }), " ",
-        h("span", { class: "chip", text: f.type }), " ",
+        h("span", { class: "chip", title: f.type, text: typeName(f.type) }), " ",
         h("span", { text: labelOf(f.label, "") }),
         f.required ? h("span", { class: "req", text: "*" }) : null,
         buttons(rt.fields, j, listPath, f.key, function () { safeRemove(rt.key, f.key, labelOf(f.label, f.key)); }),
@@ -522,10 +524,17 @@
       changed(true);
     } });
     var typeSel = h("select", { onchange: function () { f.type = typeSel.value; initType(f); changed(true); } },
-      Object.keys(FT).map(function (t) { return h("option", { value: t, text: t, selected: t === f.type }); }));
+      Object.keys(FT).map(function (t) { return h("option", { value: t, text: typeName(t), selected: t === f.type }); }));
     var spec = FT[f.type] || { options: {}, required: [] };
     var opts = Object.keys(spec.options).map(function (name) {
       var label = name + (spec.required.indexOf(name) >= 0 ? " *" : "");
+      // the settings a business user meets most, in plain words (see the form designer)
+      if (name === "options") return optionsEditor(f, path);
+      if (name === "scale" && f.type === "number") return numberKind(f, path);
+      if (name === "precision") return null;
+      if (name === "currency") return choice(f, name, T.currency, path + "." + name, CURRENCIES.indexOf(f.currency || "CNY") >= 0 ? CURRENCIES : CURRENCIES.concat([f.currency]), { blank: T.none });
+      if (name === "to") return choice(f, name, T.links_to, path + "." + name, rtChoices(), { blank: T.choose });
+      if (name === "max_length") return text(f, name, T.max_chars, path + "." + name, { type: "number", step: "1" });
       return optionInput(f, name, spec.options[name], path + "." + name, label, rt);
     });
     return [
@@ -699,7 +708,10 @@
     var spec = VT[v.type] || { options: {}, required: [] };
     var settings = Object.keys(spec.options).map(function (name) {
       var p = path + "." + name, s = spec.options[name];
-      var label = name + (spec.required.indexOf(name) >= 0 ? " *" : "");
+      var words = (v.type === "chart" && VW.chart_settings[name]) || VW.settings[name] || name;
+      var label = words + (spec.required.indexOf(name) >= 0 ? " *" : "");
+      if (s.enum) return choice(v, name, label, p, s.enum.map(function (e) { return [e, (VW.enums[name] || {})[e] || e]; }), { structural: true, blank: spec.required.indexOf(name) >= 0 ? false : T.none });
+      if (name === "value" && v.type === "chart" && (v.aggregate || "count") === "count") return null;
       if (name === "columns") return columnsEditor(v, p);
       if (name === "filter") return h("div", { class: "b-block" }, [h("h3", { text: T.filter }), condRoot(v, "filter", v.record_type, p)]);
       if (name === "sort") return sortEditor(v, p);
@@ -707,7 +719,7 @@
       if (name in VIEW_FIELD_TYPES || name === "x" || name === "value") return choice(v, name, label, p, fieldChoices(v.record_type, VIEW_FIELD_TYPES[name]));
       return optionInput(v, name, s, p, label, null);
     });
-    var typeSel = choice(v, "type", T.type, path + ".type", Object.keys(VT), { blank: false, set: function (t) {
+    var typeSel = choice(v, "type", T.type, path + ".type", Object.keys(VT).map(function (t) { return [t, VW.types[t] || t]; }), { blank: false, set: function (t) {
       v.type = t;
       var opts = (VT[t] || { options: {} }).options;
       Object.keys(v).forEach(function (k) { if (["key", "type", "record_type", "label"].indexOf(k) < 0 && !(k in opts)) delete v[k]; });
