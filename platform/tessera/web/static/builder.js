@@ -706,7 +706,9 @@
   function renderView(v, i) {
     var path = "views[" + i + "]";
     var spec = VT[v.type] || { options: {}, required: [] };
-    var settings = Object.keys(spec.options).map(function (name) {
+    var ORDER = ["chart_type", "x", "aggregate", "value", "group_by", "date_field", "end_field", "columns", "sort", "filter", "page_size", "description"];
+    var rank = function (n) { var r = ORDER.indexOf(n); return r < 0 ? ORDER.length : r; };
+    var settings = Object.keys(spec.options).sort(function (a, b) { return rank(a) - rank(b); }).map(function (name) {
       var p = path + "." + name, s = spec.options[name];
       var words = (v.type === "chart" && VW.chart_settings[name]) || VW.settings[name] || name;
       var label = words + (spec.required.indexOf(name) >= 0 ? " *" : "");
