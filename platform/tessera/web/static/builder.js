@@ -189,6 +189,7 @@
   }
   function renameField(rt, old, neu) {
     if (rt.title === old) rt.title = neu;
+    renameFieldElsewhere(rt, old, neu);
     (rt.indexes || []).forEach(function (ix) { ix.forEach(function (k, i) { if (k === old) ix[i] = neu; }); });
     (rt.validations || []).forEach(function (v) { renameInCond(v.when, old, neu); });
     draft.views.forEach(function (v) {
@@ -206,8 +207,61 @@
       Object.keys(vw).forEach(function (k) { renameInCond(vw[k], old, neu); });
     });
   }
+  function renameInSteps(steps, rtKey, ownerRt, old, neu, word) {
+    (steps || []).forEach(function (st) {
+      if (!st || typeof st !== "object") return;
+      var target = st.record_type || ownerRt;
+      if (target === rtKey) {
+        if (st.values && old in st.values) { st.values[neu] = st.values[old]; delete st.values[old]; }
+        if (st.field === old) st.field = neu;
+        if (st.fields && typeof st.fields === "object" && !Array.isArray(st.fields) && old in st.fields) { st.fields[neu] = st.fields[old]; delete st.fields[old]; }
+      }
+      if (ownerRt === rtKey) {
+        if (st.condition) renameInCond(st.condition, old, neu);
+        Object.keys(st).forEach(function (k) { if (typeof st[k] === "string") st[k] = st[k].replace(word, "record." + neu); });
+      }
+      renameInSteps(st.then, rtKey, ownerRt, old, neu, word);
+      renameInSteps(st["else"], rtKey, ownerRt, old, neu, word);
+    });
+  }
+  /* renames reach workflows, roles and computed fields too (the YAML validator would flag them) */
+  function renameFieldElsewhere(rt, old, neu) {
+    var inFormula = new RegExp("(^|[^A-Za-z0-9_.])" + old + "(?![A-Za-z0-9_])", "g");
+    var word = new RegExp("record\\." + old + "(?![A-Za-z0-9_])", "g");
+    draft.record_types.forEach(function (r) {
+      (r.fields || []).forEach(function (f) {
+        if (r === rt && f.type === "formula" && f.formula) f.formula = f.formula.replace(inFormula, function (m, pre) { return pre + neu; });
+        if (r === rt && f.type === "lookup" && f.link === old) f.link = neu;
+        if (f.type === "lookup") { var link = (r.fields || []).filter(function (x) { return x.key === f.link; })[0]; if (link && link.to === rt.key && f.field === old) f.field = neu; }
+        if (f.type === "rollup" && f.from === rt.key) { if (f.via === old) f.via = neu; if (f.field === old) f.field = neu; }
+      });
+    });
+    (draft.workflows || []).forEach(function (wf) {
+      var tr = wf.trigger || {};
+      if (wf.record_type === rt.key) {
+        if (tr.field === old) tr.field = neu;
+        if (Array.isArray(tr.fields)) tr.fields = tr.fields.map(function (k) { return k === old ? neu : k; });
+        if (wf.when) renameInCond(wf.when, old, neu);
+      }
+      renameInSteps(wf.actions, rt.key, wf.record_type, old, neu, word);
+    });
+    (draft.roles || []).forEach(function (role) {
+      var perm = (role.permissions || {})[rt.key];
+      if (!perm || typeof perm !== "object") return;
+      if (perm.fields && old in perm.fields) { perm.fields[neu] = perm.fields[old]; delete perm.fields[old]; }
+      ["create", "read", "update", "delete"].forEach(function (op) { if (perm[op] && typeof perm[op] === "object") renameInCond(perm[op], old, neu); });
+    });
+  }
   function renameRecordType(rt, old, neu) {
     draft.views.concat(draft.forms).forEach(function (x) { if (x.record_type === old) x.record_type = neu; });
+    (draft.workflows || []).forEach(function (wf) {
+      if (wf.record_type === old) wf.record_type = neu;
+      (function walk(steps) { (steps || []).forEach(function (st) { if (st && st.record_type === old) st.record_type = neu; if (st) { walk(st.then); walk(st["else"]); } }); })(wf.actions);
+    });
+    (draft.roles || []).forEach(function (role) {
+      var p = role.permissions || {};
+      if (old in p) { p[neu] = p[old]; delete p[old]; }
+    });
     draft.record_types.forEach(function (r) {
       (r.fields || []).forEach(function (f) { if (f.to === old) f.to = neu; if (f.from === old) f.from = neu; });
     });
