@@ -145,6 +145,13 @@ def field_types() -> dict[str, dict[str, Any]]:
     return out
 
 
+def section_options() -> list[str]:
+    """The settings a form section takes beyond its title and fields (columns, tab, ...)."""
+    schema = json.loads((SCHEMA_DIR / "form.json").read_text("utf-8"))
+    items = schema.get("properties", {}).get("sections", {}).get("items", {})
+    return [k for k in items.get("properties", {}) if k not in ("title", "fields")]
+
+
 def view_types() -> dict[str, dict[str, Any]]:
     """Every view type with the settings its JSON Schema declares."""
     fixed = ("key", "type", "record_type", "label")
@@ -315,6 +322,8 @@ def _designer_strings() -> dict[str, str]:
         "public_short": _("Public"),
         "section": _("Section"),
         "section_title": _("Section title"),
+        "n_columns": _("{n} column(s)"),
+        "tab": _("Tab"),
         "drop_here": _("Drop fields here"),
         "not_on_form": _("Fields not on this form:"),
         "submit": _("Save"),
@@ -609,6 +618,7 @@ def edit(app_id: str):
         "problems": _problems(draft["data"]),
         "field_types": types,
         "palette": palette(types),
+        "section_options": section_options(),
         "flows": {
             "triggers": list(builder_flows.TRIGGERS),
             "trigger_names": builder_flows.trigger_names(),

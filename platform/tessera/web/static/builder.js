@@ -1071,8 +1071,15 @@
       });
       var title = h("input", { class: "b-pv-title", value: labelPart(s.title, LOC), placeholder: T.section_title, "aria-label": T.section_title,
         onchange: function () { setLabel(s, "title", LOC, title.value.trim()); changed(); } });
-      var box = h("fieldset", { class: "b-pv-section", "data-path": spath }, [
-        h("legend", {}, [title, secs.length > 1 ? h("button", { type: "button", class: "icon-button b-remove", title: T.remove, "aria-label": T.remove, text: "✕",
+      // columns and tabs, when the installed form language has them (schemas/form.json)
+      var secOpts = boot.section_options || [];
+      var cols = secOpts.indexOf("columns") >= 0 ? h("select", { class: "b-pv-columns", "aria-label": fmt(T.n_columns, { n: "" }), onchange: function () {
+        if (cols.value === "1") delete s.columns; else s.columns = Number(cols.value); changed(true);
+      } }, [1, 2, 3, 4].map(function (n) { return h("option", { value: String(n), text: fmt(T.n_columns, { n: n }), selected: (s.columns || 1) === n }); })) : null;
+      var tab = secOpts.indexOf("tab") >= 0 ? h("input", { class: "b-pv-tab", value: labelPart(s.tab, LOC), placeholder: T.tab, "aria-label": T.tab,
+        onchange: function () { setLabel(s, "tab", LOC, tab.value.trim()); changed(); } }) : null;
+      var box = h("fieldset", { class: "b-pv-section" + (s.columns > 1 ? " b-cols-" + s.columns : ""), "data-path": spath }, [
+        h("legend", {}, [title, cols, tab, secs.length > 1 ? h("button", { type: "button", class: "icon-button b-remove", title: T.remove, "aria-label": T.remove, text: "✕",
           onclick: function () {
             var target = secs[k === 0 ? 1 : k - 1];
             target.fields = (target.fields || []).concat(s.fields || []);
