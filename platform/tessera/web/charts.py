@@ -285,17 +285,24 @@ def number_format(fn: str, vf: Field | None) -> dict:
     """How the browser formats values: currency code, decimals, a % sign."""
     if fn == "count" or vf is None:
         return {"style": "decimal", "decimals": 0}
-    decimals = _decimals(fn, vf)
-    if vf.type == "currency" and vf.opt("currency"):
+    kind, scale = _kind(vf)
+    decimals = max(scale, 1) if fn == "avg" and kind != "currency" else scale
+    if kind == "currency" and vf.opt("currency"):
         return {"style": "currency", "currency": vf.opt("currency"), "decimals": decimals}
-    return {"style": "percent" if vf.type == "percent" else "decimal", "decimals": decimals}
+    return {"style": "percent" if kind == "percent" else "decimal", "decimals": decimals}
 
 
-def _decimals(fn: str, vf: Field) -> int:
-    if vf.type == "currency":
-        return 2
-    scale = int(vf.opt("scale", 0) or 0) if vf.type in ("number", "percent") else 0
-    return max(scale, 1) if fn == "avg" else scale
+def _kind(vf: Field) -> tuple[str, int]:
+    """What a measured field holds (a formula's or rollup's result) and its decimals."""
+    kind = vf.opt("result", "number") if vf.type == "formula" else vf.type
+    if kind == "currency":
+        return kind, 2
+    if vf.type in ("formula", "rollup"):
+        default = 0 if vf.opt("aggregate") == "count" else 2
+        return ("number", int(vf.opt("scale", default) or 0))
+    if kind in ("number", "percent"):
+        return kind, int(vf.opt("scale", 0) or 0)
+    return "number", 0
 
 
 def format_number(value: Any, fn: str, vf: Field | None) -> str:

@@ -10,6 +10,7 @@ says so. The app's ``home:`` dashboard is what the home page shows.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import render_template, url_for
@@ -22,6 +23,7 @@ from tessera.meta.model import App, View, thaw
 from tessera.web import charts, common, present
 from tessera.web.i18n import label, label_locale
 
+TRANSLATIONS = Path(__file__).resolve().parent / "translations_charts"
 TABLE_ROWS = 5
 MAX_COLUMNS = 4
 
