@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 import yaml
+from charts_helpers import NOW, PASSWORD, SALES, sign_in
 
 from tessera import users
-
-PASSWORD = "correct-horse-1"
-SALES = (Path(__file__).parent / "sales.yaml").read_text()
-#: a fixed "now" (a Wednesday) so relative dates and periods are exact
-NOW = datetime(2026, 4, 15, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -73,18 +65,6 @@ def deals(sales):
         )
     made["acme"], made["bolt"] = acme, bolt
     return made
-
-
-def csrf(client, path: str = "/login") -> str:
-    """The CSRF token of the client's session."""
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def sign_in(client, username: str) -> None:
-    """Sign in through the form."""
-    token = csrf(client)
-    client.post("/login", data={"username": username, "password": PASSWORD, "_csrf": token})
 
 
 @pytest.fixture

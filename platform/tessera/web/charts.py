@@ -86,6 +86,8 @@ def grid(app, rt, v: View, filt, fn: str, value: str | None, vf) -> dict:
     column = "count" if fn == "count" else f"{fn}_{value}"
     cells = {(r["group"], r.get("series")): _number(r[column]) for r in rows}
     xs = _ordered(app, xf, {r["group"] for r in rows}, bucket, fill=fn in FILLED_WITH_ZERO)
+    if bucket and v.options.get("chart_type") == "line":
+        xs = [(k, text) for k, text in xs if k is not None]  # a time line has no "no date"
     ss = _ordered(app, sf, {r.get("series") for r in rows}, None) if sf else [(None, "")]
     zero = 0 if fn in FILLED_WITH_ZERO else None
     categories = [{"key": _json(k), "label": text} for k, text in xs]

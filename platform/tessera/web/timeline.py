@@ -93,7 +93,9 @@ def _linked(app: App, src: RecordType, link: Field, row: dict, facts: list[str])
         "title": present.title(src, row),
         "href": url_for("records.show", app_id=app.id, rt_key=src.key, record_id=row["id"]),
         "facts": [
-            (present.column_label(app, src, c), present.cell(app, src, c, row)) for c in facts
+            (present.column_label(app, src, c), present.cell(app, src, c, row))
+            for c in facts
+            if row.get(c) not in (None, "", [])
         ],
         "row": row,
     }

@@ -58,8 +58,9 @@
     } else {
       base.series = [{
         type: "pie", data: items, radius: kind === "donut" ? ["42%", "70%"] : [0, "70%"],
-        center: ["50%", "46%"], cursor: "pointer", avoidLabelOverlap: true,
-        label: { formatter: function (p) { return p.name + ": " + full(p.value) + " (" + p.percent + "%)"; } }
+        center: ["50%", "45%"], cursor: "pointer", avoidLabelOverlap: true,
+        label: { position: "inside", formatter: "{d}%", color: "#fff", fontWeight: "bold" },
+        labelLayout: { hideOverlap: true }
       }];
     }
     return base;
