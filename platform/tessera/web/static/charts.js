@@ -28,7 +28,7 @@
       grid: { left: 8, right: 16, top: many ? 36 : 16, bottom: 8, containLabel: true },
       legend: many ? { type: "scroll", top: 0 } : undefined,
       tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: full },
-      xAxis: { type: "category", data: labels, axisLabel: { hideOverlap: true }, boundaryGap: !line },
+      xAxis: { type: "category", data: labels, axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", axisLabel: { formatter: short } },
       series: data.series.map(function (s) {
         return {
@@ -57,8 +57,8 @@
       }];
     } else {
       base.series = [{
-        type: "pie", data: items, radius: kind === "donut" ? ["42%", "70%"] : [0, "70%"],
-        center: ["50%", "45%"], cursor: "pointer", avoidLabelOverlap: true,
+        type: "pie", data: items, radius: kind === "donut" ? ["38%", "72%"] : [0, "72%"],
+        center: ["50%", "45%"], cursor: "pointer", avoidLabelOverlap: true, percentPrecision: 0,
         label: { position: "inside", formatter: "{d}%", color: "#fff", fontWeight: "bold" },
         labelLayout: { hideOverlap: true }
       }];
