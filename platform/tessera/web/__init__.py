@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        merge,
         present,
         profile,
         public,
@@ -51,7 +52,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
-        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{dashboards.TRANSLATIONS}",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
+        f"{builder.TRANSLATIONS};{dashboards.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -70,6 +72,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     dataio.init_app(app)
     app.register_blueprint(builder.bp)
+    app.register_blueprint(merge.bp)
     automation.init_app(app)
 
 
