@@ -121,6 +121,7 @@ def test_dashboard_lays_out_every_widget(client, sales, deals):
     ]
     assert len(soup.select(".echart[data-chart]")) == 6  # kpi and table draw without ECharts
     assert "dashboard.css" in html and "charts.js" in html
+    _page(client, "/a/sales/v/sales_dashboard/export", 404)  # a dashboard has no rows
 
 
 def test_home_shows_the_users_own_day(flask_app, client, sales, deals):
