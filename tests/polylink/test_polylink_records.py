@@ -302,3 +302,16 @@ def test_dropping_a_target_type_is_refused_while_rows_point_at_it(world):
     installer.upgrade(sales.engine, app_from_data(data), yaml.safe_dump(data))
     sales.registry.reload()
     assert r.get("sales", "follow_up", held["id"])["regarding"] == f"customer:{acme['id']}"
+
+
+def test_rollup_counts_records_regarding_each_target(world):
+    sales, acme, lead, _deal = world
+    r = sales.records
+    one = r.create("sales", "follow_up", {"subject": "a", "regarding": f"customer:{acme['id']}"})
+    r.create("sales", "follow_up", {"subject": "b", "regarding": f"customer:{acme['id']}"})
+    r.create("sales", "follow_up", {"subject": "c", "regarding": f"lead:{lead['id']}"})
+    assert r.get("sales", "customer", acme["id"])["follow_ups"] == 2  # lead:1 is not customer:1
+    r.update("sales", "follow_up", one["id"], {"regarding": f"lead:{lead['id']}"})
+    assert r.get("sales", "customer", acme["id"])["follow_ups"] == 1
+    r.delete("sales", "follow_up", one["id"])
+    assert r.get("sales", "customer", acme["id"])["follow_ups"] == 1

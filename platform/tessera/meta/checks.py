@@ -375,7 +375,7 @@ class Checker:
         if isinstance(via, str) and link is None:
             hint = suggest(via, theirs) or f"name a link field on {src} that points to {rt_key}"
             self.add(f"{path}.via", f'"{via}" is not a field of {src}', hint)
-        elif link is not None and (link.get("type") != "link" or link.get("to") != rt_key):
+        elif link is not None and not _links_to(link, rt_key):
             self.add(f"{path}.via", f"{src}.{via} is not a link to {rt_key}")
         self.rollup_field(path, f, src, theirs)
 
@@ -733,6 +733,12 @@ class Checker:
         for key in ("owner", "fields", "pool"):
             if key in perm:
                 self.add(f"{path}.{key}", f"{key} needs a named record type, not *")
+
+
+def _links_to(link: dict, rt_key: str) -> bool:
+    """True when ``link`` is a link to ``rt_key`` (a polymorphic one: among its types)."""
+    to = link.get("to")
+    return link.get("type") == "link" and (to == rt_key or (isinstance(to, list) and rt_key in to))
 
 
 def _lane_field(f: dict) -> bool:
