@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        kanban,
         merge,
         present,
         profile,
@@ -53,7 +54,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
-        f"{builder.TRANSLATIONS};{dashboards.TRANSLATIONS}",
+        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)

@@ -17,11 +17,9 @@ from flask import render_template, url_for
 from flask_babel import gettext as _
 
 from tessera.errors import RecordError
-from tessera.fields import for_field
-from tessera.fields.choice import option_label
 from tessera.meta.model import App, View, thaw
-from tessera.web import charts, common, present
-from tessera.web.i18n import label, label_locale
+from tessera.web import charts, common, kanban, present
+from tessera.web.i18n import label
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations_charts"
 TABLE_ROWS = 5
@@ -93,33 +91,16 @@ def _table(app, rt, v: View, widget: dict) -> dict:
 
 
 def _kanban(app, rt, v: View, widget: dict) -> dict:
-    from tessera.web.views import _sum_field
-
-    group = rt.field(v.group_by)
-    money = _sum_field(rt)
-    measures = [("count", None)] + ([("sum", money.key)] if money else [])
-    totals = {
-        r["group"]: r
-        for r in common.engine_objects().queries.aggregate(
-            app.id,
-            rt.key,
-            group_by=group.key,
-            measures=measures,
-            filter=thaw(v.filter),
-            user_id=common.who(),
-        )
-    }
+    """The board's lanes as bars: count and totals per lane, with the board's filter."""
+    sums = kanban.totals(app, rt, v, thaw(v.filter), None)
+    values = kanban.lane_values(app, rt.field(v.group_by), v)
+    if None in sums:
+        values.append((None, _("(none)")))
     lanes = []
-    for value in [o["value"] for o in group.opt("options")] + ([None] if None in totals else []):
-        total = totals.get(value, {})
-        amount = total.get(f"sum_{money.key}") if money else None
-        lanes.append(
-            {
-                "label": option_label(group, value, label_locale()) if value else _("(none)"),
-                "count": total.get("count", 0),
-                "sum": for_field(money).format(money, amount or 0, label_locale()) if money else "",
-            }
-        )
+    for value, text in values:
+        numbers = kanban.lane_numbers(rt, v, sums.get(value, {}))
+        total = " · ".join(t for _f, t in numbers["sums"])
+        lanes.append({"label": text, "count": numbers["count"], "sum": total})
     top = max((lane["count"] for lane in lanes), default=0) or 1
     for lane in lanes:
         lane["share"] = round(lane["count"] / top * 100)
