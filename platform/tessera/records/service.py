@@ -846,6 +846,8 @@ class Records:
                 if f.type == "rollup" and f.opt("from") == rt.key:
                     via = f.opt("via")
                     ids = {r.get(via) for pair in changes for r in pair if r} - {None}
+                    if rt.has_field(via) and rt.field(via).type == "poly_link":
+                        ids = _poly_ids(ids, target_rt.key)
                     if ids:
                         self._recompute_rollup(conn, app, rt, target_rt, f, ids)
 
@@ -856,7 +858,10 @@ class Records:
         column = src.c.id if agg == "count" else src.c[f.opt("field")]
         fn = getattr(sa.func, agg)(column)
         value = sa.select(sa.func.coalesce(fn, 0) if agg in ("count", "sum") else fn)
-        value = value.where(src.c[f.opt("via")] == target.c.id).scalar_subquery()
+        points_here: Any = target.c.id
+        if src_rt.field(f.opt("via")).type == "poly_link":  # "customer:" || id (indexed)
+            points_here = sa.literal(f"{target_rt.key}:") + sa.cast(target.c.id, sa.String)
+        value = value.where(src.c[f.opt("via")] == points_here).scalar_subquery()
         conn.execute(target.update().where(target.c.id.in_(ids)).values({f.key: value}))
 
     # -- history ----------------------------------------------------------------------
@@ -927,6 +932,12 @@ def _reserve_ids_pg(conn: sa.Connection, table: sa.Table, n: int) -> list[int] |
         return None
     series = sa.func.generate_series(1, n).table_valued("i")
     return sorted(conn.scalars(sa.select(sa.func.nextval(seq)).select_from(series)))
+
+
+def _poly_ids(values: set, rt_key: str) -> set[int]:
+    """The ids among polymorphic link values (``customer:3``) that name ``rt_key``."""
+    parts = (polylinks.split(v) for v in values)
+    return {p[1] for p in parts if p and p[0] == rt_key}
 
 
 def _initial_rollups(rt: RecordType) -> dict[str, int]:

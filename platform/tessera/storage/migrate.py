@@ -346,6 +346,35 @@ class RetargetPolyLinks(Step):
 
 
 @dataclass
+class PolyTargetGone(Step):
+    """A polymorphic link no longer points at ``rt_key``: refused while rows still do."""
+
+    table: str  # the table and column as installed (checked before any DDL)
+    column: str
+    rt_key: str
+    field_path: str
+    kind = "poly_target_gone"
+
+    def __post_init__(self) -> None:
+        self.description = f"{self.field_path} no longer links to {self.rt_key}"
+
+    def check(self, ctx: Context) -> None:
+        """Count the rows that still point at the dropped type; refuse when there are any."""
+        col = sa.column(self.column)
+        escaped = self.rt_key.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        query = sa.select(sa.func.count()).select_from(sa.table(self.table, col))
+        n = ctx.conn.execute(query.where(col.like(escaped + ":%", escape="/"))).scalar()
+        if n:
+            raise InstallError(
+                f"{self.field_path}: {n} record(s) still link to {self.rt_key}; point them "
+                f"elsewhere or empty the field first, or keep {self.rt_key} in its `to`"
+            )
+
+    def run(self, ctx: Context) -> None:
+        """Nothing to change: ``check`` made sure no row holds the dropped type."""
+
+
+@dataclass
 class DropTable(Step):
     """Drop a removed record type's or link_many's table with its rows (purge)."""
 
@@ -874,17 +903,33 @@ class _Planner:
                 self._removed_record_type(old_rt)
 
     def _plan_poly_retargets(self) -> None:
-        """Stored ``customer:3`` values follow a renamed record type (no FK does it)."""
+        """Stored ``customer:3`` values follow a renamed record type (no FK does it), and
+        a type dropped from a polymorphic link's ``to`` must not be held by any row."""
         renamed = {new: old for new, old in self.rt_renames.items() if new != old}
-        for rt in self.new.record_types if renamed else ():
+        for rt in self.new.record_types:
             for f in rt.fields:
                 if f.type != "poly_link":
                     continue
+                self._poly_dropped_targets(rt, f)
                 for target in f.opt("to") or ():
                     if target in renamed:
                         table = self._table(self.new, rt.key)
                         step = RetargetPolyLinks(table, f.key, renamed[target], target)
                         self.p.retypes.append(step)
+
+    def _poly_dropped_targets(self, rt: RecordType, f: Field) -> None:
+        old_key = self.rt_renames.get(rt.key)
+        if old_key is None:
+            return
+        old_rt = self.old.record_type(old_key)
+        name = f.renamed_from if f.renamed_from and old_rt.has_field(f.renamed_from) else f.key
+        if not old_rt.has_field(name) or old_rt.field(name).type != "poly_link":
+            return
+        for target in old_rt.field(name).opt("to") or ():
+            if self.old_to_new_rt(target) not in (f.opt("to") or ()):
+                table = self._table(self.old, old_key)
+                path = f"record_types.{rt.key}.fields.{f.key}"
+                self.p.removals.append(PolyTargetGone(table, name, target, path))
 
     def _table(self, app: App, rt_key: str) -> str:
         return naming.table_name(app.id, rt_key)

@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
         auth,
         automation,
         builder,
+        dashboards,
         dataio,
         errorpages,
         forms,
@@ -56,7 +57,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
-        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{forms.TRANSLATIONS}",
+        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS};"
+        f"{forms.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
