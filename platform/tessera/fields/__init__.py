@@ -5,10 +5,20 @@ package registers them with :func:`register`, exactly as a third-party package w
 register its own types.
 """
 
-from tessera.fields import choice, computed, files, links, numbers, temporal, text
+from tessera.fields import (
+    choice,
+    clock,
+    computed,
+    files,
+    links,
+    numbers,
+    richtext,
+    temporal,
+    text,
+)
 from tessera.fields.base import FieldType, for_field, get, names, register
 
-BUILTIN_MODULES = (text, numbers, temporal, choice, links, files, computed)
+BUILTIN_MODULES = (text, numbers, temporal, clock, choice, links, files, computed, richtext)
 builtin: list[FieldType] = [ft for module in BUILTIN_MODULES for ft in module.builtin]
 
 for _field_type in builtin:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tessera import expr
 from tessera.errors import Problem
+from tessera.meta import fieldchecks
 from tessera.meta.model import SEARCHABLE as SEARCH_TYPES
 from tessera.meta.validate import suggest
 from tessera.storage.naming import SYSTEM_COLUMNS, junction_name, table_name
@@ -218,6 +219,7 @@ class Checker:
         method = getattr(self, f"field_{f.get('type')}", None)
         if method is not None:
             method(path, f, rt_key)
+        fieldchecks.check(self, path, f, rt_key)
         if f.get("type") in NUMERIC:
             self.check_range(path, f)
         elif f.get("type") in ("date", "datetime"):

@@ -63,6 +63,7 @@ def init_app(app: Flask) -> None:
         column_label=present.column_label,
         record_title=present.title,
         value_html=present.value_html,
+        fixed_html=present.fixed_html,
         query_with=query_with,
     )
     for module in (auth, shell, views, records, public, dataio, admin_people, profile, access):
