@@ -17,8 +17,6 @@ from tessera.query import dates
 if TYPE_CHECKING:
     from tessera.meta.checks import Checker
 
-#: types whose value the engine computes: no default, no read_only/set_once of their own
-COMPUTED = {"formula", "rollup", "lookup", "auto_number"}
 #: field types a currency_field may name (they hold a code such as USD)
 CODE_TYPES = {"text", "select"}
 
@@ -36,14 +34,7 @@ def check(checker: Checker, path: str, f: dict, rt_key: str) -> None:
 
 
 def _behaviour(checker: Checker, path: str, f: dict) -> None:
-    ftype = f.get("type")
-    for key in ("read_only", "set_once"):
-        if f.get(key) is True and ftype in COMPUTED:
-            checker.add(
-                f"{path}.{key}",
-                f"a {ftype} field is computed: {key} does not apply",
-                "remove it (people can never write a computed field)",
-            )
+    # read_only/set_once on a computed type (formula...) is an unknown key for the schema
     if f.get("read_only") is True and f.get("set_once") is True:
         checker.add(
             f"{path}.set_once",

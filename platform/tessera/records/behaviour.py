@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tessera.errors import FieldValueError
 from tessera.fields import for_field
 from tessera.meta.model import Field, RecordType
 from tessera.records.actor import Actor
@@ -70,7 +71,7 @@ def refusals(
                 errors[f.key] = [READ_ONLY]
             continue
         old = current.get(f.key)
-        if _same(old, new):
+        if _same(ft, f, old, new):
             continue
         if read_only(f):
             errors[f.key] = [READ_ONLY]
@@ -79,7 +80,12 @@ def refusals(
     return errors
 
 
-def _same(old: Any, new: Any) -> bool:
+def _same(ft: Any, f: Field, old: Any, new: Any) -> bool:
+    """True when ``new`` is the stored ``old`` (read back through the type: SQLite hands
+    back naive date-times, the cleaned value is aware)."""
     if isinstance(old, list | tuple) or isinstance(new, list | tuple):
         return sorted(old or []) == sorted(new or [])
-    return old == new
+    try:
+        return ft.coerce(f, old) == new
+    except (FieldValueError, TypeError, ValueError):
+        return old == new
