@@ -60,7 +60,9 @@ def desk(flask_app):
 def test_api_create_applies_defaults_and_refuses_read_only(desk):
     resp = desk.api.post(BASE, json={"title": "Printer", "first_reply_at": "2026-12-08T02:00"})
     error = assert_error(resp, 422, "validation_failed")
-    assert error["fields"] == {"first_reply_at": ["is read-only: only workflows and imports set it"]}
+    assert error["fields"] == {
+        "first_reply_at": ["is read-only: only workflows and imports set it"]
+    }
     assert "first_reply_at" in error["message"]
 
     resp = desk.api.post(BASE, json={"title": "Printer", "body": "<p>Hi<script>x()</script></p>"})
@@ -77,9 +79,16 @@ def test_api_update_refuses_changing_set_once_and_read_only(desk):
     row = desk.api.post(BASE, json={"title": "A", "ref": "R-1"}).get_json()
     url = f"{BASE}/{row['id']}"
     resp = desk.api.patch(url, json={"ref": "R-2"})
-    assert_error(resp, 422, "validation_failed", {"ref": ["can only be set when the record is created"]})
+    assert_error(
+        resp, 422, "validation_failed", {"ref": ["can only be set when the record is created"]}
+    )
     resp = desk.api.patch(url, json={"opened_at": "2020-01-01T00:00"})
-    assert_error(resp, 422, "validation_failed", {"opened_at": ["is read-only: only workflows and imports set it"]})
+    assert_error(
+        resp,
+        422,
+        "validation_failed",
+        {"opened_at": ["is read-only: only workflows and imports set it"]},
+    )
     # the values read back may be sent back unchanged
     resp = desk.api.patch(url, json={"ref": "R-1", "opened_at": row["opened_at"], "title": "B"})
     assert resp.status_code == 200, resp.get_json()
@@ -92,7 +101,9 @@ def test_workflows_and_imports_write_read_only_and_set_once(desk):
     row = records.create("desk", "ticket", {"title": "A", "ref": "R-1"}, person)
     with pytest.raises(ValidationFailed) as info:
         records.update("desk", "ticket", row["id"], {"first_reply_at": NOW}, person)
-    assert info.value.fields == {"first_reply_at": ["is read-only: only workflows and imports set it"]}
+    assert info.value.fields == {
+        "first_reply_at": ["is read-only: only workflows and imports set it"]
+    }
     robot = Actor(user_id=desk.uid, kind="workflow", ref="run/1")
     out = records.update("desk", "ticket", row["id"], {"first_reply_at": NOW, "ref": "R-9"}, robot)
     assert (out["first_reply_at"], out["ref"]) == (NOW, "R-9")
@@ -132,8 +143,14 @@ def test_values_are_stored_in_real_columns_on_both_databases(desk):
     assert (got["effort"], got["starts"], got["price"]) == (5400, "09:05", "12.50")
     # filters on the new types compile on both databases
     page = desk.queries.list(
-        "desk", "ticket", filter={"all": [{"field": "effort", "op": "gt", "value": 3600},
-                                         {"field": "starts", "op": "lt", "value": "10:00"}]}
+        "desk",
+        "ticket",
+        filter={
+            "all": [
+                {"field": "effort", "op": "gt", "value": 3600},
+                {"field": "starts", "op": "lt", "value": "10:00"},
+            ]
+        },
     )
     assert [r["id"] for r in page.rows] == [row["id"]]
 
@@ -141,6 +158,10 @@ def test_values_are_stored_in_real_columns_on_both_databases(desk):
 def test_openapi_describes_the_new_behaviour(desk):
     doc = desk.api.get("/api/v1/openapi.json").get_json()
     schemas = doc["components"]["schemas"]
-    found = next(v for k, v in schemas.items() if k.lower().startswith("desk") and "effort" in v.get("properties", {}))
+    found = next(
+        v
+        for k, v in schemas.items()
+        if k.lower().startswith("desk") and "effort" in v.get("properties", {})
+    )
     assert found["properties"]["effort"]["type"] == ["integer", "null"]
     assert found["properties"]["body"]["contentMediaType"] == "text/html"

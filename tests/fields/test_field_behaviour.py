@@ -48,6 +48,14 @@ def test_duration_bounds_are_durations():
     assert clean("duration", "8h", max="8h") == 28800
 
 
+def test_spreadsheet_cells_of_durations_and_times():
+    duration, time = fields.get("duration"), fields.get("time")
+    assert duration.from_cell(make_field("duration"), dt.timedelta(hours=1, minutes=30)) == 5400
+    assert duration.from_cell(make_field("duration"), dt.time(0, 45)) == 2700
+    assert duration.from_cell(make_field("duration"), " 2h ") == "2h"
+    assert time.from_cell(make_field("time"), dt.datetime(1899, 12, 30, 9, 5)) == dt.time(9, 5)
+
+
 def test_time_of_day():
     ft, f = fields.get("time"), make_field("time")
     assert ft.clean(f, "9:05") == dt.time(9, 5)
@@ -65,7 +73,10 @@ def test_time_of_day():
         ("<p>Hi <b>there</b></p>", "<p>Hi <b>there</b></p>"),
         ("<p onclick='x()'>a<script>alert(1)</script></p>", "<p>a</p>"),
         ('<a href="javascript:alert(1)">x</a>', '<a rel="noopener noreferrer">x</a>'),
-        ('<a href="https://e.com">x</a>', '<a href="https://e.com" rel="noopener noreferrer">x</a>'),
+        (
+            '<a href="https://e.com">x</a>',
+            '<a href="https://e.com" rel="noopener noreferrer">x</a>',
+        ),
         ("<img src=x onerror=alert(1)>text", "text"),
         ("<style>p{}</style><p>ok</p>", "<p>ok</p>"),
         ("a < b\nnext", "a &lt; b<br>next"),  # plain text: escaped, lines kept

@@ -102,7 +102,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("line", "path", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("line", "path", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_behaviour_rule(one, line, path, message):
     problem = one(HEAD + line)
     assert problem.path == path

@@ -107,6 +107,14 @@ class DurationType(FieldType):
             return None
         return parse_duration(raw)
 
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """A spreadsheet duration (a time or timedelta cell) as seconds; text as typed."""
+        if isinstance(cell, dt.timedelta):
+            return int(cell.total_seconds())
+        if isinstance(cell, dt.time):
+            return cell.hour * 3600 + cell.minute * 60 + cell.second
+        return super().from_cell(field, cell)
+
     def validate(self, field: Field, value: Any) -> list[str]:
         """Options min/max (written as durations)."""
         low, high = _bound(field, "min"), _bound(field, "max")
@@ -175,6 +183,12 @@ class TimeType(FieldType):
         if raw is None or raw == "":
             return None
         return parse_time(raw)
+
+    def from_cell(self, field: Field, cell: Any) -> Any:
+        """A time cell, or the time of a date-time cell a spreadsheet made of it."""
+        if isinstance(cell, dt.datetime):
+            return cell.time()
+        return super().from_cell(field, cell)
 
     def validate(self, field: Field, value: Any) -> list[str]:
         """Options min/max (``HH:MM``)."""

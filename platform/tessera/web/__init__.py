@@ -12,6 +12,8 @@ served from ``web/static``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Flask
 
 #: templates and assets of the web UI (no routes of its own besides /assets/...)
@@ -50,7 +52,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
-        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS}",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{FIELDBEH_TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -71,6 +73,10 @@ def init_app(app: Flask) -> None:
     dataio.init_app(app)
     app.register_blueprint(builder.bp)
     automation.init_app(app)
+
+
+#: the Chinese catalogue of field behaviour's strings (form tabs, rich text, refusals)
+FIELDBEH_TRANSLATIONS = Path(__file__).parent / "translations_fieldbeh"
 
 
 def query_with(args, **changes) -> str:
