@@ -165,3 +165,5 @@ def test_openapi_describes_the_new_behaviour(desk):
     )
     assert found["properties"]["effort"]["type"] == ["integer", "null"]
     assert found["properties"]["body"]["contentMediaType"] == "text/html"
+    assert found["properties"]["first_reply_at"]["readOnly"] is True
+    assert found["properties"]["price"]["x-currency-field"] == "currency_code"
