@@ -269,6 +269,7 @@ class Checker:
             if value in values:
                 self.add(f"{opath}.value", f'duplicate option value "{value}"')
             values.append(value)
+        self.option_renames(path, f, values)
         default = f.get("default")
         defaults = default if isinstance(default, list) else [] if default is None else [default]
         for d in defaults:
@@ -277,6 +278,22 @@ class Checker:
                 self.add(f"{path}.default", f'default "{d}" is not one of the options', hint)
 
     field_multi_select = field_select
+
+    def option_renames(self, path: str, f: dict, values: list) -> None:
+        """An option's ``renamed_from`` names a value no option keeps, mapped once."""
+        mapped: dict[str, str] = {}
+        for opath, opt in _items(f.get("options"), f"{path}.options"):
+            src = opt.get("renamed_from")
+            for old in [src] if isinstance(src, str) else _strs(src):
+                if old in values:
+                    msg = f'renamed_from "{old}" is still an option of this field'
+                    hint = "remove that option, or drop renamed_from"
+                    self.add(f"{opath}.renamed_from", msg, hint)
+                elif old in mapped:
+                    msg = f'"{old}" is already mapped to "{mapped[old]}"'
+                    self.add(f"{opath}.renamed_from", msg, "map each old value to one option")
+                else:
+                    mapped[old] = opt.get("value")
 
     def field_link(self, path: str, f: dict, rt_key: str) -> None:
         """The target type exists; set_null does not fight required."""
@@ -457,15 +474,31 @@ class Checker:
 
     def leaf(self, cond: dict, path: str, rt_key: str | None, changes: bool) -> None:
         """Check one ``{field, op, value}`` condition."""
-        self.field_exists(cond.get("field"), f"{path}.field", rt_key)
+        f = self.field_exists(cond.get("field"), f"{path}.field", rt_key)
         op, value, has_value = cond.get("op"), cond.get("value"), "value" in cond
         if op in CHANGE_OPS and not changes:
             self.add(f"{path}.op", f'op "{op}" is only allowed in a workflow\'s when')
+        elif isinstance(op, str) and f is not None:
+            self.op_fits(op, f, f"{path}.op", changes)
         if isinstance(value, dict):
             self.field_exists(value.get("field"), f"{path}.value.field", rt_key)
         problem = _value_problem(op, value, has_value)
         if problem:
             self.add(f"{path}.value" if has_value else path, problem)
+
+    def op_fits(self, op: str, f: dict, path: str, changes: bool) -> None:
+        """Report an operator the field's type does not support, listing those it does."""
+        from tessera.query.conditions import OPERATORS, SYSTEM_FIELDS  # unknown: the schema's
+
+        allowed = allowed_operators(f, changes)
+        if allowed is not None and op in OPERATORS and op not in allowed:
+            ftype = f.get("type")
+            ftype = SYSTEM_FIELDS[f["key"]].type if ftype == "system" else ftype
+            self.add(
+                path,
+                f'op "{op}" does not apply to {ftype} field "{f.get("key")}"',
+                f"use one of: {', '.join(allowed)}",
+            )
 
     # -- views, forms, workflows ------------------------------------------------------
 
@@ -669,6 +702,21 @@ def _value_problem(op: Any, value: Any, has_value: bool) -> str | None:
     ):
         return f'op "{op}" needs a positive whole number of days'
     return None
+
+
+def allowed_operators(f: dict, changes: bool) -> tuple[str, ...] | None:
+    """The operators conditions may use on field data ``f`` (None: unknown type)."""
+    from tessera.meta.compile import compile_field
+    from tessera.query import conditions
+
+    try:
+        if f.get("type") == "system":
+            field = conditions.SYSTEM_FIELDS[f["key"]]
+        else:
+            field = compile_field(f)
+        return conditions.allowed_operators(field, allow_changes=changes)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # an unregistered type or a broken field: reported elsewhere
 
 
 def _is_zone(name: str) -> bool:

@@ -97,8 +97,9 @@ def compile_field(data: Mapping[str, Any]) -> Field:
 def _choice(option: Mapping[str, Any]) -> dict[str, Any]:
     """A select option with a normalised label."""
     out = {"value": option["value"], "label": label(option.get("label"), option["value"])}
-    if "color" in option:
-        out["color"] = option["color"]
+    for extra in ("color", "renamed_from"):
+        if extra in option:
+            out[extra] = option[extra]
     return out
 
 

@@ -479,10 +479,10 @@ class _Builder:
         return None
 
     def build_leaf(self, target: _Target, op: str, cond: Mapping, path: str) -> Node:
-        field, kind = target.field, target.kind
-        allowed = (_operators(field) | UNIVERSAL_OPS) & (SUPPORTED[kind] | CHANGE_OPS)
+        field = target.field
+        allowed = allowed_operators(field, allow_changes=self.allow_changes)
         if op not in allowed:
-            valid = ", ".join(o for o in OPERATORS if o in allowed)
+            valid = ", ".join(allowed)
             return self.fail(
                 f"{path}.op",
                 f"{_q(op)} is not valid for {field.type} field {_q(field.key)}",
@@ -708,6 +708,19 @@ class _LeafBuilder:
 
 
 _BAD = object()  # marks a value that already produced a problem
+
+
+def allowed_operators(field: Field, *, allow_changes: bool = False) -> tuple[str, ...]:
+    """The operators a condition may apply to ``field``, in documentation order.
+
+    The workflow-only operators (changed, changed_to, changed_from) are listed only
+    with ``allow_changes``, so a hint never offers one where it would be refused.
+    """
+    kind = field_kind(field)
+    allowed = (_operators(field) | UNIVERSAL_OPS) & (SUPPORTED[kind] | CHANGE_OPS)
+    if not allow_changes:
+        allowed -= CHANGE_OPS
+    return tuple(o for o in OPERATORS if o in allowed)
 
 
 def _operators(field: Field) -> frozenset[str]:

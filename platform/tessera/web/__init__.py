@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        merge,
         present,
         profile,
         public,
@@ -52,7 +53,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
-        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{FIELDBEH_TRANSLATIONS}",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
+        f"{FIELDBEH_TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -72,6 +74,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     dataio.init_app(app)
     app.register_blueprint(builder.bp)
+    app.register_blueprint(merge.bp)
     automation.init_app(app)
 
 

@@ -446,7 +446,7 @@ def _install_or_upgrade(ctx: dict[str, Any]) -> None:
     if ctx["installed"] is None:
         installer.install(t.engine, app, text, user=user)
     else:
-        installer.upgrade(t.engine, app, text, purge=ctx["purge"], user=user)
+        installer.upgrade(t.engine, app, text, purge=ctx["purge"], user=user, local_edit=True)
     t.registry.reload()
 
 
