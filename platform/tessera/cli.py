@@ -449,12 +449,19 @@ def token_list_cmd() -> None:
 @click.command("init")
 @with_appcontext
 def init_cmd() -> None:
-    """Create the database and install every built-in template not yet installed."""
+    """Create the database and install the built-in templates not yet installed.
+
+    Gallery-only templates (``init: false`` in their gallery.yaml) are left to the
+    builder's gallery and ``flask template install``.
+    """
+    from tessera import gallery
     from tessera.storage import installer
 
     t = _tessera()
     installed = {row["id"] for row in installer.list_apps(t.engine)}
-    for folder in sorted(p for p in BUILTIN_DIR.iterdir() if (p / "template.yaml").exists()):
+    for folder in gallery.folders(BUILTIN_DIR):
+        if not gallery.starts_on_init(folder):
+            continue
         app = _load(str(folder))
         if app.id in installed:
             continue

@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
-        f"{FIELDBEH_TRANSLATIONS}",
+        f"{builder.TRANSLATIONS};{FIELDBEH_TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
