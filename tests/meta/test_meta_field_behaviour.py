@@ -165,3 +165,29 @@ def test_a_good_template_compiles_every_behaviour(tmp_path):
     assert section["tab"] == {"en": "Main", "zh-CN": "主要"} and section["columns"] == 2
     fields = {f["key"]: f for f in dumped["record_types"][0]["fields"]}
     assert fields["sla_at"]["read_only"] is True and fields["owner"]["default"] == "$me"
+
+
+def test_removing_a_field_takes_out_the_settings_that_name_it():
+    from tessera.meta.usages import remove_field
+
+    data = {
+        "id": "desk",
+        "version": "1",
+        "record_types": [
+            {
+                "key": "ticket",
+                "fields": [
+                    {"key": "code", "type": "text"},
+                    {"key": "price", "type": "currency", "currency_field": "code"},
+                    {"key": "days", "type": "number"},
+                    {"key": "due", "type": "date", "default": {"expr": "today() + days"}},
+                ],
+            }
+        ],
+    }
+    out, usages = remove_field(data, "ticket", "code")
+    assert "currency_field" not in out["record_types"][0]["fields"][0]
+    assert [(u.kind, u.effect) for u in usages] == [("currency_field", "changed")]
+    out, usages = remove_field(data, "ticket", "days")
+    assert "default" not in out["record_types"][0]["fields"][2]
+    assert [(u.kind, u.path) for u in usages] == [("default", "record_types[0].fields[2].default")]
