@@ -242,7 +242,7 @@ def _bad(data: dict, where: str):
         ("bad key", "record_types[0].fields[0].key", '"Bad Key" is not a valid key'),
         ("duplicate key", "record_types[0].fields[2].key", 'duplicate field key "name"'),
         ("unknown link target", "record_types[1].fields[1].to", 'record type "nowhere"'),
-        ("kanban group_by", "views[1].group_by", "group_by must be a select field"),
+        ("kanban group_by", "views[1].group_by", "group_by must be a select or link field"),
     ],
 )
 def test_bad_input_shows_the_problem_at_its_path_and_applies_nothing(

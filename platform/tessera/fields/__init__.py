@@ -12,16 +12,19 @@ from tessera.fields import (
     files,
     links,
     numbers,
+    polylinks,
     richtext,
     temporal,
     text,
 )
-from tessera.fields.base import FieldType, for_field, get, names, register
+from tessera.fields.base import WRITTEN_AS, FieldType, for_field, get, names, register
 
-BUILTIN_MODULES = (text, numbers, temporal, clock, choice, links, files, computed, richtext)
+BUILTIN_MODULES = (
+    text, numbers, temporal, clock, choice, links, polylinks, files, computed, richtext
+)  # fmt: skip
 builtin: list[FieldType] = [ft for module in BUILTIN_MODULES for ft in module.builtin]
 
 for _field_type in builtin:
     register(_field_type)
 
-__all__ = ["FieldType", "builtin", "for_field", "get", "names", "register"]
+__all__ = ["WRITTEN_AS", "FieldType", "builtin", "for_field", "get", "names", "register"]

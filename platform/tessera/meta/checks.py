@@ -95,6 +95,8 @@ class Checker:
     def fields(self, rt_key: str | None) -> dict[str, dict]:
         """Fields of record type ``rt_key`` by key (first declaration wins)."""
         out: dict[str, dict] = {}
+        if not isinstance(rt_key, str):
+            return out
         for _, f in _items(_dict(self.types.get(rt_key)).get("fields"), ""):
             if isinstance(f.get("key"), str):
                 out.setdefault(f["key"], f)
@@ -305,15 +307,39 @@ class Checker:
                 "use restrict or cascade, or make the link optional",
             )
 
+    def field_auto_number(self, path: str, f: dict, rt_key: str) -> None:
+        """A naming series' pattern can number records; it replaces prefix and padding."""
+        from tessera.fields import series  # lazily, like stored(): fields import meta
+
+        fmt = f.get("format")
+        if isinstance(fmt, str):
+            for message, hint in series.problems(fmt):
+                self.add(f"{path}.format", message, hint)
+            for other in ("prefix", "padding"):
+                if other in f:
+                    hint = 'write the text and the width into format, e.g. "CUS-{######}"'
+                    self.add(f"{path}.{other}", f"{other} cannot be used with format", hint)
+        tz = f.get("timezone")
+        if isinstance(tz, str) and not _is_zone(tz):
+            hint = "use an IANA name such as Asia/Shanghai"
+            self.add(f"{path}.timezone", f'unknown timezone "{tz}"', hint)
+        elif tz is not None and not isinstance(fmt, str):
+            self.add(f"{path}.timezone", "timezone only applies to a format with date parts")
+
     def field_link_many(self, path: str, f: dict, rt_key: str) -> None:
         """The target type exists."""
         self.target_exists(f, path)
 
     def target_exists(self, f: dict, path: str) -> None:
-        """A link's ``to`` names a record type of this app."""
+        """A link's ``to`` names a record type of this app (each, for a list)."""
         to = f.get("to")
         if isinstance(to, str) and to not in self.types:
             self.add(f"{path}.to", f'record type "{to}" does not exist', suggest(to, self.types))
+        if isinstance(to, list):
+            for i, one in enumerate(to):
+                if isinstance(one, str) and one not in self.types:
+                    hint = suggest(one, self.types)
+                    self.add(f"{path}.to[{i}]", f'record type "{one}" does not exist', hint)
 
     def field_formula(self, path: str, f: dict, rt_key: str) -> None:
         """The formula parses and names existing fields."""
@@ -383,6 +409,10 @@ class Checker:
         mine = self.fields(rt_key)
         name, target = f.get("link"), f.get("field")
         link = mine.get(name) if isinstance(name, str) else None
+        if link is not None and isinstance(link.get("to"), list):
+            msg = f'a lookup cannot follow "{name}": it links several record types'
+            self.add(f"{path}.link", msg)
+            return
         if link is None or link.get("type") != "link":
             links = [k for k, v in mine.items() if v.get("type") == "link"]
             msg = f'"{name}" is not a link field of {rt_key}'
@@ -433,6 +463,13 @@ class Checker:
             if f.get("type") not in LINKS:
                 return None, f'"{part}" is not a link, so "{name}" cannot follow it|'
             current = f.get("to")
+            if isinstance(current, list):
+                hint = f'filter on "{part}" itself with {{type: …, id: …}}'
+                return (
+                    None,
+                    f'"{part}" links several record types, so "{name}" cannot follow it|{hint}',
+                )
+
             if current not in self.types:
                 return None, ""  # the link's own check reports the missing type
         return None, None
@@ -525,13 +562,28 @@ class Checker:
         getattr(self, f"view_{view.get('type')}", lambda *a: None)(path, view, rt)
 
     def view_kanban(self, path: str, view: dict, rt: str) -> None:
-        """A kanban groups by a select field."""
+        """A kanban groups by a select field or a link (to one record type)."""
         f = self.field_exists(view.get("group_by"), f"{path}.group_by", rt)
-        if f is not None and f.get("type") != "select":
-            selects = [k for k, v in self.fields(rt).items() if v.get("type") == "select"]
-            hint = f"select fields of {rt}: {', '.join(selects)}" if selects else None
-            msg = f'kanban group_by must be a select field; "{f["key"]}" is a {f.get("type")}'
+        lane_link = f is not None and f.get("type") == "link" and isinstance(f.get("to"), str)
+        if f is not None and f.get("type") != "select" and not lane_link:
+            ok = [k for k, v in self.fields(rt).items() if _lane_field(v)]
+            hint = f"select or link fields of {rt}: {', '.join(ok)}" if ok else None
+            what = f.get("type") if not isinstance(f.get("to"), list) else "link to several types"
+            msg = f'kanban group_by must be a select or link field; "{f["key"]}" is a {what}'
             self.add(f"{path}.group_by", msg, hint)
+        order = view.get("lane_order")
+        if isinstance(order, str) and not lane_link:
+            self.add(f"{path}.lane_order", "lane_order only applies to a kanban grouped by a link")
+        elif isinstance(order, str) and f is not None:
+            theirs = self.fields(f.get("to"))
+            if order not in theirs and order not in QUERYABLE_SYSTEM:
+                hint = suggest(order, theirs)
+                self.add(f"{path}.lane_order", f'"{order}" is not a field of {f.get("to")}', hint)
+        for i, name in enumerate(_strs(view.get("sums"))):
+            total = self.field_exists(name, f"{path}.sums[{i}]", rt)
+            if total is not None and not self.numeric(total):
+                msg = f'cannot total "{name}" in lane headers: it is a {total.get("type")}'
+                self.add(f"{path}.sums[{i}]", msg, "name number, currency or formula fields")
 
     def view_calendar(self, path: str, view: dict, rt: str) -> None:
         """A calendar places records by a date or datetime field."""
@@ -683,6 +735,11 @@ class Checker:
         for key in ("owner", "fields", "pool"):
             if key in perm:
                 self.add(f"{path}.{key}", f"{key} needs a named record type, not *")
+
+
+def _lane_field(f: dict) -> bool:
+    """True for a field a kanban can make lanes of: select, or a link to one type."""
+    return f.get("type") == "select" or (f.get("type") == "link" and isinstance(f.get("to"), str))
 
 
 def _value_problem(op: Any, value: Any, has_value: bool) -> str | None:

@@ -313,6 +313,34 @@ class ArchiveTable(RenameTable):
 
 
 @dataclass
+class RetargetPolyLinks(Step):
+    """Rewrite ``old:<id>`` to ``new:<id>`` in a polymorphic link column (a renamed type)."""
+
+    table: str
+    column: str
+    old_key: str
+    new_key: str
+    kind = "retarget_poly_links"
+
+    def __post_init__(self) -> None:
+        self.description = (
+            f"point {self.table}.{self.column} values at {self.new_key} (was {self.old_key})"
+        )
+
+    def run(self, ctx: Context) -> None:
+        """One UPDATE; the id part is kept as it is."""
+        col = sa.column(self.column)
+        prefix = f"{self.old_key}:"
+        escaped = prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        rest = sa.func.substr(col, len(prefix) + 1)
+        ctx.conn.execute(
+            sa.update(sa.table(self.table, col))
+            .where(col.like(escaped + "%", escape="/"))
+            .values({self.column: sa.literal(f"{self.new_key}:") + rest})
+        )
+
+
+@dataclass
 class DropTable(Step):
     """Drop a removed record type's or link_many's table with its rows (purge)."""
 
@@ -823,6 +851,7 @@ class _Planner:
     def build(self) -> Plan:
         """All steps in order."""
         self._plan_record_types()
+        self._plan_poly_retargets()
         self._plan_indexes()
         self._sort_creates()
         old_version = self.old.version if self.old else None
@@ -838,6 +867,19 @@ class _Planner:
         for old_rt in self.old.record_types if self.old else ():
             if self.old_to_new_rt(old_rt.key) is None:
                 self._removed_record_type(old_rt)
+
+    def _plan_poly_retargets(self) -> None:
+        """Stored ``customer:3`` values follow a renamed record type (no FK does it)."""
+        renamed = {new: old for new, old in self.rt_renames.items() if new != old}
+        for rt in self.new.record_types if renamed else ():
+            for f in rt.fields:
+                if f.type != "poly_link":
+                    continue
+                for target in f.opt("to") or ():
+                    if target in renamed:
+                        table = self._table(self.new, rt.key)
+                        step = RetargetPolyLinks(table, f.key, renamed[target], target)
+                        self.p.retypes.append(step)
 
     def _table(self, app: App, rt_key: str) -> str:
         return naming.table_name(app.id, rt_key)

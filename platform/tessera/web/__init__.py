@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        kanban,
         merge,
         present,
         profile,
@@ -54,7 +55,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
-        f"{builder.TRANSLATIONS};{FIELDBEH_TRANSLATIONS}",
+        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{FIELDBEH_TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)

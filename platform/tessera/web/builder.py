@@ -133,6 +133,8 @@ def field_types() -> dict[str, dict[str, Any]]:
     defs = _schema_defs("field.json")
     out = {}
     for name in field_registry.names():
+        if name in field_registry.WRITTEN_AS:  # poly_link: a `link` whose `to` is a list
+            continue
         spec = defs.get(name, {})
         props = {k: v for k, v in spec.get("properties", {}).items() if k not in COMMON_FIELD_KEYS}
         operators = field_registry.get(name).operators

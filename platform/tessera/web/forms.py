@@ -141,8 +141,8 @@ def to_form(f: Field, value: Any) -> Any:
         return [str(v) for v in value]
     if f.type == "boolean":
         return "true" if value else ""
-    if f.type == "attachment":
-        return value
+    if f.type in ("attachment", "poly_link"):
+        return value  # poly_link: the stored "customer:3" is what its chooser posts
     if f.type in ("duration", "time"):  # as people type them ("1h 30m", "09:30")
         return for_field(f).format(f, value, "en")
     if isinstance(value, datetime):
