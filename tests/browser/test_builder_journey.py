@@ -143,4 +143,10 @@ def test_every_part_of_the_crm_opens_in_the_builder(page):
     assert page.url.endswith(f"#wf-{flows - 1}")
     assert page.locator(f'.b-workflow[data-path="workflows[{flows - 1}]"]').is_visible()
     assert page.locator("#b-problems").is_hidden()
+    # chart settings read as words, not x / aggregate / group_by
+    page.click('.b-nav-item:has-text("Forecast by stage")')
+    chart = page.locator(".b-editor").inner_text()
+    assert "One bar or slice per" in chart and "the total of a field" in chart
+    assert "aggregate" not in chart and "group_by" not in chart
+    shot(page, "builder_chart_settings")
     assert errors == []

@@ -89,6 +89,8 @@ def test_build_an_event_registration_app_in_25_actions(browser, live_server, loc
     ui = Counter(page)
 
     ui.goto("/builder/")
+    page.locator("#gallery-inventory details summary").click()  # a look, not a build step
+    shot(page, f"builder_gallery_{tag}")
     ui.type("#new-id", app_id)
     ui.type("#new-label-en" if locale == "en" else "#new-label-zh", w["app"])
     ui.click("#new-app button[type=submit]")

@@ -147,6 +147,13 @@ def field_types() -> dict[str, dict[str, Any]]:
     return out
 
 
+def section_options() -> list[str]:
+    """The settings a form section takes beyond its title and fields (columns, tab, ...)."""
+    schema = json.loads((SCHEMA_DIR / "form.json").read_text("utf-8"))
+    items = schema.get("properties", {}).get("sections", {}).get("items", {})
+    return [k for k in items.get("properties", {}) if k not in ("title", "fields")]
+
+
 def view_types() -> dict[str, dict[str, Any]]:
     """Every view type with the settings its JSON Schema declares."""
     fixed = ("key", "type", "record_type", "label")
@@ -182,9 +189,16 @@ def _installed_options(app_id: str) -> dict[str, list[str]]:
 def _problems(data: Any) -> list[dict[str, Any]]:
     """The validator's problems, each with where it is in words and a place to go."""
     safe = data if isinstance(data, dict) else {}
+    found = validate_data(data) or []
+    if not found:
+        # the compiler's app checks too (workflow actions, ...): exactly what YAML gets
+        try:
+            app_from_data(copy.deepcopy(safe), f"<builder {safe.get('id')}>")
+        except TemplateError as exc:
+            found = exc.problems
     return [
         {"path": p.path, "message": p.message, "hint": p.hint, **problem_words(safe, p.path)}
-        for p in validate_data(data) or []
+        for p in found
     ]
 
 
@@ -259,6 +273,43 @@ def _strings() -> dict[str, str]:
         "not_used": _("Nothing else uses it."),
         "ops": json.dumps(_operator_names(), ensure_ascii=False),
         **_designer_strings(),
+        "view_words": json.dumps(_view_words(), ensure_ascii=False),
+    }
+
+
+def _view_words() -> dict[str, dict[str, Any]]:
+    """View types, settings and their choices in words (chart settings included)."""
+    return {
+        "types": {
+            "table": _("Table"),
+            "kanban": _("Board (cards in columns)"),
+            "calendar": _("Calendar"),
+            "chart": _("Chart"),
+        },
+        "settings": {
+            "description": _("Description"),
+            "page_size": _("Rows per page"),
+            "group_by": _("Columns of the board by"),
+            "date_field": _("Date that places each record"),
+            "end_field": _("End date (optional)"),
+            "chart_type": _("Kind of chart"),
+            "x": _("One bar or slice per"),
+            "aggregate": _("Show"),
+            "value": _("Of the field"),
+        },
+        "chart_settings": {
+            "group_by": _("Split each bar by (optional)"),
+        },
+        "enums": {
+            "chart_type": {"bar": _("Bars"), "line": _("Line"), "pie": _("Pie")},
+            "aggregate": {
+                "count": _("how many records"),
+                "sum": _("the total of a field"),
+                "avg": _("the average of a field"),
+                "min": _("the smallest value of a field"),
+                "max": _("the largest value of a field"),
+            },
+        },
     }
 
 
@@ -273,6 +324,8 @@ def _designer_strings() -> dict[str, str]:
         "public_short": _("Public"),
         "section": _("Section"),
         "section_title": _("Section title"),
+        "n_columns": _("{n} column(s)"),
+        "tab": _("Tab"),
         "drop_here": _("Drop fields here"),
         "not_on_form": _("Fields not on this form:"),
         "submit": _("Save"),
@@ -451,7 +504,7 @@ def _review_context(app_id: str, draft: dict[str, Any], form: dict[str, Any]) ->
         "draft": draft,
         "installed": installed,
         "purge": bool(form.get("purge")),
-        "problems": validate_data(data),
+        "problems": _problems(data),
         "plan": None,
         "error": None,
         "version": form.get("version") or "",
@@ -468,7 +521,11 @@ def _review_context(app_id: str, draft: dict[str, Any], form: dict[str, Any]) ->
         ctx["version"] = app.version
         ctx["app"] = app
     except TemplateError as exc:
-        ctx["problems"] = exc.problems
+        safe = data if isinstance(data, dict) else {}
+        ctx["problems"] = [
+            {"path": p.path, "message": p.message, "hint": p.hint, **problem_words(safe, p.path)}
+            for p in exc.problems
+        ]
     except TesseraError as exc:
         ctx["error"] = str(exc)
     return ctx
@@ -563,6 +620,7 @@ def edit(app_id: str):
         "problems": _problems(draft["data"]),
         "field_types": types,
         "palette": palette(types),
+        "section_options": section_options(),
         "flows": {
             "triggers": list(builder_flows.TRIGGERS),
             "trigger_names": builder_flows.trigger_names(),

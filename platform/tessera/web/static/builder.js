@@ -12,6 +12,8 @@
   if (!bootEl) return;
   var boot = JSON.parse(bootEl.textContent);
   var T = boot.t, OPS = JSON.parse(T.ops), FT = boot.field_types, VT = boot.view_types;
+  var VW = T.view_words ? JSON.parse(T.view_words) : { types: {}, settings: {}, chart_settings: {}, enums: {} };
+  function typeName(t) { var p = (boot.palette || []).filter(function (x) { return x.type === t; })[0]; return p ? p.icon + " " + p.name : t; }
   var draft = boot.draft, base = boot.base || {};
   var problems = boot.problems || [];
   var root = document.getElementById("builder");
@@ -187,6 +189,7 @@
   }
   function renameField(rt, old, neu) {
     if (rt.title === old) rt.title = neu;
+    renameFieldElsewhere(rt, old, neu);
     (rt.indexes || []).forEach(function (ix) { ix.forEach(function (k, i) { if (k === old) ix[i] = neu; }); });
     (rt.validations || []).forEach(function (v) { renameInCond(v.when, old, neu); });
     draft.views.forEach(function (v) {
@@ -204,8 +207,61 @@
       Object.keys(vw).forEach(function (k) { renameInCond(vw[k], old, neu); });
     });
   }
+  function renameInSteps(steps, rtKey, ownerRt, old, neu, word) {
+    (steps || []).forEach(function (st) {
+      if (!st || typeof st !== "object") return;
+      var target = st.record_type || ownerRt;
+      if (target === rtKey) {
+        if (st.values && old in st.values) { st.values[neu] = st.values[old]; delete st.values[old]; }
+        if (st.field === old) st.field = neu;
+        if (st.fields && typeof st.fields === "object" && !Array.isArray(st.fields) && old in st.fields) { st.fields[neu] = st.fields[old]; delete st.fields[old]; }
+      }
+      if (ownerRt === rtKey) {
+        if (st.condition) renameInCond(st.condition, old, neu);
+        Object.keys(st).forEach(function (k) { if (typeof st[k] === "string") st[k] = st[k].replace(word, "record." + neu); });
+      }
+      renameInSteps(st.then, rtKey, ownerRt, old, neu, word);
+      renameInSteps(st["else"], rtKey, ownerRt, old, neu, word);
+    });
+  }
+  /* renames reach workflows, roles and computed fields too (the YAML validator would flag them) */
+  function renameFieldElsewhere(rt, old, neu) {
+    var inFormula = new RegExp("(^|[^A-Za-z0-9_.])" + old + "(?![A-Za-z0-9_])", "g");
+    var word = new RegExp("record\\." + old + "(?![A-Za-z0-9_])", "g");
+    draft.record_types.forEach(function (r) {
+      (r.fields || []).forEach(function (f) {
+        if (r === rt && f.type === "formula" && f.formula) f.formula = f.formula.replace(inFormula, function (m, pre) { return pre + neu; });
+        if (r === rt && f.type === "lookup" && f.link === old) f.link = neu;
+        if (f.type === "lookup") { var link = (r.fields || []).filter(function (x) { return x.key === f.link; })[0]; if (link && link.to === rt.key && f.field === old) f.field = neu; }
+        if (f.type === "rollup" && f.from === rt.key) { if (f.via === old) f.via = neu; if (f.field === old) f.field = neu; }
+      });
+    });
+    (draft.workflows || []).forEach(function (wf) {
+      var tr = wf.trigger || {};
+      if (wf.record_type === rt.key) {
+        if (tr.field === old) tr.field = neu;
+        if (Array.isArray(tr.fields)) tr.fields = tr.fields.map(function (k) { return k === old ? neu : k; });
+        if (wf.when) renameInCond(wf.when, old, neu);
+      }
+      renameInSteps(wf.actions, rt.key, wf.record_type, old, neu, word);
+    });
+    (draft.roles || []).forEach(function (role) {
+      var perm = (role.permissions || {})[rt.key];
+      if (!perm || typeof perm !== "object") return;
+      if (perm.fields && old in perm.fields) { perm.fields[neu] = perm.fields[old]; delete perm.fields[old]; }
+      ["create", "read", "update", "delete"].forEach(function (op) { if (perm[op] && typeof perm[op] === "object") renameInCond(perm[op], old, neu); });
+    });
+  }
   function renameRecordType(rt, old, neu) {
     draft.views.concat(draft.forms).forEach(function (x) { if (x.record_type === old) x.record_type = neu; });
+    (draft.workflows || []).forEach(function (wf) {
+      if (wf.record_type === old) wf.record_type = neu;
+      (function walk(steps) { (steps || []).forEach(function (st) { if (st && st.record_type === old) st.record_type = neu; if (st) { walk(st.then); walk(st["else"]); } }); })(wf.actions);
+    });
+    (draft.roles || []).forEach(function (role) {
+      var p = role.permissions || {};
+      if (old in p) { p[neu] = p[old]; delete p[old]; }
+    });
     draft.record_types.forEach(function (r) {
       (r.fields || []).forEach(function (f) { if (f.to === old) f.to = neu; if (f.from === old) f.from = neu; });
     });
@@ -466,7 +522,7 @@
   }
   function addFieldForm(rt) {
     var key = h("input", { id: "b-new-field-key", placeholder: T.new_key, class: "b-new-field-key" });
-    var type = h("select", { id: "b-new-field-type", class: "b-new-field-type" }, Object.keys(FT).map(function (t) { return h("option", { value: t, text: t, selected: t === "text" }); }));
+    var type = h("select", { id: "b-new-field-type", class: "b-new-field-type" }, Object.keys(FT).map(function (t) { return h("option", { value: t, text: typeName(t), selected: t === "text" }); }));
     var add = function () {
       var f = { key: key.value.trim() || unique("field", rt.fields.map(function (x) { return x.key; })), type: type.value };
       f.label = { en: f.key.charAt(0).toUpperCase() + f.key.slice(1).replace(/_/g, " ") };
@@ -501,7 +557,7 @@
       h("summary", {}, [
         handle(f.key),
         h("code", { class: "b-fkey", text: f.key }), " ",
-        h("span", { class: "chip", text: f.type }), " ",
+        h("span", { class: "chip", title: f.type, text: typeName(f.type) }), " ",
         h("span", { text: labelOf(f.label, "") }),
         f.required ? h("span", { class: "req", text: "*" }) : null,
         buttons(rt.fields, j, listPath, f.key, function () { safeRemove(rt.key, f.key, labelOf(f.label, f.key)); }),
@@ -522,10 +578,17 @@
       changed(true);
     } });
     var typeSel = h("select", { onchange: function () { f.type = typeSel.value; initType(f); changed(true); } },
-      Object.keys(FT).map(function (t) { return h("option", { value: t, text: t, selected: t === f.type }); }));
+      Object.keys(FT).map(function (t) { return h("option", { value: t, text: typeName(t), selected: t === f.type }); }));
     var spec = FT[f.type] || { options: {}, required: [] };
     var opts = Object.keys(spec.options).map(function (name) {
       var label = name + (spec.required.indexOf(name) >= 0 ? " *" : "");
+      // the settings a business user meets most, in plain words (see the form designer)
+      if (name === "options") return optionsEditor(f, path);
+      if (name === "scale" && f.type === "number") return numberKind(f, path);
+      if (name === "precision") return null;
+      if (name === "currency") return choice(f, name, T.currency, path + "." + name, CURRENCIES.indexOf(f.currency || "CNY") >= 0 ? CURRENCIES : CURRENCIES.concat([f.currency]), { blank: T.none });
+      if (name === "to") return choice(f, name, T.links_to, path + "." + name, rtChoices(), { blank: T.choose });
+      if (name === "max_length") return text(f, name, T.max_chars, path + "." + name, { type: "number", step: "1" });
       return optionInput(f, name, spec.options[name], path + "." + name, label, rt);
     });
     return [
@@ -697,9 +760,14 @@
   function renderView(v, i) {
     var path = "views[" + i + "]";
     var spec = VT[v.type] || { options: {}, required: [] };
-    var settings = Object.keys(spec.options).map(function (name) {
+    var ORDER = ["chart_type", "x", "aggregate", "value", "group_by", "date_field", "end_field", "columns", "sort", "filter", "page_size", "description"];
+    var rank = function (n) { var r = ORDER.indexOf(n); return r < 0 ? ORDER.length : r; };
+    var settings = Object.keys(spec.options).sort(function (a, b) { return rank(a) - rank(b); }).map(function (name) {
       var p = path + "." + name, s = spec.options[name];
-      var label = name + (spec.required.indexOf(name) >= 0 ? " *" : "");
+      var words = (v.type === "chart" && VW.chart_settings[name]) || VW.settings[name] || name;
+      var label = words + (spec.required.indexOf(name) >= 0 ? " *" : "");
+      if (s.enum) return choice(v, name, label, p, s.enum.map(function (e) { return [e, (VW.enums[name] || {})[e] || e]; }), { structural: true, blank: spec.required.indexOf(name) >= 0 ? false : T.none });
+      if (name === "value" && v.type === "chart" && (v.aggregate || "count") === "count") return null;
       if (name === "columns") return columnsEditor(v, p);
       if (name === "filter") return h("div", { class: "b-block" }, [h("h3", { text: T.filter }), condRoot(v, "filter", v.record_type, p)]);
       if (name === "sort") return sortEditor(v, p);
@@ -707,7 +775,7 @@
       if (name in VIEW_FIELD_TYPES || name === "x" || name === "value") return choice(v, name, label, p, fieldChoices(v.record_type, VIEW_FIELD_TYPES[name]));
       return optionInput(v, name, s, p, label, null);
     });
-    var typeSel = choice(v, "type", T.type, path + ".type", Object.keys(VT), { blank: false, set: function (t) {
+    var typeSel = choice(v, "type", T.type, path + ".type", Object.keys(VT).map(function (t) { return [t, VW.types[t] || t]; }), { blank: false, set: function (t) {
       v.type = t;
       var opts = (VT[t] || { options: {} }).options;
       Object.keys(v).forEach(function (k) { if (["key", "type", "record_type", "label"].indexOf(k) < 0 && !(k in opts)) delete v[k]; });
@@ -1003,8 +1071,15 @@
       });
       var title = h("input", { class: "b-pv-title", value: labelPart(s.title, LOC), placeholder: T.section_title, "aria-label": T.section_title,
         onchange: function () { setLabel(s, "title", LOC, title.value.trim()); changed(); } });
-      var box = h("fieldset", { class: "b-pv-section", "data-path": spath }, [
-        h("legend", {}, [title, secs.length > 1 ? h("button", { type: "button", class: "icon-button b-remove", title: T.remove, "aria-label": T.remove, text: "✕",
+      // columns and tabs, when the installed form language has them (schemas/form.json)
+      var secOpts = boot.section_options || [];
+      var cols = secOpts.indexOf("columns") >= 0 ? h("select", { class: "b-pv-columns", "aria-label": fmt(T.n_columns, { n: "" }), onchange: function () {
+        if (cols.value === "1") delete s.columns; else s.columns = Number(cols.value); changed(true);
+      } }, [1, 2, 3, 4].map(function (n) { return h("option", { value: String(n), text: fmt(T.n_columns, { n: n }), selected: (s.columns || 1) === n }); })) : null;
+      var tab = secOpts.indexOf("tab") >= 0 ? h("input", { class: "b-pv-tab", value: labelPart(s.tab, LOC), placeholder: T.tab, "aria-label": T.tab,
+        onchange: function () { setLabel(s, "tab", LOC, tab.value.trim()); changed(); } }) : null;
+      var box = h("fieldset", { class: "b-pv-section" + (s.columns > 1 ? " b-cols-" + s.columns : ""), "data-path": spath }, [
+        h("legend", {}, [title, cols, tab, secs.length > 1 ? h("button", { type: "button", class: "icon-button b-remove", title: T.remove, "aria-label": T.remove, text: "✕",
           onclick: function () {
             var target = secs[k === 0 ? 1 : k - 1];
             target.fields = (target.fields || []).concat(s.fields || []);
