@@ -14,13 +14,14 @@ from tessera.fields import (
     numbers,
     polylinks,
     richtext,
+    tables,
     temporal,
     text,
 )
 from tessera.fields.base import WRITTEN_AS, FieldType, for_field, get, names, register
 
 BUILTIN_MODULES = (
-    text, numbers, temporal, clock, choice, links, polylinks, files, computed, richtext
+    text, numbers, temporal, clock, choice, links, polylinks, files, computed, tables, richtext
 )  # fmt: skip
 builtin: list[FieldType] = [ft for module in BUILTIN_MODULES for ft in module.builtin]
 
