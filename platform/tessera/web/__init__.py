@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         builder,
         dashboards,
         dataio,
+        deletion,
         errorpages,
         forms,
         headers,
@@ -60,7 +61,7 @@ def init_app(app: Flask) -> None:
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
         f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS};"
-        f"{forms.TRANSLATIONS};{FIELDBEH_TRANSLATIONS}",
+        f"{forms.TRANSLATIONS};{FIELDBEH_TRANSLATIONS};{deletion.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)

@@ -24,7 +24,7 @@ from tessera.fields import for_field, polylinks
 from tessera.fields.files import check_metadata, upload_path
 from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
-from tessera.web import automation, common, forms, people, present, timeline, uploads
+from tessera.web import automation, common, deletion, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
 from tessera.web.i18n import label
 from tessera.web.row_changes import table_changes
@@ -391,6 +391,29 @@ def _poly_choices(app: App, f, current: Any) -> list[dict]:
 
 
 # -- delete, lookup, download ----------------------------------------------------------------
+@bp.get("/a/<app_id>/r/<rt_key>/<int:record_id>/delete")
+def confirm_delete(app_id: str, rt_key: str, record_id: int):
+    """Ask before deleting, naming what would go with the record (or who blocks it)."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    objects = common.engine_objects()
+    record = objects.records.get(app.id, rt.key, record_id, common.who())
+    impact = objects.records.delete_impact(app.id, rt.key, record_id, common.actor())
+    full = objects.registry.apps[app.id]
+    blockers = impact.blockers
+    return render_template(
+        "record_delete.html",
+        app=app,
+        rt=rt,
+        record=record,
+        impact=impact,
+        consequences=deletion.consequences(full, impact),
+        blocker=deletion.blocker_sentence(full, blockers) if blockers else None,
+        blocker_links=deletion.blocker_links(full, blockers) if blockers else [],
+        next=safe_next(request.args.get("next"), ""),
+    )
+
+
 @bp.post("/a/<app_id>/r/<rt_key>/<int:record_id>/delete")
 def delete(app_id: str, rt_key: str, record_id: int):
     """Delete a record (links' on_delete rules apply); refusals are shown, not raised."""
