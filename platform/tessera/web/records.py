@@ -207,7 +207,7 @@ def new(app_id: str, rt_key: str):
     spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
     back = safe_next(request.values.get("next"), "")
     if request.method == "GET":
-        values = forms.initial(spec, None, request.args)
+        values = forms.initial(spec, None, request.args, me=common.me())
         return _render_form(app, spec, values, back=back)
     raw, errors = forms.read_submission(
         spec, request.form, request.files, _instance(), on_saved=uploads.saved
@@ -235,7 +235,8 @@ def edit(app_id: str, rt_key: str, record_id: int):
     rt = common.record_type(app, rt_key)
     records = common.engine_objects().records
     record = records.get(app.id, rt.key, record_id, common.who())
-    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
+    form = forms.find_form(app, rt, request.args.get("form"))
+    spec = forms.spec(app, rt, form, _locked(app, rt), editing=True)
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(
@@ -245,7 +246,7 @@ def edit(app_id: str, rt_key: str, record_id: int):
     version = request.form.get("version", type=db_int)
     if errors:
         return _render_form(
-            app, spec, _posted(spec), errors=errors, record=record, version=version
+            app, spec, _posted(spec, record), errors=errors, record=record, version=version
         ), 422
     try:
         row = records.update(
@@ -253,12 +254,17 @@ def edit(app_id: str, rt_key: str, record_id: int):
         )
     except ValidationFailed as exc:
         return _render_form(
-            app, spec, _posted(spec), errors=exc.fields, record=record, version=version
+            app, spec, _posted(spec, record), errors=exc.fields, record=record, version=version
         ), 422
     except Conflict as exc:
         conflict = _conflict(app, rt, record_id, version, exc)
         return _render_form(
-            app, spec, _posted(spec), record=record, conflict=conflict, version=record["version"]
+            app,
+            spec,
+            _posted(spec, record),
+            record=record,
+            conflict=conflict,
+            version=record["version"],
         ), 409
     flash(_("Saved %(title)s.", title=present.title(rt, row)), "ok")
     return redirect(url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=record_id))
@@ -268,8 +274,10 @@ def _instance() -> str:
     return str(common.engine_objects().instance_path)
 
 
-def _posted(spec: forms.FormSpec) -> dict:
-    return forms.posted_values(spec, request.form)
+def _posted(spec: forms.FormSpec, record: dict | None = None) -> dict:
+    """The posted strings; fixed (read-only) fields keep the record's or default value."""
+    shown = forms.initial(spec, record, me=common.me())
+    return {**shown, **forms.posted_values(spec, request.form)}
 
 
 def _drop_hidden(app: App, spec: forms.FormSpec, raw: dict, current: dict | None) -> dict:
