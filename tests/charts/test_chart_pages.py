@@ -105,6 +105,25 @@ def test_ratio_kpi_and_bars_show_shares(client, sales, deals):
     assert data["measure"] == "Share of records (%)"
 
 
+def test_echarts_is_served_locally_under_the_csp(client, sales):
+    page = client.get("/a/sales/v/by_stage")
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
+    srcs = re.findall(r'<script src="([^"]+)"', page.get_data(as_text=True))
+    assert "/assets/vendor/echarts/echarts.min.js" in srcs
+    assert all(s.startswith("/assets/") for s in srcs)  # nothing from a CDN
+    js = client.get("/assets/vendor/echarts/echarts.min.js")
+    assert js.status_code == 200 and "javascript" in js.content_type
+    assert len(js.get_data()) > 500_000
+    assert b"Apache License" in client.get("/assets/vendor/echarts/LICENSE").get_data()
+
+
+def test_limit_keeps_the_largest_categories(client, sales, deals):
+    data = _payload(_page(client, "/a/sales/v/top_stages"), "top_stages")
+    assert [c["key"] for c in data["categories"]] == ["won", "proposal"]
+    assert data["series"][0]["values"] == [1950.5, 500]
+
+
 def test_chinese_locale_formats_money_and_periods(client, sales, deals):
     with client.session_transaction() as s:
         s["locale"] = "zh_CN"
