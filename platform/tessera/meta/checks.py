@@ -17,6 +17,7 @@ from typing import Any
 
 from tessera import expr
 from tessera.errors import Problem
+from tessera.meta.checks_charts import ChartChecks
 from tessera.meta.model import SEARCHABLE as SEARCH_TYPES
 from tessera.meta.validate import suggest
 from tessera.storage.naming import SYSTEM_COLUMNS, junction_name, table_name
@@ -71,7 +72,7 @@ def stored(ftype: str) -> bool:
         return ftype not in NOT_STORED
 
 
-class Checker:
+class Checker(ChartChecks):
     """Runs every semantic check over one template's data; collects Problems."""
 
     def __init__(self, data: dict) -> None:
@@ -114,6 +115,7 @@ class Checker:
             self.check_workflow(path, wf)
         for path, role in _items(self.data.get("roles"), "roles"):
             self.check_role(path, role)
+        self.check_home()
         return self.problems
 
     # -- keys -------------------------------------------------------------------------
@@ -161,6 +163,7 @@ class Checker:
             self.check_index(f"{path}.indexes[{i}]", _strs(index), fields)
         for i, name in enumerate(_strs(rt.get("search"))):
             self.check_search_field(f"{path}.search[{i}]", name, fields)
+        self.check_summary(path, rt, fields)
         for vpath, rule in _items(rt.get("validations"), f"{path}.validations"):
             self.condition(rule.get("when"), f"{vpath}.when", key)
             for j, name in enumerate(_strs(rule.get("fields"))):
@@ -549,6 +552,9 @@ class Checker:
 
     def check_view(self, path: str, view: dict) -> None:
         """Columns, filter, sort and type-specific fields of a view."""
+        if view.get("type") == "dashboard":
+            self.view_dashboard(path, view)
+            return
         rt = self.record_type_exists(view, path)
         if rt is None:
             return
@@ -591,17 +597,6 @@ class Checker:
                 found = f'"{f["key"]}" is a {f.get("type")}'
                 msg = f"calendar {key} must be a date or datetime field; {found}"
                 self.add(f"{path}.{key}", msg)
-
-    def view_chart(self, path: str, view: dict, rt: str) -> None:
-        """A chart's x, group_by and value fields exist; the value is numeric."""
-        self.field_exists(view.get("x"), f"{path}.x", rt)
-        self.field_exists(view.get("group_by"), f"{path}.group_by", rt)
-        agg = view.get("aggregate", "count")
-        value = self.field_exists(view.get("value"), f"{path}.value", rt)
-        if agg != "count" and "value" not in view:
-            self.add(path, f'a chart with aggregate "{agg}" needs a value field')
-        elif value is not None and agg in ("sum", "avg") and not self.numeric(value):
-            self.add(f"{path}.value", f'cannot {agg} "{value["key"]}": it is a {value.get("type")}')
 
     def check_form(self, path: str, form: dict) -> None:
         """Section fields exist once each; visible_when names form fields."""

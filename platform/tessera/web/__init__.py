@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
         auth,
         automation,
         builder,
+        dashboards,
         dataio,
         errorpages,
         headers,
@@ -53,7 +54,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
-        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS}",
+        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)

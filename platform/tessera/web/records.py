@@ -22,7 +22,7 @@ from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field, polylinks
 from tessera.fields.files import check_metadata, upload_path
 from tessera.meta.model import App, RecordType
-from tessera.web import automation, common, forms, people, present, uploads
+from tessera.web import automation, common, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
 from tessera.web.i18n import label
 from tessera.web.security import safe_next
@@ -43,6 +43,8 @@ def show(app_id: str, rt_key: str, record_id: int):
     record = common.engine_objects().records.get(app.id, rt.key, record_id, common.who())
     sections = display_sections(app, rt)
     present.prime_links(app, rt, [record], [f.key for f in rt.fields])
+    kind = request.args.get("kind") or None
+    story = timeline.build(app, rt, record_id, activity(app, rt, record_id), kind)
     return render_template(
         "record.html",
         app=app,
@@ -50,7 +52,10 @@ def show(app_id: str, rt_key: str, record_id: int):
         record=record,
         sections=sections,
         related=related_lists(app, rt, record_id),
-        activity=activity(app, rt, record_id),
+        activity=story["entries"],
+        kinds=story["kinds"],
+        kind=kind,
+        key_numbers=timeline.key_numbers(app, rt, record),
         views=common.views_of(app, rt.key),
         pool_owner=_pool_owner(app, rt),
     )
