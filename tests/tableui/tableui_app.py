@@ -39,6 +39,8 @@ record_types:
           - {value: child, label: {en: Child, zh-CN: 儿童}}
       - {key: seats, type: number, scale: 0, label: {en: Seats, zh-CN: 座位}}
       - {key: fee, type: currency, currency: CNY, label: {en: Fee, zh-CN: 费用}}
+      - {key: owner, type: user, label: {en: Owner, zh-CN: 负责人}}
+      - {key: badge, type: text, set_once: true, label: {en: Badge, zh-CN: 胸牌号}}
   - key: payment
     label: {en: Payment, zh-CN: 付款}
     fields:
@@ -58,13 +60,37 @@ record_types:
          label: {en: Registration, zh-CN: 报名}}
 views:
   - {key: registrations, type: table, record_type: registration,
-     columns: [guest, kind, seats, fee], label: {en: Registrations, zh-CN: 报名表}}
+     columns: [guest, kind, seats, fee, badge], label: {en: Registrations, zh-CN: 报名表}}
+  - {key: by_kind, type: table, record_type: registration, group_by: kind,
+     columns: [guest, seats, fee], label: {en: By kind, zh-CN: 按类型}}
+roles:
+  - key: desk
+    label: {en: Desk, zh-CN: 前台}
+    permissions:
+      registration: {create: all, read: own, update: own, fields: {seats: read}}
+      event: {read: all}
+      person: {read: all}
 """
 
 
 def events_data() -> dict:
     """The events template as data (a fresh copy to edit)."""
     return yaml.safe_load(EVENTS)
+
+
+def grant(t, username: str, role: str = "desk") -> int:
+    """Give ``username`` a role in the events app; their user id."""
+    import sqlalchemy as sa
+
+    from tessera.access.principal import bump_access_version
+    from tessera.access.tables import user_roles
+    from tessera.storage.system import users
+
+    with t.engine.begin() as conn:
+        user_id = conn.scalar(sa.select(users.c.id).where(users.c.username == username))
+        conn.execute(user_roles.insert().values(user_id=user_id, app_id="events", role=role))
+        bump_access_version(conn)
+    return user_id
 
 
 def install(t, data: dict | None = None) -> None:
