@@ -418,7 +418,6 @@ def _poly_choices(app: App, f, current: Any) -> list[dict]:
 
 
 # -- delete, lookup, download ----------------------------------------------------------------
-@bp.get("/a/<app_id>/r/<rt_key>/<int:record_id>/delete")
 def confirm_delete(app_id: str, rt_key: str, record_id: int):
     """Ask before deleting, naming what would go with the record (or who blocks it)."""
     app = common.meta(app_id)
@@ -441,9 +440,15 @@ def confirm_delete(app_id: str, rt_key: str, record_id: int):
     )
 
 
-@bp.post("/a/<app_id>/r/<rt_key>/<int:record_id>/delete")
+@bp.route("/a/<app_id>/r/<rt_key>/<int:record_id>/delete", methods=["GET", "POST"])
 def delete(app_id: str, rt_key: str, record_id: int):
-    """Delete a record (links' on_delete rules apply); refusals are shown, not raised."""
+    """Delete a record (links' on_delete rules apply); refusals are shown, not raised.
+
+    GET asks first (one route for both: a second rule would answer 405, not 404, to an
+    id beyond the database's range).
+    """
+    if request.method == "GET":
+        return confirm_delete(app_id, rt_key, record_id)
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
     try:
