@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        inline_edit,
         kanban,
         merge,
         present,
@@ -83,6 +84,7 @@ def init_app(app: Flask) -> None:
     dataio.init_app(app)
     app.register_blueprint(builder.bp)
     app.register_blueprint(merge.bp)
+    app.register_blueprint(inline_edit.bp)
     automation.init_app(app)
 
 

@@ -30,7 +30,7 @@ from tessera import prefs
 from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.meta.model import App, Field, RecordType, View, thaw
 from tessera.storage.naming import SYSTEM_COLUMNS
-from tessera.web import charts, common, dashboards, present, table_sums
+from tessera.web import charts, common, dashboards, inline_edit, present, table_sums
 from tessera.web.hostile import db_int, maybe_int, page_number
 from tessera.web.i18n import label
 from tessera.web.kanban import lane_values, lanes_json, sum_fields, totals
@@ -181,6 +181,9 @@ def table(app: App, rt: RecordType, v: View):
         group=group,
         groupable=table_sums.groupable(rt),
         group_key=table_sums.key_of,
+        editable=inline_edit.editable(app, rt, columns),
+        edit_value=inline_edit.edit_value,
+        select_options=inline_edit.select_options,
         total_html=table_sums.shown,
         app=app,
         rt=rt,
