@@ -13,6 +13,7 @@ from typing import Any
 from tessera import expr
 from tessera.errors import FieldValueError
 from tessera.fields import for_field
+from tessera.messages import Msg
 from tessera.meta.model import Field, RecordType
 from tessera.storage.naming import SYSTEM_COLUMNS
 
@@ -40,7 +41,7 @@ def clean_input(
             if default is not None:
                 _clean_one((f, ft, is_many), default, values, many, errors)
             elif f.required:
-                errors[f.key] = ["required"]
+                errors[f.key] = [Msg("required")]
     return values, many, errors
 
 
@@ -68,11 +69,11 @@ def _plan(rt: RecordType) -> tuple[dict[str, tuple], list[tuple]]:
 
 def _input_problem(key: str, f: Field | None) -> str | None:
     if key in SYSTEM_COLUMNS:
-        return "is set by the system and cannot be written"
+        return Msg("is set by the system and cannot be written")
     if f is None:
-        return "unknown field"
+        return Msg("unknown field")
     if for_field(f).computed:
-        return "is computed and cannot be set"
+        return Msg("is computed and cannot be set")
     return None
 
 

@@ -24,6 +24,7 @@ from tessera.fields.files import check_metadata, upload_path
 from tessera.meta.model import App, RecordType
 from tessera.web import automation, common, forms, people, present, uploads
 from tessera.web.hostile import db_int, maybe_int
+from tessera.web.i18n import translated
 from tessera.web.security import safe_next
 
 bp = Blueprint("records", __name__)
@@ -257,7 +258,7 @@ def _conflict(app: App, rt: RecordType, record_id: int, version: int | None, exc
     newer = [e for e in entries if e["action"] == "update"][
         : max(0, details.get("version", 1) - (version or 0))
     ]
-    return {"message": exc.message, "details": details, "entries": newer}
+    return {"message": translated(exc.message), "details": details, "entries": newer}
 
 
 def _render_form(
@@ -316,7 +317,7 @@ def delete(app_id: str, rt_key: str, record_id: int):
     try:
         common.engine_objects().records.delete(app.id, rt.key, record_id, common.actor())
     except Conflict as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         return redirect(url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=record_id))
     flash(_("Deleted."), "ok")
     default = url_for("views.all_records", app_id=app.id, rt_key=rt.key)

@@ -28,10 +28,11 @@ from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View, thaw
+from tessera.records.service import summary
 from tessera.storage.naming import SYSTEM_COLUMNS
 from tessera.web import charts, common, present
 from tessera.web.hostile import db_int, maybe_int, page_number
-from tessera.web.i18n import label, label_locale
+from tessera.web.i18n import ago, label, label_locale, translated
 from tessera.web.security import safe_next
 
 bp = Blueprint("views", __name__)
@@ -305,15 +306,15 @@ def move(app_id: str, view_key: str):
 
 
 def _move_failed(app: App, v: View, exc: RecordError):
-    message = exc.message
-    if isinstance(exc, ValidationFailed):
-        message = "; ".join(f"{k}: {', '.join(m)}" for k, m in exc.fields.items()) or message
+    message = translated(exc.message)
+    if isinstance(exc, ValidationFailed) and exc.fields:
+        message = translated(summary(app.record_type(v.record_type), exc.fields))
     if isinstance(exc, Conflict) and getattr(exc, "details", None):
         d = exc.details
         message = _(
-            "%(who)s changed this card at %(when)s. Reload to see their change.",
+            "%(who)s changed this card %(when)s. Reload to see their change.",
             who=d.get("updated_by") or _("Someone"),
-            when=d.get("updated_at") or "?",
+            when=ago(d.get("updated_at")),
         )
     if common.wants_json():
         return {"error": {"code": exc.code, "message": message}}, exc.status
