@@ -135,6 +135,11 @@ def error_body(exc: RecordError) -> dict:
 
 def _http_error(exc):
     message = exc.description if isinstance(exc.description, str) else str(exc)
+    if exc.description == type(exc).description:  # Werkzeug's English default
+        from tessera.web.errorpages import default_message
+
+        message = default_message(exc.code) or message
+    message = translated(message)
     if exc.code == 413:
         message = _("The upload is too large.")
     if wants_json():
