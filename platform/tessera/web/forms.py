@@ -16,11 +16,13 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from tessera import timezones
 from tessera.errors import FieldValueError
 from tessera.fields import for_field
 from tessera.fields.files import save_upload
 from tessera.meta.model import App, Field, Form, FormSection, RecordType, freeze
 from tessera.query import conditions, dates
+from tessera.web.i18n import user_zone
 
 LIST_TYPES = frozenset({"multi_select", "link_many"})
 
@@ -107,12 +109,8 @@ def to_form(f: Field, value: Any) -> Any:
         return "true" if value else ""
     if f.type == "attachment":
         return value
-    if isinstance(value, datetime):
-        return (
-            value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
-            if value.tzinfo
-            else value.strftime("%Y-%m-%dT%H:%M")
-        )
+    if isinstance(value, datetime):  # entered and shown in the reader's zone
+        return timezones.to_local(value, user_zone()).strftime("%Y-%m-%dT%H:%M")
     if isinstance(value, date):
         return value.isoformat()
     return str(for_field(f).to_json(f, value))
@@ -121,7 +119,7 @@ def to_form(f: Field, value: Any) -> Any:
 def initial(spec_: FormSpec, record: dict | None, prefill: MultiDict | None = None) -> dict:
     """Form values: the record's, else defaults and ``prefill`` (query string) values."""
     values = {}
-    now = datetime.now(UTC)
+    now = datetime.now(user_zone())  # "today" is the reader's day
     for f in spec_.rt.fields:
         if record is not None:
             values[f.key] = to_form(f, record.get(f.key))
@@ -182,9 +180,22 @@ def read_submission(
             raw[f.key] = [v for v in form.getlist(f.key) if v != ""]
         elif f.type == "boolean":
             raw[f.key] = "true" in form.getlist(f.key)
+        elif f.type == "datetime" and f.key in form:
+            raw[f.key] = from_form(form.get(f.key, ""))
         elif f.key in form:
             raw[f.key] = form.get(f.key, "")
     return raw, errors
+
+
+def from_form(text: str) -> str:
+    """A ``datetime-local`` input (the reader's wall clock) as UTC ISO text for the
+    records service; text that is not a date-time goes on as it is (it reports it)."""
+    text = (text or "").strip()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return timezones.from_local(value, user_zone()).isoformat()
 
 
 def _read_files(f, form, files, instance_path, current, raw, errors, on_saved=None) -> None:

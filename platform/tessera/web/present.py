@@ -7,17 +7,19 @@ option colours and attachment downloads.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
+from tessera import timezones
 from tessera.fields import for_field
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType
 from tessera.web import people
-from tessera.web.i18n import label, label_locale
+from tessera.web.i18n import label, label_locale, local_time
 
 SYSTEM_LABELS = {"id": "ID", "created_at": "Created", "updated_at": "Updated", "version": "Version"}
 MAX_LINKED = 500
@@ -193,7 +195,15 @@ def _lookup(app, rt, f, value, row) -> Markup:
     return value_html(app, target, target.field(f.opt("field")), value, {})
 
 
+def _datetime(app, rt, f, value, row) -> Markup:
+    """The moment in the reader's zone; the exact UTC time is the ``datetime`` attribute."""
+    return Markup('<time datetime="{}">{}</time>').format(
+        timezones.to_local(value, dt.UTC).isoformat(), local_time(value)
+    )
+
+
 _RENDERERS = {
+    "datetime": _datetime,
     "lookup": _lookup,
     "select": _select,
     "multi_select": _multi,
@@ -211,7 +221,7 @@ _RENDERERS = {
 
 def _system(value: Any) -> Markup:
     if isinstance(value, datetime):
-        return escape(value.strftime("%Y-%m-%d %H:%M"))
+        return escape(local_time(value))
     if isinstance(value, date):
         return escape(value.isoformat())
     return escape("" if value is None else value)

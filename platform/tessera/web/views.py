@@ -8,7 +8,7 @@ and writes only through ``Records``. Query-string settings: ``sort`` (``-field,f
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import (
@@ -23,7 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from tessera import prefs
+from tessera import prefs, timezones
 from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.fields import for_field
 from tessera.fields.choice import option_label
@@ -32,7 +32,7 @@ from tessera.records.service import summary
 from tessera.storage.naming import SYSTEM_COLUMNS
 from tessera.web import charts, common, present
 from tessera.web.hostile import db_int, maybe_int, page_number
-from tessera.web.i18n import ago, label, label_locale, translated
+from tessera.web.i18n import ago, label, label_locale, translated, user_zone
 from tessera.web.security import safe_next
 
 bp = Blueprint("views", __name__)
@@ -137,6 +137,7 @@ def table(app: App, rt: RecordType, v: View):
         limit=size,
         offset=(page_no - 1) * size,
         user_id=common.who(),
+        zone=user_zone(),
         with_total=True,
     )
     columns = [c for c in v.columns if rt.has_field(c.split(".")[0])] or [f.key for f in rt.fields][
@@ -204,6 +205,7 @@ def kanban(app: App, rt: RecordType, v: View):
         sort=sort_arg(v) or None,
         limit=BOARD_LIMIT,
         user_id=common.who(),
+        zone=user_zone(),
     ).rows
     sum_field = _sum_field(rt)
     measures = [("count", None)] + ([("sum", sum_field.key)] if sum_field else [])
@@ -217,6 +219,7 @@ def kanban(app: App, rt: RecordType, v: View):
             filter=filt,
             q=q,
             user_id=common.who(),
+            zone=user_zone(),
         )
     }
     shown = [c for c in v.columns if rt.has_field(c.split(".")[0])]
@@ -331,11 +334,13 @@ def calendar(app: App, rt: RecordType, v: View):
     """A month or week of records placed on their date; click a day to add one there."""
     f = rt.field(v.date_field)
     mode = "week" if request.args.get("mode") == "week" else "month"
-    anchor = _date_arg(request.args.get("date")) or datetime.now(UTC).date()
+    zone = user_zone()
+    today = timezones.today(zone)
+    anchor = _date_arg(request.args.get("date")) or today
     first, last = _range(anchor, mode)
     within = [
-        {"field": f.key, "op": "gte", "value": _bound(f, first)},
-        {"field": f.key, "op": "lt", "value": _bound(f, last + timedelta(days=1))},
+        {"field": f.key, "op": "gte", "value": _bound(f, first, zone)},
+        {"field": f.key, "op": "lt", "value": _bound(f, last + timedelta(days=1), zone)},
     ]
     rows = (
         common.engine_objects()
@@ -346,13 +351,14 @@ def calendar(app: App, rt: RecordType, v: View):
             sort=f.key,
             limit=BOARD_LIMIT,
             user_id=common.who(),
+            zone=user_zone(),
         )
         .rows
     )
     by_day: dict[date, list] = {}
     for r in rows:
         value = r.get(f.key)
-        day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+        day = timezones.to_local(value, zone).date() if isinstance(value, datetime) else value
         by_day.setdefault(day, []).append(r)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
@@ -366,7 +372,7 @@ def calendar(app: App, rt: RecordType, v: View):
         by_day=by_day,
         mode=mode,
         anchor=anchor,
-        today=datetime.now(UTC).date(),
+        today=today,
         date_field=f,
         prev_date=(anchor - step) if step else _shift_month(anchor, -1),
         next_date=(anchor + step) if step else _shift_month(anchor, 1),
@@ -401,8 +407,11 @@ def _shift_month(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _bound(f: Field, day: date) -> str:
-    return day.isoformat() if f.type == "date" else f"{day.isoformat()}T00:00:00+00:00"
+def _bound(f: Field, day: date, zone) -> str:
+    """A day's first instant in the reader's zone (a date field: the day itself)."""
+    if f.type == "date":
+        return day.isoformat()
+    return timezones.from_local(datetime.combine(day, time.min), zone).isoformat()
 
 
 # -- chart ---------------------------------------------------------------------------------
@@ -420,6 +429,7 @@ def chart(app: App, rt: RecordType, v: View):
         measures=[(fn, None if fn == "count" else value)],
         filter=combined_filter(v, quick_filter(rt)),
         user_id=common.who(),
+        zone=user_zone(),
     )
     column = "count" if fn == "count" else f"{fn}_{value}"
     bars = [(_group_label(app, xf, r["group"], bucket), r[column] or 0) for r in rows]
