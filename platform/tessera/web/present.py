@@ -59,6 +59,15 @@ def title(rt: RecordType, row: dict[str, Any] | None) -> str:
     return f"{label(rt.label, rt.key)} #{row.get('id')}"
 
 
+def rt_label(app_id: str | None, rt_key: str | None) -> str:
+    """A record type's label in the reader's language, by app id and key (the key if gone)."""
+    app = current_app.extensions["tessera"].registry.apps.get(app_id or "")
+    if app is None or not app.has_record_type(rt_key or ""):
+        return rt_key or ""
+    rt = app.record_type(rt_key)
+    return label(rt.label, rt.key)
+
+
 def linked_rows(app: App, rt_key: str, ids: set[int]) -> dict[int, dict[str, Any]]:
     """Rows of ``rt_key`` by id, read through Queries (cached for the request)."""
     cache = g.setdefault("linked_rows", {})
