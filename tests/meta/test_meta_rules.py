@@ -586,8 +586,8 @@ CASES = [
         "kanban-group-by-select",
         plus("views", "{key: v, type: kanban, record_type: customer, group_by: since}"),
         "views[0].group_by",
-        'kanban group_by must be a select field; "since" is a date — select fields of '
-        "customer: tier",
+        'kanban group_by must be a select or link field; "since" is a date — '
+        "select or link fields of customer: tier",
         16,
     ),
     (

@@ -8,6 +8,8 @@ Decisions made here (so every layer sees the same thing):
   defaults filled in (number ``scale`` 0, rating ``max`` 5, link ``on_delete``
   restrict, auto_number ``padding`` 6 / ``start`` 1 / ``prefix`` "", formula ``result``
   number, attachment ``multiple`` false) so readers need no defaults of their own;
+- a ``link`` whose ``to`` is a list becomes a ``poly_link`` field (``dump`` writes it
+  back as ``link``);
 - select options get normalised labels (``{value, label: {en: ...}, color?}``);
 - a record type without ``title`` uses its first text field, if it has one;
 - sort entries get ``dir`` (asc by default), chart views ``aggregate`` (count);
@@ -41,6 +43,7 @@ FIELD_DEFAULTS: dict[str, dict[str, Any]] = {
     "number": {"scale": 0},
     "rating": {"max": 5},
     "link": {"on_delete": "restrict"},
+    "poly_link": {"on_delete": "restrict"},
     "auto_number": {"prefix": "", "padding": 6, "start": 1},
     "formula": {"result": "number"},
     "attachment": {"multiple": False},
@@ -77,7 +80,11 @@ def optional_label(value: Any) -> Mapping[str, str] | None:
 def compile_field(data: Mapping[str, Any]) -> Field:
     """One field: common settings as attributes, the rest in ``options``."""
     ftype = data["type"]
+    if ftype == "link" and isinstance(data.get("to"), list | tuple):
+        ftype = "poly_link"  # one of several record types: its own field type
     options = {**FIELD_DEFAULTS.get(ftype, {})}
+    if ftype == "auto_number" and "format" in data:  # a naming series: no prefix/padding
+        options = {"start": 1}
     options.update({k: v for k, v in data.items() if k not in FIELD_COMMON})
     if "options" in options:
         options["options"] = [_choice(o) for o in options["options"]]
@@ -97,8 +104,9 @@ def compile_field(data: Mapping[str, Any]) -> Field:
 def _choice(option: Mapping[str, Any]) -> dict[str, Any]:
     """A select option with a normalised label."""
     out = {"value": option["value"], "label": label(option.get("label"), option["value"])}
-    if "color" in option:
-        out["color"] = option["color"]
+    for extra in ("color", "renamed_from"):
+        if extra in option:
+            out[extra] = option[extra]
     return out
 
 

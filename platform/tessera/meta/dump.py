@@ -31,7 +31,8 @@ def _put(out: dict[str, Any], key: str, value: Any) -> None:
 
 def dump_field(f: Field) -> dict[str, Any]:
     """A field as template data."""
-    out: dict[str, Any] = {"key": f.key, "type": f.type, "label": thaw(f.label)}
+    written = "link" if f.type == "poly_link" else f.type  # see compile_field
+    out: dict[str, Any] = {"key": f.key, "type": written, "label": thaw(f.label)}
     _put(out, "help", f.help)
     _put(out, "required", f.required)
     _put(out, "unique", f.unique)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from tessera.access.rules import rights, strip, visible_app
 from tessera.errors import BadRequest, FieldValueError
-from tessera.fields import for_field
+from tessera.fields import for_field, polylinks
 from tessera.meta.model import SEARCHABLE, App, RecordType
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
@@ -178,6 +178,9 @@ class Queries:
         """Linked records by link field, read through the policy (unreadable ones left out)."""
         out = {}
         for key in expand:
+            if rt.has_field(key) and rt.field(key).type == "poly_link":
+                out[key] = self._expand_poly(conn, app, rt.field(key), rows, who)
+                continue
             if not rt.has_field(key) or rt.field(key).type != "link":
                 raise BadRequest(
                     f"expand: {key!r} is not a link field of {rt.key}",
@@ -193,6 +196,25 @@ class Queries:
                 found = self.records.attach(conn, app, target_rt, found, who)
             r = rights(app, target_rt, who)
             out[key] = {row["id"]: strip(r, row) for row in found}
+        return out
+
+    def _expand_poly(self, conn, app, f, rows, who=None) -> dict[str, dict]:
+        """Records a polymorphic link points at, by stored value (``customer:3``)."""
+        by_type: dict[str, set[int]] = {}
+        for r in rows:
+            parts = polylinks.split(r.get(f.key))
+            if parts and app.has_record_type(parts[0]):
+                by_type.setdefault(parts[0], set()).add(parts[1])
+        out: dict[str, dict] = {}
+        for rt_key, ids in by_type.items():
+            target_rt = app.record_type(rt_key)
+            target = self.registry.table(app.id, rt_key)
+            query = scoped_select(app, target_rt, target, who).where(target.c.id.in_(ids))
+            found = [dict(r) for r in conn.execute(query).mappings()]
+            found = self.records.attach(conn, app, target_rt, found, who)
+            r = rights(app, target_rt, who)
+            for row in found:
+                out[polylinks.join(rt_key, row["id"])] = strip(r, row)
         return out
 
     def aggregate(

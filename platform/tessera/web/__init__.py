@@ -33,6 +33,8 @@ def init_app(app: Flask) -> None:
         headers,
         hostile,
         i18n,
+        kanban,
+        merge,
         present,
         profile,
         public,
@@ -50,7 +52,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
-        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS}",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
+        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -70,6 +73,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     dataio.init_app(app)
     app.register_blueprint(builder.bp)
+    app.register_blueprint(merge.bp)
     automation.init_app(app)
 
 

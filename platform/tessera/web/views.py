@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import (
     Blueprint,
@@ -22,17 +23,19 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from werkzeug.datastructures import MultiDict
 
 from tessera import prefs, timezones
 from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.fields import for_field
-from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View, thaw
 from tessera.records.service import summary
 from tessera.storage.naming import SYSTEM_COLUMNS
 from tessera.web import charts, common, present
 from tessera.web.hostile import db_int, maybe_int, page_number
 from tessera.web.i18n import ago, label, label_locale, translated, user_zone
+from tessera.web.kanban import lane_values, lanes_json, sum_fields, totals
+from tessera.web.kanban import lanes as lanes_of
 from tessera.web.security import safe_next
 
 bp = Blueprint("views", __name__)
@@ -40,7 +43,7 @@ common.protect(bp)
 
 PAGE_SIZE = 25
 BOARD_LIMIT = 500
-QUICK_TYPES = ("select", "boolean", "user")
+QUICK_TYPES = ("select", "boolean", "user", "link")
 SETTABLE_TYPES = ("select", "boolean", "user")
 
 
@@ -79,20 +82,30 @@ def all_records(app_id: str, rt_key: str):
 
 # -- shared query settings ---------------------------------------------------------------------
 def quick_fields(rt: RecordType) -> list[Field]:
-    """Fields offered as quick filters (select, yes/no and user fields)."""
+    """Fields offered as quick filters (select, yes/no, user and link fields)."""
     return [f for f in rt.fields if f.type in QUICK_TYPES]
 
 
-def quick_filter(rt: RecordType) -> list[dict]:
-    """Conditions from the ``f.<field>`` query arguments."""
+def quick_filter(rt: RecordType, args=None) -> list[dict]:
+    """Conditions from the ``f.<field>`` query arguments (of this request, or ``args``)."""
+    args = request.args if args is None else args
     leaves = []
     for f in quick_fields(rt):
-        value = request.args.get(f"f.{f.key}", "")
+        value = args.get(f"f.{f.key}", "")
         if value == "__empty__":
             leaves.append({"field": f.key, "op": "is_empty"})
         elif value:
             leaves.append({"field": f.key, "op": "eq", "value": value})
     return leaves
+
+
+def quick_links(app: App, quick: list[Field]) -> dict[str, list[tuple[int, str]]]:
+    """For each link quick filter: (id, title) of the target records offered as choices."""
+    out = {}
+    for f in quick:
+        if f.type == "link" and app.has_record_type(f.opt("to")):
+            out[f.key] = lane_values(app, f, None)
+    return out
 
 
 def combined_filter(v: View, extra: list[dict]) -> dict | None:
@@ -157,6 +170,7 @@ def table(app: App, rt: RecordType, v: View):
         pages=pages,
         size=size,
         quick=quick_fields(rt),
+        quick_links=quick_links(app, quick_fields(rt)),
         settable=_settable(rt),
         variants=_variants(app, v),
         args=request.args,
@@ -192,88 +206,37 @@ def _variants(app: App, v: View) -> list[dict]:
 
 # -- kanban --------------------------------------------------------------------------------
 def kanban(app: App, rt: RecordType, v: View):
-    """Cards in one column per option of the group-by select field."""
+    """Cards in one lane per option of a select, or per record of a link's target type."""
     group = rt.field(v.group_by)
-    objects = common.engine_objects()
     filt = combined_filter(v, quick_filter(rt))
     q = request.args.get("q") or None
-    rows = objects.queries.list(
-        app.id,
-        rt.key,
-        filter=filt,
-        q=q,
-        sort=sort_arg(v) or None,
-        limit=BOARD_LIMIT,
+    rows = common.engine_objects().queries.list(
+        app.id, rt.key, filter=filt, q=q, sort=sort_arg(v) or None, limit=BOARD_LIMIT,
         user_id=common.who(),
         zone=user_zone(),
-    ).rows
-    sum_field = _sum_field(rt)
-    measures = [("count", None)] + ([("sum", sum_field.key)] if sum_field else [])
-    totals = {
-        r["group"]: r
-        for r in objects.queries.aggregate(
-            app.id,
-            rt.key,
-            group_by=group.key,
-            measures=measures,
-            filter=filt,
-            q=q,
-            user_id=common.who(),
-            zone=user_zone(),
-        )
-    }
+    ).rows  # fmt: skip
     shown = [c for c in v.columns if rt.has_field(c.split(".")[0])]
     card_fields = [c for c in shown if c != rt.title][:4] or _card_fields(rt)
     present.prime_links(app, rt, rows, card_fields)
-    lanes = _lanes(group, rows, totals, sum_field)
     return render_template(
         "view_kanban.html",
         app=app,
         rt=rt,
         view=v,
-        lanes=lanes,
+        lanes=lanes_of(app, rt, v, rows, totals(app, rt, v, filt, q)),
         group=group,
         card_fields=card_fields,
-        sum_field=sum_field,
+        sum_fields=sum_fields(rt, v),
         truncated=len(rows) >= BOARD_LIMIT,
         quick=[f for f in quick_fields(rt) if f.key != group.key],
+        quick_links=quick_links(app, [f for f in quick_fields(rt) if f.key != group.key]),
         args=request.args,
     )
-
-
-def _sum_field(rt: RecordType) -> Field | None:
-    money = [f for f in rt.fields if f.type == "currency" and for_field(f).stored]
-    return money[0] if money else None
 
 
 def _card_fields(rt: RecordType) -> list[str]:
     skip = {rt.title, "long_text", "attachment"}
     return [f.key for f in rt.fields if f.key not in skip and f.type not in skip][:3]
-
-
-def _lanes(group: Field, rows, totals, sum_field) -> list[dict]:
-    lanes = []
-    values = [o["value"] for o in group.opt("options")]
-    if any(r.get(group.key) is None for r in rows) or None in totals:
-        values.append(None)
-    for value in values:
-        total = totals.get(value, {})
-        lanes.append(
-            {
-                "value": value,
-                "label": option_label(group, value, label_locale()) if value else _("(none)"),
-                "rows": [r for r in rows if r.get(group.key) == value],
-                "count": total.get("count", 0),
-                "sum": _money(sum_field, total.get(f"sum_{sum_field.key}") if sum_field else None),
-            }
-        )
-    return lanes
-
-
-def _money(f: Field | None, value: Any) -> str:
-    if f is None:
-        return ""
-    return for_field(f).format(f, value or 0, label_locale())
 
 
 @bp.route("/a/<app_id>/v/<view_key>/move", methods=["POST", "PATCH"])
@@ -290,7 +253,7 @@ def move(app_id: str, view_key: str):
     if record_id is None:
         abort(400, _("Which card? Send its id."))
     value = data.get("value") or None
-    if value is not None and not isinstance(value, str):
+    if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
         abort(400, _("The column to move the card to must be text."))
     try:
         row = common.engine_objects().records.update(
@@ -304,8 +267,26 @@ def move(app_id: str, view_key: str):
     except (ValidationFailed, Conflict, NotFound) as exc:
         return _move_failed(app, v, exc)
     if common.wants_json():
-        return {"id": row["id"], "version": row["version"], "value": row.get(v.group_by)}
+        return {
+            "id": row["id"],
+            "version": row["version"],
+            "value": row.get(v.group_by),
+            "lanes": _fresh_lanes(app, v, data),
+        }
     return redirect(url_for("views.show", app_id=app.id, view_key=v.key))
+
+
+def _fresh_lanes(app: App, v: View, data) -> list[dict]:
+    """Counts and totals of every lane after a move, under the board's filters and search
+    (the page sends its query string as ``args``), so its headers update without a reload.
+    """
+    rt = app.record_type(v.record_type)
+    args = data.get("args") if isinstance(data.get("args"), str) else ""
+    board = MultiDict(parse_qsl(args.lstrip("?"), keep_blank_values=False))
+    filt = combined_filter(v, quick_filter(rt, board))
+    sums = totals(app, rt, v, filt, board.get("q") or None)
+    values = [value for value, _label in lane_values(app, rt.field(v.group_by), v)]
+    return lanes_json(rt, v, sums, [*values, None])
 
 
 def _move_failed(app: App, v: View, exc: RecordError):
