@@ -23,21 +23,21 @@ def t(quiet_app, quiet_users):
     return tessera
 
 
-def remind(**trigger) -> dict:
+def remind(message: str = "call {{ record.name }}", **trigger) -> dict:
     return desk(
         [
             {
                 "key": "remind",
                 "record_type": "customer",
                 "trigger": {"on": "date", "field": "next_at", **trigger},
-                "actions": [{"do": "notify", "to": "ann", "message": "call {{ record.name }}"}],
+                "actions": [{"do": "notify", "to": "ann", "message": message}],
             }
         ]
     )
 
 
 def test_one_hour_before_a_local_10_00_fires_at_09_00_local(t, quiet_users):
-    install(t, remind(offset="-1h"))
+    install(t, remind("call {{ record.name }} at {{ record.next_at }}", offset="-1h"))
     ten_local = from_local(datetime(2026, 12, 8, 10, 0), zone("Asia/Shanghai"))
     assert ten_local == datetime(2026, 12, 8, 2, 0, tzinfo=UTC)  # stored 02:00 UTC
     c = t.records.create(
@@ -53,7 +53,10 @@ def test_one_hour_before_a_local_10_00_fires_at_09_00_local(t, quiet_users):
     t.records.clock.now = nine_local + timedelta(seconds=5)
     t.automation.sweep()
     drain(t)
-    assert [n["message"] for n in rows(t, tables.notifications)] == ["call Acme"]
+    # the message reads the time where the owner lives
+    assert [n["message"] for n in rows(t, tables.notifications)] == [
+        "call Acme at 2026-12-08 10:00"
+    ]
 
 
 def test_the_day_before_at_09_00_is_in_the_owners_zone(t, quiet_users):
