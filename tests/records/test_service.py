@@ -135,7 +135,7 @@ def test_links_must_exist(records, tessera):
     with pytest.raises(ValidationFailed) as info:
         records.create("tracker", "project", {"name": "P", "owner": 77, "members": [5]})
     assert "no user with id 77" in info.value.fields["owner"][0]
-    assert "no person with id 5" in info.value.fields["members"][0]
+    assert "no Person with id 5" in info.value.fields["members"][0]
     assert _rows(tessera, "task") == 0
 
 
