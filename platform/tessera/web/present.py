@@ -21,7 +21,7 @@ from tessera.fields.choice import option_label
 from tessera.meta.children import child_record_type, row_fields
 from tessera.meta.model import App, Field, RecordType
 from tessera.web import people
-from tessera.web.i18n import label, label_locale, local_time
+from tessera.web.i18n import label, label_locale, local_time, moment_title
 
 SYSTEM_LABELS = {"id": "ID", "created_at": "Created", "updated_at": "Updated", "version": "Version"}
 MAX_LINKED = 500
@@ -268,8 +268,8 @@ def _lookup(app, rt, f, value, row) -> Markup:
 
 def _datetime(app, rt, f, value, row) -> Markup:
     """The moment in the reader's zone; the exact UTC time is the ``datetime`` attribute."""
-    return Markup('<time datetime="{}">{}</time>').format(
-        timezones.to_local(value, dt.UTC).isoformat(), local_time(value)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        timezones.to_local(value, dt.UTC).isoformat(), moment_title(value), local_time(value)
     )
 
 
