@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -26,6 +27,7 @@ from tessera.meta.model import App, RecordType
 from tessera.web import automation, common, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
 from tessera.web.i18n import label
+from tessera.web.row_changes import table_changes
 from tessera.web.security import safe_next
 
 bp = Blueprint("records", __name__)
@@ -134,11 +136,13 @@ def activity(app: App, rt: RecordType, record_id: int) -> list[dict]:
     names = people.directory()
     out = []
     for e in reversed(entries):
-        changes = [
-            (f, _json_html(app, rt, f, old), _json_html(app, rt, f, new))
-            for key, (old, new) in (e["changes"] or {}).items()
-            if rt.has_field(key) and (f := rt.field(key))
-        ]
+        changes = []
+        for key, (old, new) in (e["changes"] or {}).items():
+            f = rt.field_map.get(key)
+            if f is not None and f.type == "table":  # only the rows and cells that changed
+                changes += table_changes(rt, f, old, new, partial(_json_html, app))
+            elif f is not None:
+                changes.append((f, _json_html(app, rt, f, old), _json_html(app, rt, f, new)))
         out.append({**e, "who": _who(e, names), "fields": changes, "via": _via(e)})
     return out
 
