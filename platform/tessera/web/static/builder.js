@@ -587,7 +587,7 @@
       if (name === "scale" && f.type === "number") return numberKind(f, path);
       if (name === "precision") return null;
       if (name === "currency") return choice(f, name, T.currency, path + "." + name, CURRENCIES.indexOf(f.currency || "CNY") >= 0 ? CURRENCIES : CURRENCIES.concat([f.currency]), { blank: T.none });
-      if (name === "to") return choice(f, name, T.links_to, path + "." + name, rtChoices(), { blank: T.choose });
+      if (name === "to") return linkTargets(f, path);
       if (name === "max_length") return text(f, name, T.max_chars, path + "." + name, { type: "number", step: "1" });
       return optionInput(f, name, spec.options[name], path + "." + name, label, rt);
     });
@@ -1170,6 +1170,21 @@
       } }),
       field(T.options_bulk, path + ".options", bulk)]);
   }
+  /* what a link points at: one type, or (a link) several — one record of any of them */
+  function linkTargets(f, path) {
+    if (f.type !== "link" || !(FT.link && FT.link.options && FT.link.options.to && FT.link.options.to.oneOf)) {
+      if (!Array.isArray(f.to)) return choice(f, "to", T.links_to, path + ".to", rtChoices(), { blank: T.choose });
+    }
+    var chosen = Array.isArray(f.to) ? f.to.slice() : f.to ? [f.to] : [];
+    return h("fieldset", { class: "b-block b-link-targets", "data-path": path + ".to" }, [h("legend", { text: T.links_to })].concat(rtChoices().map(function (c) {
+      var box = h("input", { type: "checkbox", checked: chosen.indexOf(c[0]) >= 0, onchange: function () {
+        if (box.checked) chosen.push(c[0]); else chosen.splice(chosen.indexOf(c[0]), 1);
+        if (!chosen.length) delete f.to; else f.to = chosen.length === 1 ? chosen[0] : chosen.slice();
+        changed(true);
+      } });
+      return h("label", { class: "check" }, [box, " " + c[1]]);
+    })).concat([h("span", { class: "b-slot" })]));
+  }
   function isInstalledOption(f, value) { return !!boot.installed_options && (boot.installed_options[f.key] || []).indexOf(value) >= 0; }
   var CURRENCIES = ["CNY", "USD", "EUR", "HKD", "JPY", "GBP"];
   var PLAIN = {  // the settings each type shows in words; anything else sits under "More settings"
@@ -1194,7 +1209,7 @@
     if (f.type === "number") plain.push(numberKind(f, path));
     if (f.options) plain.push(optionsEditor(f, path));
     if (f.type === "currency") plain.push(choice(f, "currency", T.currency, path + ".currency", CURRENCIES, { blank: false, structural: true }));
-    if (f.type === "link" || f.type === "link_many") plain.push(choice(f, "to", T.links_to, path + ".to", rtChoices(), { blank: T.choose }));
+    if (f.type === "link" || f.type === "link_many") plain.push(linkTargets(f, path));
     if (f.type === "text" || f.type === "long_text") plain.push(text(f, "max_length", T.max_chars, path + ".max_length", { type: "number", step: "1" }));
     if ("min" in spec.options) plain.push(text(f, "min", T.at_least, path + ".min", { type: "number", step: "any" }));
     if ("max" in spec.options) plain.push(text(f, "max", f.type === "rating" ? T.stars : T.at_most, path + ".max", { type: "number", step: f.type === "rating" ? "1" : "any" }));
@@ -1276,8 +1291,9 @@
         h("button", { type: "button", class: "button small b-form-settings", text: T.form_settings, onclick: function () { designer.sel = null; render(); } })]),
       rt ? h("div", { class: "b-design" }, [renderPalette(fm), renderPreview(fm, path), f ? fieldSettings(fm, rt, f) : formSettings(fm, path)])
         : h("div", { class: "b-grid" }, [choice(fm, "record_type", T.record_type, path + ".record_type", rtChoices(), { blank: T.choose })]),
-      h("details", { class: "b-more b-classic", open: designer.classicOpen, ontoggle: function (e) { designer.classicOpen = e.target.open; } },
-        [h("summary", { text: T.form_as_list }), classicForm(fm, i)])
+      // the open state is noted on click (toggle events come later, maybe after a re-render)
+      h("details", { class: "b-more b-classic", open: designer.classicOpen },
+        [h("summary", { text: T.form_as_list, onclick: function (e) { designer.classicOpen = !e.target.parentNode.open; } }), classicForm(fm, i)])
     ]);
   }
 
