@@ -1547,7 +1547,9 @@
     });
     return h("div", { class: "b-block", "data-path": path + ".validations" }, [h("h3", { text: T.validations }), h("span", { class: "b-slot" })].concat(kids).concat([
       h("button", { type: "button", class: "button small b-add-validation", text: "+ " + T.add_rule, onclick: function () {
-        var v = { when: { all: [newLeaf(rt.key)] }, message: {} }; v.message[LOC] = T.rule_default;
+        // starts as "<first field> is filled in": valid at once, then the admin changes it
+        var f0 = fieldsOf(rt.key)[0];
+        var v = { when: { all: [{ field: f0 ? f0.key : "", op: "is_not_empty" }] }, message: {} }; v.message[LOC] = T.rule_default;
         rt.validations = rules; rules.push(v); changed(true);
       } })]));
   }
