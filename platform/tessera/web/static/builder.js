@@ -1478,7 +1478,8 @@
         h("p", { text: fmt(T.tested_on, { id: out.record_id === null || out.record_id === undefined ? "—" : "#" + out.record_id }) + " " +
           (out.condition === false ? T.cond_false : out.condition === true ? T.cond_true : T.cond_none) }),
         h("ol", {}, (out.steps || []).map(function (s) {
-          return h("li", {}, [h("strong", { text: FL.action_names[s.action] || s.action }), ": ", h("code", { text: summarize(s.output || s.input) })]);
+          // the details (texts rendered from the record) sit under each step above
+          return h("li", {}, [h("strong", { text: FL.action_names[s.action] || s.action })]);
         }))
       ]);
     }
