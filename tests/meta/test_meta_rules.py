@@ -605,18 +605,10 @@ CASES = [
         16,
     ),
     (
-        "chart-type",
-        plus("views", "{key: v, type: chart, record_type: order, chart_type: donut, x: total}"),
-        "views[0].chart_type",
-        'unknown chart_type "donut" — expected one of: bar, line, pie',
-        16,
-    ),
-    (
         "chart-value-needed",
         plus(
             "views",
-            "{key: v, type: chart, record_type: order, chart_type: bar, "
-            "x: customer.tier, aggregate: sum}",
+            "{key: v, type: chart, record_type: order, chart_type: bar, x: total, aggregate: sum}",
         ),
         "views[0]",
         'a chart with aggregate "sum" needs a value field',

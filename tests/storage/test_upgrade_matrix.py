@@ -62,7 +62,8 @@ def _f(data: dict, key: str) -> dict:
 
 def _table(*names: str) -> sa.TableClause:
     return sa.table(
-        "rt_sales_deal", *(sa.column(n, sa.JSON() if n == "tags" else None) for n in names)
+        "rt_sales_deal",
+        *(sa.column(n, sa.JSON() if n in ("tags", "labels") else None) for n in names),
     )
 
 
@@ -242,3 +243,31 @@ def test_plan_of_option_changes_names_the_mapping():
     option_renamed(data)
     p = migrate.plan(old, app_from_data(data))
     assert "map options of deal.stage: 'won' -> 'closed_won'" in p.describe()
+
+
+def test_defaults_of_other_types_fill_existing_rows(eng):
+    _install(eng)
+
+    def add(d):
+        _deal(d)["fields"] += [
+            {"key": "flagged", "type": "boolean", "default": True},
+            {
+                "key": "labels",
+                "type": "multi_select",
+                "options": [{"value": "x"}, {"value": "y"}],
+                "default": ["y"],
+            },
+            {"key": "score", "type": "number", "default": 5, "required": True},
+            {"key": "due", "type": "date"},
+        ]
+
+    plan = _upgrade(eng, add)
+    assert "existing records get the default" not in next(s for s in plan.describe() if "due" in s)
+    t = _table("id", "flagged", "labels", "score", "due")
+    with eng.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.c.flagged, t.c.labels, t.c.score, t.c.due).order_by(t.c.id)
+        ).all()
+    assert [(bool(f), labels, int(s), d) for f, labels, s, d in rows] == [
+        (True, ["y"], 5, None)
+    ] * 3

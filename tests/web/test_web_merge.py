@@ -79,3 +79,18 @@ def test_only_admins(web_app):
     c = web_app.test_client()
     login(c, "bob")
     assert c.get("/builder/merge/crm").status_code == 403
+
+
+def test_builder_apply_is_a_local_customisation(client, tessera):
+    from web_helpers import csrf
+
+    from tessera.merge import service
+
+    assert not service.is_customised(tessera.engine, "crm")
+    data = copy.deepcopy(installer.export(tessera.engine, "crm"))
+    _field(data, "customer", "company")["label"] = {"en": "Firm", "zh-CN": "商号"}
+    token = csrf(client, "/builder/crm")
+    saved = client.post("/builder/crm/draft", json={"data": data}, headers={"X-CSRF-Token": token})
+    assert saved.status_code == 200
+    assert post(client, "/builder/crm/apply", {"version": ""}).status_code == 302
+    assert service.is_customised(tessera.engine, "crm")

@@ -21,8 +21,9 @@ from tessera.access.rules import rights
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field, polylinks
 from tessera.fields.files import check_metadata, upload_path
+from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
-from tessera.web import automation, common, forms, people, present, uploads
+from tessera.web import automation, common, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
 from tessera.web.i18n import label
 from tessera.web.security import safe_next
@@ -43,6 +44,8 @@ def show(app_id: str, rt_key: str, record_id: int):
     record = common.engine_objects().records.get(app.id, rt.key, record_id, common.who())
     sections = display_sections(app, rt)
     present.prime_links(app, rt, [record], [f.key for f in rt.fields])
+    kind = request.args.get("kind") or None
+    story = timeline.build(app, rt, record_id, activity(app, rt, record_id), kind)
     return render_template(
         "record.html",
         app=app,
@@ -50,7 +53,10 @@ def show(app_id: str, rt_key: str, record_id: int):
         record=record,
         sections=sections,
         related=related_lists(app, rt, record_id),
-        activity=activity(app, rt, record_id),
+        activity=story["entries"],
+        kinds=story["kinds"],
+        kind=kind,
+        key_numbers=timeline.key_numbers(app, rt, record),
         views=common.views_of(app, rt.key),
         pool_owner=_pool_owner(app, rt),
     )
@@ -168,13 +174,28 @@ def _json_html(app: App, rt: RecordType, f, value: Any):
     if value is None:
         return present.value_html(app, rt, f, None)
     try:
-        coerced = value if f.type in ("link_many", "lookup") else for_field(f).coerce(f, value)
-    except (FieldValueError, TypeError, ValueError):
+        if f.type == "table":  # rows as logged: each cell back to its own type's value
+            coerced = [
+                {c.key: _json_value(c, row.get(c.key)) for c in row_fields(f)} for row in value
+            ]
+        elif f.type in ("link_many", "lookup"):
+            coerced = value
+        else:
+            coerced = for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError, AttributeError):
         coerced = value
     try:
         return present.value_html(app, rt, f, coerced, {})
     except Exception:  # noqa: BLE001 - history may hold values of an older field type
         return str(value)
+
+
+def _json_value(f, value: Any) -> Any:
+    """A logged JSON value as ``f``'s Python value (as it was, when it does not convert)."""
+    try:
+        return for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError):
+        return value
 
 
 # -- create and edit -------------------------------------------------------------------------
@@ -297,11 +318,8 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
     for f in spec.fields:
         if f.type == "poly_link":
             out[f.key] = _poly_choices(app, f, values.get(f.key))
-            continue
-        if f.type not in ("link", "link_many"):
-            continue
+    for key, f, current in _link_inputs(spec, values):
         target = app.record_type(f.opt("to"))
-        current = values.get(f.key) or []
         current = {
             n
             for n in (maybe_int(v) for v in (current if isinstance(current, list) else [current]))
@@ -312,8 +330,23 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
             app.id, target.key, limit=PICKER_OPTIONS, sort="-updated_at", user_id=common.who()
         )
         rows = list(chosen.values()) + [r for r in page.rows if r["id"] not in chosen]
-        out[f.key] = [(r["id"], present.title(target, r)) for r in rows]
+        out[key] = [(r["id"], present.title(target, r)) for r in rows]
     return out
+
+
+def _link_inputs(spec: forms.FormSpec, values: dict):
+    """(choices key, link field, current value(s)) of each link input, grid cells included.
+
+    A grid's link cells share one list of choices, keyed ``items.product``.
+    """
+    for f in spec.fields:
+        if f.type in ("link", "link_many"):
+            yield f.key, f, values.get(f.key) or []
+        elif f.type == "table":
+            for c in row_fields(f):
+                if c.type == "link":
+                    rows = values.get(f.key) or []
+                    yield f"{f.key}.{c.key}", c, [r.get(c.key) for r in rows if r.get(c.key)]
 
 
 def _poly_choices(app: App, f, current: Any) -> list[dict]:
