@@ -280,22 +280,29 @@
     clearTimeout(timer);
     timer = setTimeout(save, 300);
   }
+  /* saves run one after the other: two requests in flight could be stored out of order */
   function save() {
     timer = null;
-    pending = fetch(boot.urls.save, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ data: draft })
-    }).then(function (r) {
-      if (!r.ok) throw new Error(String(r.status));
-      return r.json();
-    }).then(function (body) {
-      problems = body.problems || [];
+    var body = JSON.stringify({ data: draft });
+    var send = function () {
+      return fetch(boot.urls.save, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+        body: body
+      }).then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.json();
+      });
+    };
+    var mine = (pending ? pending.then(send, send) : send()).then(function (answer) {
+      if (pending !== mine || timer) return;  // a newer save follows: it reports
+      problems = answer.problems || [];
       showProblems();
       status(problems.length ? fmt(T.problems, { n: problems.length }) : T.saved, problems.length > 0);
-    }).catch(function () { status(T.save_failed, true); })
-      .finally(function () { pending = null; });
-    return pending;
+    }).catch(function () { if (pending === mine) status(T.save_failed, true); })
+      .finally(function () { if (pending === mine) pending = null; });
+    pending = mine;
+    return mine;
   }
   function flush() {
     if (timer) { clearTimeout(timer); return save(); }
