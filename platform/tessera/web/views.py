@@ -105,6 +105,16 @@ def quick_filter(rt: RecordType, args=None) -> list[dict]:
     return leaves
 
 
+def offered(app: App, quick: list[Field]) -> dict[str, Any]:
+    """The toolbar's ``quick`` fields and ``quick_links`` choices (a link with no
+    choices to offer, e.g. to thousands of customers, gets no dropdown)."""
+    links = quick_links(app, quick)
+    return {
+        "quick": [f for f in quick if f.type != "link" or links.get(f.key)],
+        "quick_links": links,
+    }
+
+
 def quick_links(app: App, quick: list[Field]) -> dict[str, list[tuple[int, str]]]:
     """For each link quick filter: (id, title) of the target records offered as choices."""
     out = {}
@@ -174,8 +184,7 @@ def table(app: App, rt: RecordType, v: View):
         page_no=page_no,
         pages=pages,
         size=size,
-        quick=quick_fields(rt),
-        quick_links=quick_links(app, quick_fields(rt)),
+        **offered(app, quick_fields(rt)),
         settable=_settable(rt),
         variants=_variants(app, v),
         args=request.args,
@@ -232,8 +241,7 @@ def kanban(app: App, rt: RecordType, v: View):
         card_fields=card_fields,
         sum_fields=sum_fields(rt, v),
         truncated=len(rows) >= BOARD_LIMIT,
-        quick=[f for f in quick_fields(rt) if f.key != group.key],
-        quick_links=quick_links(app, [f for f in quick_fields(rt) if f.key != group.key]),
+        **offered(app, [f for f in quick_fields(rt) if f.key != group.key]),
         args=request.args,
     )
 
