@@ -43,7 +43,7 @@ CASES = [
         swap(TOTAL, "{key: total, type: number, zzz: 1}"),
         "record_types[1].fields[1].zzz",
         'unknown key "zzz" — allowed keys: key, type, label, help, renamed_from, required, '
-        "unique, min, max, scale, precision, default",
+        "unique, read_only, set_once, min, max, scale, precision, default",
         14,
     ),
     (
@@ -51,7 +51,7 @@ CASES = [
         swap(NAME, "{key: name, type: text, currency: CNY}"),
         "record_types[0].fields[0].currency",
         'unknown key "currency" — allowed keys: key, type, label, help, renamed_from, '
-        "required, unique, max_length, pattern, pattern_message, default",
+        "required, unique, read_only, set_once, max_length, pattern, pattern_message, default",
         7,
     ),
     (
@@ -605,18 +605,10 @@ CASES = [
         16,
     ),
     (
-        "chart-type",
-        plus("views", "{key: v, type: chart, record_type: order, chart_type: donut, x: total}"),
-        "views[0].chart_type",
-        'unknown chart_type "donut" — expected one of: bar, line, pie',
-        16,
-    ),
-    (
         "chart-value-needed",
         plus(
             "views",
-            "{key: v, type: chart, record_type: order, chart_type: bar, "
-            "x: customer.tier, aggregate: sum}",
+            "{key: v, type: chart, record_type: order, chart_type: bar, x: total, aggregate: sum}",
         ),
         "views[0]",
         'a chart with aggregate "sum" needs a value field',

@@ -22,6 +22,12 @@ record_types:
     fields:
       - {key: name, type: text, required: true, label: {en: Name, zh-CN: 名称}}
       - {key: email, type: email, unique: true}
+      - key: follow_ups
+        type: rollup
+        from: follow_up
+        via: regarding
+        aggregate: count
+        label: {en: Follow-ups, zh-CN: 跟进次数}
   - key: lead
     label: {en: Lead, zh-CN: 线索}
     title: name

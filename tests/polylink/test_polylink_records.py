@@ -279,3 +279,39 @@ def test_renaming_a_target_record_type_rewrites_stored_links(world):
     assert any("regarding values at client (was customer)" in line for line in plan.describe())
     assert r.get("sales", "follow_up", fu["id"])["regarding"] == f"client:{acme['id']}"
     assert r.get("sales", "follow_up", other["id"])["regarding"] == f"lead:{lead['id']}"
+
+
+def test_dropping_a_target_type_is_refused_while_rows_point_at_it(world):
+    import yaml
+    from polylink_app import SALES
+
+    from tessera.errors import InstallError
+    from tessera.meta import app_from_data
+    from tessera.storage import installer
+
+    sales, acme, lead, _deal = world
+    r = sales.records
+    held = r.create("sales", "follow_up", {"subject": "s", "regarding": f"lead:{lead['id']}"})
+    data = yaml.safe_load(SALES)
+    data["record_types"][4]["fields"][1]["to"] = ["customer", "deal"]
+    data["version"] = "1.1.0"
+    with pytest.raises(InstallError, match="1 record"):
+        installer.upgrade(sales.engine, app_from_data(data), yaml.safe_dump(data))
+    assert r.get("sales", "follow_up", held["id"])["regarding"] == f"lead:{lead['id']}"
+    r.update("sales", "follow_up", held["id"], {"regarding": f"customer:{acme['id']}"})
+    installer.upgrade(sales.engine, app_from_data(data), yaml.safe_dump(data))
+    sales.registry.reload()
+    assert r.get("sales", "follow_up", held["id"])["regarding"] == f"customer:{acme['id']}"
+
+
+def test_rollup_counts_records_regarding_each_target(world):
+    sales, acme, lead, _deal = world
+    r = sales.records
+    one = r.create("sales", "follow_up", {"subject": "a", "regarding": f"customer:{acme['id']}"})
+    r.create("sales", "follow_up", {"subject": "b", "regarding": f"customer:{acme['id']}"})
+    r.create("sales", "follow_up", {"subject": "c", "regarding": f"lead:{lead['id']}"})
+    assert r.get("sales", "customer", acme["id"])["follow_ups"] == 2  # lead:1 is not customer:1
+    r.update("sales", "follow_up", one["id"], {"regarding": f"lead:{lead['id']}"})
+    assert r.get("sales", "customer", acme["id"])["follow_ups"] == 1
+    r.delete("sales", "follow_up", one["id"])
+    assert r.get("sales", "customer", acme["id"])["follow_ups"] == 1

@@ -319,10 +319,11 @@ def test_calendar_month_and_week(client, data):
     assert client.get("/a/crm/v/follow_up_calendar?date=garbage").status_code == 200
 
 
-def test_chart_svg(client, data):
+def test_chart_echarts_and_numbers(client, data):
     page = html(client.get("/a/crm/v/forecast_by_stage"))
     assert (
-        "<svg" in page
+        'class="echart"' in page
+        and "vendor/echarts/echarts.min.js" in page
         and "Qualify" in page
         and "500.00" in page
         and "Sum: Weighted forecast" in page

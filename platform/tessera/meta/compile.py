@@ -12,7 +12,8 @@ Decisions made here (so every layer sees the same thing):
   back as ``link``);
 - select options get normalised labels (``{value, label: {en: ...}, color?}``);
 - a record type without ``title`` uses its first text field, if it has one;
-- sort entries get ``dir`` (asc by default), chart views ``aggregate`` (count);
+- sort entries get ``dir`` (asc by default), chart views ``aggregate`` (count), dashboard
+  widgets ``width`` (6 of 12 columns);
 - a ``form.submitted`` workflow without ``record_type`` takes its form's;
 - a workflow without ``run_as`` runs as ``system``;
 - a role's permission without ``owner`` uses the record type's ``owner`` user field,
@@ -123,6 +124,7 @@ def compile_record_type(data: Mapping[str, Any]) -> RecordType:
         validations=tuple(_validation(v) for v in data.get("validations", ())),
         renamed_from=data.get("renamed_from"),
         search=tuple(data.get("search", ())),
+        summary=tuple(data.get("summary", ())),
     )
 
 
@@ -140,11 +142,13 @@ def compile_view(data: Mapping[str, Any]) -> View:
     options = {k: v for k, v in data.items() if k not in VIEW_ATTRS}
     if data["type"] == "chart":
         options.setdefault("aggregate", "count")
+    if data["type"] == "dashboard":
+        options["widgets"] = [_widget(w) for w in data["widgets"]]
     _label_options(options)
     return View(
         key=data["key"],
         type=data["type"],
-        record_type=data["record_type"],
+        record_type=data.get("record_type"),
         label=label(data.get("label"), data["key"]),
         columns=tuple(data.get("columns", ())),
         filter=freeze(data.get("filter")),
@@ -155,6 +159,14 @@ def compile_view(data: Mapping[str, Any]) -> View:
         date_field=data.get("date_field"),
         options=freeze(options),
     )
+
+
+def _widget(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A dashboard tile with its width (6 of 12 columns by default) and label filled in."""
+    out = {**data, "width": data.get("width", 6)}
+    if "title" in data:
+        out["title"] = label(data["title"])
+    return out
 
 
 def _label_options(options: dict[str, Any]) -> None:
@@ -169,7 +181,12 @@ def compile_form(data: Mapping[str, Any]) -> Form:
     options = {k: v for k, v in data.items() if k not in FORM_ATTRS}
     _label_options(options)
     sections = tuple(
-        FormSection(title=optional_label(s.get("title")), fields=tuple(s["fields"]))
+        FormSection(
+            title=optional_label(s.get("title")),
+            fields=tuple(s["fields"]),
+            tab=optional_label(s.get("tab")),
+            columns=int(s.get("columns", 1)),
+        )
         for s in data["sections"]
     )
     return Form(
@@ -237,5 +254,6 @@ def compile_app(data: Mapping[str, Any], source_name: str = "<data>") -> App:
         workflows=tuple(compile_workflow(w, by_key) for w in data.get("workflows", ())),
         description=optional_label(data.get("description")),
         roles=tuple(compile_role(r) for r in data.get("roles", ())),
+        home=data.get("home"),
         source=freeze({"name": source_name, "data": data}),
     )

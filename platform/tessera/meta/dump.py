@@ -49,6 +49,7 @@ def dump_record_type(rt: RecordType) -> dict[str, Any]:
     _put(out, "title", rt.title)
     out["fields"] = [dump_field(f) for f in rt.fields]
     _put(out, "search", rt.search)
+    _put(out, "summary", rt.summary)
     _put(out, "indexes", rt.indexes)
     validations = []
     for v in rt.validations:
@@ -62,7 +63,8 @@ def dump_record_type(rt: RecordType) -> dict[str, Any]:
 
 def dump_view(v: View) -> dict[str, Any]:
     """A view as template data."""
-    out: dict[str, Any] = {"key": v.key, "type": v.type, "record_type": v.record_type}
+    out: dict[str, Any] = {"key": v.key, "type": v.type}
+    _put(out, "record_type", v.record_type)
     out["label"] = thaw(v.label)
     for name in ("columns", "filter", "sort", "group_by", "date_field"):
         _put(out, name, getattr(v, name))
@@ -77,6 +79,9 @@ def dump_form(f: Form) -> dict[str, Any]:
     for s in f.sections:
         section: dict[str, Any] = {}
         _put(section, "title", s.title)
+        _put(section, "tab", s.tab)
+        if s.columns != 1:
+            section["columns"] = s.columns
         section["fields"] = list(s.fields)
         sections.append(section)
     out["sections"] = sections
@@ -129,4 +134,5 @@ def dump_app(app: App) -> dict[str, Any]:
     ):
         if items:
             out[name] = [fn(x) for x in items]
+    _put(out, "home", app.home)
     return out

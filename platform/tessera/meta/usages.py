@@ -84,7 +84,7 @@ class _Remover:
             for f in rt.get("fields") or []
             if isinstance(f, dict)
             and f.get("type") in ("link", "link_many")
-            and f.get("to") == rt_key
+            and (f.get("to") == rt_key or (isinstance(f.get("to"), list) and rt_key in f["to"]))
         ]
 
     def _path_hits(self, owner_rt: str, path: Any, rt_key: str, field_key: str) -> bool:
@@ -101,6 +101,8 @@ class _Remover:
             if not f or f.get("type") not in ("link", "link_many"):
                 return False
             current = f.get("to")
+            if not isinstance(current, str):  # a polymorphic link: its targets differ per record
+                return False
         return False
 
     def _prune(self, cond: Any, hit) -> tuple[Any, bool]:
@@ -145,6 +147,7 @@ class _Remover:
             return lambda p: self._path_hits(owner_rt, p, rt_key, field_key)
 
         self._record_type_parts(rt, field_key, hit_from)
+        self._field_settings(rt, field_key)
         self._dependent_fields(rt_key, field_key, hit_from)
         self._views(rt_key, field_key, hit_from)
         self._forms(rt_key, field_key, hit_from)
@@ -204,6 +207,26 @@ class _Remover:
                 self._note("record_types", rt, "import", "changed", f"{base}.import")
                 if not imp:
                     del rt["import"]
+
+    def _field_settings(self, rt: dict, field_key: str) -> None:
+        """Settings of sibling fields naming it: a currency_field, an {expr} default."""
+        word = re.compile(rf"(?<![A-Za-z0-9_.]){re.escape(field_key)}(?![A-Za-z0-9_])")
+        i = self._list("record_types").index(rt)
+        for j, f in enumerate(rt.get("fields") or []):
+            if not isinstance(f, dict):
+                continue
+            default = f.get("default")
+            path = f"record_types[{i}].fields[{j}]"
+            if f.get("currency_field") == field_key:
+                del f["currency_field"]
+                self._note("record_types", rt, "currency_field", "changed",
+                           f"{path}.currency_field", holder_type=str(f.get("type")),
+                           record_type=str(rt.get("key")))  # fmt: skip
+            if isinstance(default, dict) and word.search(str(default.get("expr", ""))):
+                del f["default"]
+                self._note("record_types", rt, "default", "changed", f"{path}.default",
+                           holder_type=str(f.get("type")),
+                           record_type=str(rt.get("key")))  # fmt: skip
 
     def _dependent_fields(self, rt_key: str, field_key: str, hit_from) -> None:
         """Formulas, lookups and rollups computed from the field go too (and their uses)."""
@@ -481,6 +504,16 @@ class _Remover:
             if other is rt:
                 continue
             i = self._list("record_types").index(other)
+            targets = f.get("to")
+            if isinstance(targets, list) and len(targets) > 1:
+                # a polymorphic link keeps its other targets (one left: a plain link)
+                rest = [x for x in targets if x != rt_key]
+                f["to"] = rest if len(rest) > 1 else rest[0]
+                j = (other.get("fields") or []).index(f)
+                self._note("record_types", other, "link_target", "changed",
+                           f"record_types[{i}].fields[{j}].to", holder_type=str(f.get("type")),
+                           record_type=str(other.get("key")))  # fmt: skip
+                continue
             j = (other.get("fields") or []).index(f)
             self._note("record_types", other, "link_field", "changed",
                        f"record_types[{i}].fields[{j}]", holder_type=str(f.get("type")),

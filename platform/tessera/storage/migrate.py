@@ -5,6 +5,10 @@ each with a human description and a ``data_loss`` flag. :func:`apply` runs them 
 connection with Alembic's runtime ``Operations``, inside the caller's transaction; every
 step first gets a ``check`` (read-only, e.g. "do all values convert?") before any DDL runs.
 
+Child tables (``table`` fields) are planned as the record types ``meta.children.expand``
+adds, so adding, renaming or removing a table field or one of its row fields takes the
+same steps as for a record type (a removed table field's rows are archived, not dropped).
+
 Order: drop stale indexes, rename/archive/drop tables, create tables, column changes per
 table (renames, removals, additions, option values, retypes, rebuilds), create indexes.
 
@@ -31,6 +35,7 @@ from alembic.operations import Operations
 
 from tessera.errors import FieldValueError, InstallError
 from tessera.fields import for_field
+from tessera.meta.children import expand
 from tessera.meta.model import App, Field, RecordType, thaw
 from tessera.storage import naming, search, system
 from tessera.storage.tables import (
@@ -149,7 +154,7 @@ def _sqlite_guard(ctx: Context, table: str, what: str) -> None:
 
 def _rebuild_sqlite(ctx: Context, rt_key: str) -> None:
     """Recreate a record table to match the new Meta (SQLite cannot alter foreign keys)."""
-    app = ctx.plan.new_app
+    app = expand(ctx.plan.new_app)
     rt = app.record_type(rt_key)
     table = naming.table_name(app.id, rt_key)
     _sqlite_guard(ctx, table, f"change foreign keys of record type {rt_key}")
@@ -338,6 +343,35 @@ class RetargetPolyLinks(Step):
             .where(col.like(escaped + "%", escape="/"))
             .values({self.column: sa.literal(f"{self.new_key}:") + rest})
         )
+
+
+@dataclass
+class PolyTargetGone(Step):
+    """A polymorphic link no longer points at ``rt_key``: refused while rows still do."""
+
+    table: str  # the table and column as installed (checked before any DDL)
+    column: str
+    rt_key: str
+    field_path: str
+    kind = "poly_target_gone"
+
+    def __post_init__(self) -> None:
+        self.description = f"{self.field_path} no longer links to {self.rt_key}"
+
+    def check(self, ctx: Context) -> None:
+        """Count the rows that still point at the dropped type; refuse when there are any."""
+        col = sa.column(self.column)
+        escaped = self.rt_key.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        query = sa.select(sa.func.count()).select_from(sa.table(self.table, col))
+        n = ctx.conn.execute(query.where(col.like(escaped + ":%", escape="/"))).scalar()
+        if n:
+            raise InstallError(
+                f"{self.field_path}: {n} record(s) still link to {self.rt_key}; point them "
+                f"elsewhere or empty the field first, or keep {self.rt_key} in its `to`"
+            )
+
+    def run(self, ctx: Context) -> None:
+        """Nothing to change: ``check`` made sure no row holds the dropped type."""
 
 
 @dataclass
@@ -869,17 +903,33 @@ class _Planner:
                 self._removed_record_type(old_rt)
 
     def _plan_poly_retargets(self) -> None:
-        """Stored ``customer:3`` values follow a renamed record type (no FK does it)."""
+        """Stored ``customer:3`` values follow a renamed record type (no FK does it), and
+        a type dropped from a polymorphic link's ``to`` must not be held by any row."""
         renamed = {new: old for new, old in self.rt_renames.items() if new != old}
-        for rt in self.new.record_types if renamed else ():
+        for rt in self.new.record_types:
             for f in rt.fields:
                 if f.type != "poly_link":
                     continue
+                self._poly_dropped_targets(rt, f)
                 for target in f.opt("to") or ():
                     if target in renamed:
                         table = self._table(self.new, rt.key)
                         step = RetargetPolyLinks(table, f.key, renamed[target], target)
                         self.p.retypes.append(step)
+
+    def _poly_dropped_targets(self, rt: RecordType, f: Field) -> None:
+        old_key = self.rt_renames.get(rt.key)
+        if old_key is None:
+            return
+        old_rt = self.old.record_type(old_key)
+        name = f.renamed_from if f.renamed_from and old_rt.has_field(f.renamed_from) else f.key
+        if not old_rt.has_field(name) or old_rt.field(name).type != "poly_link":
+            return
+        for target in old_rt.field(name).opt("to") or ():
+            if self.old_to_new_rt(target) not in (f.opt("to") or ()):
+                table = self._table(self.old, old_key)
+                path = f"record_types.{rt.key}.fields.{f.key}"
+                self.p.removals.append(PolyTargetGone(table, name, target, path))
 
     def _table(self, app: App, rt_key: str) -> str:
         return naming.table_name(app.id, rt_key)
@@ -1055,7 +1105,9 @@ def plan(old: App | None, new: App, *, purge: bool = False) -> Plan:
     Removed fields and record types are archived, or dropped when ``purge`` is True
     (those steps carry ``data_loss``). Raises InstallError for changes it cannot make.
     """
-    return _Planner(old, new, purge).build()
+    plan = _Planner(expand(old), expand(new), purge).build()
+    plan.new_app = new  # the app as declared (child tables are storage's business)
+    return plan
 
 
 def apply(connection: sa.Connection, plan: Plan) -> None:

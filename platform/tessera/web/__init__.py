@@ -12,7 +12,11 @@ served from ``web/static``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Flask
+
+from tessera.meta.children import row_fields
 
 #: templates and assets of the web UI (no routes of its own besides /assets/...)
 assets = Blueprint(
@@ -28,8 +32,10 @@ def init_app(app: Flask) -> None:
         auth,
         automation,
         builder,
+        dashboards,
         dataio,
         errorpages,
+        forms,
         headers,
         hostile,
         i18n,
@@ -53,7 +59,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
-        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS}",
+        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS};"
+        f"{forms.TRANSLATIONS};{FIELDBEH_TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -66,7 +73,9 @@ def init_app(app: Flask) -> None:
         column_label=present.column_label,
         record_title=present.title,
         value_html=present.value_html,
+        fixed_html=present.fixed_html,
         query_with=query_with,
+        row_fields=row_fields,
     )
     for module in (auth, shell, views, records, public, dataio, admin_people, profile, access):
         app.register_blueprint(module.bp)
@@ -74,6 +83,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(builder.bp)
     app.register_blueprint(merge.bp)
     automation.init_app(app)
+
+
+#: the Chinese catalogue of field behaviour's strings (form tabs, rich text, refusals)
+FIELDBEH_TRANSLATIONS = Path(__file__).parent / "translations_fieldbeh"
 
 
 def query_with(args, **changes) -> str:

@@ -160,7 +160,7 @@ def view_types() -> dict[str, dict[str, Any]]:
     return {
         name: {
             "options": {k: v for k, v in spec.get("properties", {}).items() if k not in fixed},
-            "required": spec.get("required", []),
+            "required": [r for r in spec.get("required", []) if r not in fixed],
         }
         for name, spec in _schema_defs("view.json").items()
         if name != "column"

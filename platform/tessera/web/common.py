@@ -41,7 +41,7 @@ def navigable(app: App) -> App:
     seen = visible_app(app, who())
     types = tuple(rt for rt in seen.record_types if readable(seen, rt))
     keys = {rt.key for rt in types}
-    views = tuple(v for v in seen.views if v.record_type in keys)
+    views = tuple(v for v in seen.views if v.record_type in keys or v.type == "dashboard")
     return replace(seen, record_types=types, views=views)
 
 
@@ -76,14 +76,16 @@ def view(app: App, key: str) -> View:
         return all_view(rt)
     for v in app.views:
         if v.key == key:
-            record_type(app, v.record_type)  # 403 when the user reads none of its records
+            if v.record_type is not None:  # a dashboard checks each of its widgets
+                record_type(app, v.record_type)  # 403 when the user reads none of its records
             return v
     abort(404, _("The app has no view “%(view)s”.", view=key))
 
 
 def all_view(rt: RecordType) -> View:
     """A table of every record of ``rt`` showing its first fields."""
-    columns = tuple(f.key for f in rt.fields if f.type not in ("long_text", "attachment"))[:7]
+    skip = ("long_text", "rich_text", "attachment")
+    columns = tuple(f.key for f in rt.fields if f.type not in skip)[:7]
     return View(
         key=ALL_PREFIX + rt.key, type="table", record_type=rt.key, label=rt.label, columns=columns
     )

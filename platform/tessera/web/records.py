@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -21,10 +22,12 @@ from tessera.access.rules import rights
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field, polylinks
 from tessera.fields.files import check_metadata, upload_path
+from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
-from tessera.web import automation, common, forms, people, present, uploads
+from tessera.web import automation, common, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
 from tessera.web.i18n import label
+from tessera.web.row_changes import table_changes
 from tessera.web.security import safe_next
 
 bp = Blueprint("records", __name__)
@@ -43,6 +46,8 @@ def show(app_id: str, rt_key: str, record_id: int):
     record = common.engine_objects().records.get(app.id, rt.key, record_id, common.who())
     sections = display_sections(app, rt)
     present.prime_links(app, rt, [record], [f.key for f in rt.fields])
+    kind = request.args.get("kind") or None
+    story = timeline.build(app, rt, record_id, activity(app, rt, record_id), kind)
     return render_template(
         "record.html",
         app=app,
@@ -50,7 +55,10 @@ def show(app_id: str, rt_key: str, record_id: int):
         record=record,
         sections=sections,
         related=related_lists(app, rt, record_id),
-        activity=activity(app, rt, record_id),
+        activity=story["entries"],
+        kinds=story["kinds"],
+        kind=kind,
+        key_numbers=timeline.key_numbers(app, rt, record),
         views=common.views_of(app, rt.key),
         pool_owner=_pool_owner(app, rt),
     )
@@ -128,11 +136,13 @@ def activity(app: App, rt: RecordType, record_id: int) -> list[dict]:
     names = people.directory()
     out = []
     for e in reversed(entries):
-        changes = [
-            (f, _json_html(app, rt, f, old), _json_html(app, rt, f, new))
-            for key, (old, new) in (e["changes"] or {}).items()
-            if rt.has_field(key) and (f := rt.field(key))
-        ]
+        changes = []
+        for key, (old, new) in (e["changes"] or {}).items():
+            f = rt.field_map.get(key)
+            if f is not None and f.type == "table":  # only the rows and cells that changed
+                changes += table_changes(rt, f, old, new, partial(_json_html, app))
+            elif f is not None:
+                changes.append((f, _json_html(app, rt, f, old), _json_html(app, rt, f, new)))
         out.append({**e, "who": _who(e, names), "fields": changes, "via": _via(e)})
     return out
 
@@ -168,13 +178,28 @@ def _json_html(app: App, rt: RecordType, f, value: Any):
     if value is None:
         return present.value_html(app, rt, f, None)
     try:
-        coerced = value if f.type in ("link_many", "lookup") else for_field(f).coerce(f, value)
-    except (FieldValueError, TypeError, ValueError):
+        if f.type == "table":  # rows as logged: each cell back to its own type's value
+            coerced = [
+                {c.key: _json_value(c, row.get(c.key)) for c in row_fields(f)} for row in value
+            ]
+        elif f.type in ("link_many", "lookup"):
+            coerced = value
+        else:
+            coerced = for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError, AttributeError):
         coerced = value
     try:
         return present.value_html(app, rt, f, coerced, {})
     except Exception:  # noqa: BLE001 - history may hold values of an older field type
         return str(value)
+
+
+def _json_value(f, value: Any) -> Any:
+    """A logged JSON value as ``f``'s Python value (as it was, when it does not convert)."""
+    try:
+        return for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError):
+        return value
 
 
 # -- create and edit -------------------------------------------------------------------------
@@ -186,7 +211,7 @@ def new(app_id: str, rt_key: str):
     spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
     back = safe_next(request.values.get("next"), "")
     if request.method == "GET":
-        values = forms.initial(spec, None, request.args)
+        values = forms.initial(spec, None, request.args, me=common.me())
         return _render_form(app, spec, values, back=back)
     raw, errors = forms.read_submission(
         spec, request.form, request.files, _instance(), on_saved=uploads.saved
@@ -214,7 +239,8 @@ def edit(app_id: str, rt_key: str, record_id: int):
     rt = common.record_type(app, rt_key)
     records = common.engine_objects().records
     record = records.get(app.id, rt.key, record_id, common.who())
-    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
+    form = forms.find_form(app, rt, request.args.get("form"))
+    spec = forms.spec(app, rt, form, _locked(app, rt), editing=True)
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(
@@ -224,7 +250,7 @@ def edit(app_id: str, rt_key: str, record_id: int):
     version = request.form.get("version", type=db_int)
     if errors:
         return _render_form(
-            app, spec, _posted(spec), errors=errors, record=record, version=version
+            app, spec, _posted(spec, record), errors=errors, record=record, version=version
         ), 422
     try:
         row = records.update(
@@ -232,12 +258,17 @@ def edit(app_id: str, rt_key: str, record_id: int):
         )
     except ValidationFailed as exc:
         return _render_form(
-            app, spec, _posted(spec), errors=exc.fields, record=record, version=version
+            app, spec, _posted(spec, record), errors=exc.fields, record=record, version=version
         ), 422
     except Conflict as exc:
         conflict = _conflict(app, rt, record_id, version, exc)
         return _render_form(
-            app, spec, _posted(spec), record=record, conflict=conflict, version=record["version"]
+            app,
+            spec,
+            _posted(spec, record),
+            record=record,
+            conflict=conflict,
+            version=record["version"],
         ), 409
     flash(_("Saved %(title)s.", title=present.title(rt, row)), "ok")
     return redirect(url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=record_id))
@@ -247,8 +278,10 @@ def _instance() -> str:
     return str(common.engine_objects().instance_path)
 
 
-def _posted(spec: forms.FormSpec) -> dict:
-    return forms.posted_values(spec, request.form)
+def _posted(spec: forms.FormSpec, record: dict | None = None) -> dict:
+    """The posted strings; fixed (read-only) fields keep the record's or default value."""
+    shown = forms.initial(spec, record, me=common.me())
+    return {**shown, **forms.posted_values(spec, request.form)}
 
 
 def _drop_hidden(app: App, spec: forms.FormSpec, raw: dict, current: dict | None) -> dict:
@@ -297,11 +330,8 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
     for f in spec.fields:
         if f.type == "poly_link":
             out[f.key] = _poly_choices(app, f, values.get(f.key))
-            continue
-        if f.type not in ("link", "link_many"):
-            continue
+    for key, f, current in _link_inputs(spec, values):
         target = app.record_type(f.opt("to"))
-        current = values.get(f.key) or []
         current = {
             n
             for n in (maybe_int(v) for v in (current if isinstance(current, list) else [current]))
@@ -312,8 +342,23 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
             app.id, target.key, limit=PICKER_OPTIONS, sort="-updated_at", user_id=common.who()
         )
         rows = list(chosen.values()) + [r for r in page.rows if r["id"] not in chosen]
-        out[f.key] = [(r["id"], present.title(target, r)) for r in rows]
+        out[key] = [(r["id"], present.title(target, r)) for r in rows]
     return out
+
+
+def _link_inputs(spec: forms.FormSpec, values: dict):
+    """(choices key, link field, current value(s)) of each link input, grid cells included.
+
+    A grid's link cells share one list of choices, keyed ``items.product``.
+    """
+    for f in spec.fields:
+        if f.type in ("link", "link_many"):
+            yield f.key, f, values.get(f.key) or []
+        elif f.type == "table":
+            for c in row_fields(f):
+                if c.type == "link":
+                    rows = values.get(f.key) or []
+                    yield f"{f.key}.{c.key}", c, [r.get(c.key) for r in rows if r.get(c.key)]
 
 
 def _poly_choices(app: App, f, current: Any) -> list[dict]:

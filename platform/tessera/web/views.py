@@ -8,6 +8,7 @@ and writes only through ``Records``. Query-string settings: ``sort`` (``-field,f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,12 +28,11 @@ from werkzeug.datastructures import MultiDict
 
 from tessera import prefs
 from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
-from tessera.fields import for_field
 from tessera.meta.model import App, Field, RecordType, View, thaw
 from tessera.storage.naming import SYSTEM_COLUMNS
-from tessera.web import charts, common, present
+from tessera.web import charts, common, dashboards, present
 from tessera.web.hostile import db_int, maybe_int, page_number
-from tessera.web.i18n import label, label_locale
+from tessera.web.i18n import label
 from tessera.web.kanban import lane_values, lanes_json, sum_fields, totals
 from tessera.web.kanban import lanes as lanes_of
 from tessera.web.security import safe_next
@@ -54,6 +54,8 @@ def show(app_id: str, view_key: str):
     variant = _variant_redirect(app, v)
     if variant is not None:
         return variant
+    if v.type == "dashboard":
+        return dashboards.page(app, v)
     rt = app.record_type(v.record_type)
     _needs_visible_fields(rt, v)
     render = {"table": table, "kanban": kanban, "calendar": calendar, "chart": chart}.get(v.type)
@@ -64,11 +66,16 @@ def show(app_id: str, view_key: str):
 
 def _needs_visible_fields(rt: RecordType, v: View) -> None:
     """A board, calendar or chart built on a field the user's roles hide is refused."""
-    keys = [v.group_by, v.date_field, v.options.get("x"), v.options.get("value")]
-    hidden = [k for k in keys if isinstance(k, str) and not rt.has_field(k.split(".")[0])]
-    hidden = [k for k in hidden if k not in SYSTEM_COLUMNS]
+    hidden = hidden_fields(rt, v)
     if hidden:
         abort(403, _("This view is built on a field your roles hide: %(f)s.", f=hidden[0]))
+
+
+def hidden_fields(rt: RecordType, v: View) -> list[str]:
+    """The fields a view is built on that the user's roles hide."""
+    keys = [v.group_by, v.date_field, v.options.get("x"), v.options.get("value")]
+    hidden = [k for k in keys if isinstance(k, str) and not rt.has_field(k.split(".")[0])]
+    return [k for k in hidden if k not in SYSTEM_COLUMNS]
 
 
 @bp.get("/a/<app_id>/r/<rt_key>")
@@ -96,6 +103,16 @@ def quick_filter(rt: RecordType, args=None) -> list[dict]:
         elif value:
             leaves.append({"field": f.key, "op": "eq", "value": value})
     return leaves
+
+
+def offered(app: App, quick: list[Field]) -> dict[str, Any]:
+    """The toolbar's ``quick`` fields and ``quick_links`` choices (a link with no
+    choices to offer, e.g. to thousands of customers, gets no dropdown)."""
+    links = quick_links(app, quick)
+    return {
+        "quick": [f for f in quick if f.type != "link" or links.get(f.key)],
+        "quick_links": links,
+    }
 
 
 def quick_links(app: App, quick: list[Field]) -> dict[str, list[tuple[int, str]]]:
@@ -167,8 +184,7 @@ def table(app: App, rt: RecordType, v: View):
         page_no=page_no,
         pages=pages,
         size=size,
-        quick=quick_fields(rt),
-        quick_links=quick_links(app, quick_fields(rt)),
+        **offered(app, quick_fields(rt)),
         settable=_settable(rt),
         variants=_variants(app, v),
         args=request.args,
@@ -225,8 +241,7 @@ def kanban(app: App, rt: RecordType, v: View):
         card_fields=card_fields,
         sum_fields=sum_fields(rt, v),
         truncated=len(rows) >= BOARD_LIMIT,
-        quick=[f for f in quick_fields(rt) if f.key != group.key],
-        quick_links=quick_links(app, [f for f in quick_fields(rt) if f.key != group.key]),
+        **offered(app, [f for f in quick_fields(rt) if f.key != group.key]),
         args=request.args,
     )
 
@@ -388,60 +403,40 @@ def _bound(f: Field, day: date) -> str:
 
 # -- chart ---------------------------------------------------------------------------------
 def chart(app: App, rt: RecordType, v: View):
-    """Bars of an aggregate per value of the x field, drawn as server-side SVG."""
-    x = v.options.get("x") or v.group_by
-    fn, value = v.options.get("aggregate", "count"), v.options.get("value")
-    xf = rt.field(x)
-    bucket = "month" if xf.type in ("date", "datetime") else None
-    rows = common.engine_objects().queries.aggregate(
-        app.id,
-        rt.key,
-        group_by=x,
-        bucket=bucket,
-        measures=[(fn, None if fn == "count" else value)],
-        filter=combined_filter(v, quick_filter(rt)),
-        user_id=common.who(),
+    """A chart drawn by ECharts from the view's aggregates, with its numbers as a table."""
+    data = charts.payload(app, rt, v, quick_filter(rt))
+    return render_template("view_chart.html", app=app, rt=rt, view=v, chart=data)
+
+
+@bp.get("/a/<app_id>/v/<view_key>/records")
+def drill(app_id: str, view_key: str):
+    """The records behind one bar, slice or stage of a chart (``x``, ``s``: its keys)."""
+    app = common.meta(app_id)
+    v = common.view(app, view_key)
+    if v.type != "chart":
+        abort(404, _("Only charts lead to the records behind them."))
+    rt = app.record_type(v.record_type)
+    _needs_visible_fields(rt, v)
+    x, s = request.args.get("x"), request.args.get("s")
+    where = charts.drill_filter(rt, v, x, s)
+    base = common.all_view(rt)
+    shown = replace(
+        base,
+        label=_drill_label(app, rt, v, x, s),
+        filter=charts.combined(v, where),
     )
-    column = "count" if fn == "count" else f"{fn}_{value}"
-    bars = [(_group_label(app, xf, r["group"], bucket), r[column] or 0) for r in rows]
-    if xf.type == "select" and not bucket:
-        order = {o["value"]: i for i, o in enumerate(xf.opt("options"))}
-        pairs = sorted(zip(rows, bars, strict=True), key=lambda p: order.get(p[0]["group"], 99))
-        bars = [b for _r, b in pairs]
-    vf = rt.field(value) if value and rt.has_field(value) else None
-    fmt = (lambda n: for_field(vf).format(vf, n, label_locale())) if vf else (lambda n: f"{n:,}")
-    return render_template(
-        "view_chart.html",
-        app=app,
-        rt=rt,
-        view=v,
-        svg=charts.bars(bars, fmt),
-        bars=bars,
-        fmt=fmt,
-        measure=_measure_label(rt, fn, vf),
-    )
+    return table(app, rt, shown)
 
 
-def _group_label(app: App, f: Field, value: Any, bucket: str | None) -> str:
-    if value is None:
-        return _("(none)")
-    if bucket:
-        return str(value)
-    if f.type == "user":
-        from tessera.web import people
-
-        return people.directory().get(value, f"#{value}")
-    if f.type == "link":
-        target = app.record_type(f.opt("to"))
-        return present.title(target, present.linked_rows(app, target.key, {value}).get(value))
-    return for_field(f).format(f, value, label_locale())
-
-
-def _measure_label(rt: RecordType, fn: str, vf: Field | None) -> str:
-    if fn == "count" or vf is None:
-        return _("Number of records")
-    names = {"sum": _("Sum"), "avg": _("Average"), "min": _("Minimum"), "max": _("Maximum")}
-    return f"{names.get(fn, fn)}: {label(vf.label, vf.key)}"
+def _drill_label(app: App, rt: RecordType, v: View, x: str | None, s: str | None) -> dict:
+    parts = [label(v.label, v.key)]
+    if x is not None and v.options.get("chart_type") != "kpi":
+        xf, bucket = charts.x_bucket(rt, v)
+        parts.append(charts.value_text(app, xf, x, bucket))
+    series = v.group_by
+    if s is not None and series and rt.has_field(series):
+        parts.append(charts.value_text(app, rt.field(series), s, None))
+    return {"en": " · ".join(parts)}
 
 
 # -- bulk actions ----------------------------------------------------------------------------
