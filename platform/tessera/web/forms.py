@@ -117,12 +117,14 @@ def spec(
     locked: frozenset[str] = frozenset(),
     *,
     editing: bool = False,
+    record: dict | None = None,
 ) -> FormSpec:
     """The sections of ``form`` with their editable fields, unknown and ``locked`` keys skipped.
 
     ``locked`` are fields the user's roles make read-only: left off the form (the record
-    page shows them), so a save never writes them. ``read_only`` fields (and ``set_once``
-    ones when ``editing``) stay on the form as text and are never read from a submission.
+    page shows them), so a save never writes them. ``read_only`` fields (and, when
+    ``editing``, ``set_once`` ones the stored ``record`` already holds) stay on the form as
+    text and are never read from a submission; an empty set_once field may be filled once.
     """
     sections = []
     for s in form.sections:
@@ -136,9 +138,16 @@ def spec(
             sections.append(Section(s.title, fields, tab, columns))
     visible = {k: v for k, v in form.visible_when.items() if rt.has_field(k)}
     fixed = frozenset(
-        f.key for f in rt.fields if behaviour.read_only(f) or (editing and behaviour.set_once(f))
+        f.key
+        for f in rt.fields
+        if behaviour.read_only(f) or (editing and behaviour.set_once(f) and _filled(f, record))
     )
     return FormSpec(rt, form, sections, dict(visible), fixed)
+
+
+def _filled(f: Field, record: dict | None) -> bool:
+    """True unless ``record`` is given and holds no value for ``f``."""
+    return record is None or not for_field(f).is_empty(record.get(f.key))
 
 
 # -- values to and from the page -------------------------------------------------------------

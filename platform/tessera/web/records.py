@@ -240,7 +240,7 @@ def edit(app_id: str, rt_key: str, record_id: int):
     records = common.engine_objects().records
     record = records.get(app.id, rt.key, record_id, common.who())
     form = forms.find_form(app, rt, request.args.get("form"))
-    spec = forms.spec(app, rt, form, _locked(app, rt), editing=True)
+    spec = forms.spec(app, rt, form, _locked(app, rt), editing=True, record=record)
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(
