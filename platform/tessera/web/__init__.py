@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
         present,
         profile,
         public,
+        public_share,
         records,
         security,
         shell,
@@ -86,6 +87,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(builder.bp)
     app.register_blueprint(merge.bp)
     app.register_blueprint(inline_edit.bp)
+    app.register_blueprint(public_share.bp)
     automation.init_app(app)
 
 
