@@ -99,6 +99,8 @@ def _choice(option: Mapping[str, Any]) -> dict[str, Any]:
     out = {"value": option["value"], "label": label(option.get("label"), option["value"])}
     if "color" in option:
         out["color"] = option["color"]
+    if option.get("renamed_from"):  # old stored values the upgrade rewrites to this one
+        out["renamed_from"] = tuple(option["renamed_from"])
     return out
 
 

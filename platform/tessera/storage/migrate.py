@@ -542,6 +542,45 @@ class DropColumn(Step):
             ctx.op.drop_column(self.table, self.field.key)
 
 
+def _option_renames(of: Field, f: Field) -> dict[str, str]:
+    """old stored value -> new value, from the new options' ``renamed_from`` lists.
+
+    Only values that are not options of the new version any more are rewritten.
+    """
+    current = {str(o.get("value")) for o in f.opt("options") or ()}
+    mapping: dict[str, str] = {}
+    for option in f.opt("options") or ():
+        for old in option.get("renamed_from") or ():
+            if str(old) not in current:
+                mapping[str(old)] = str(option["value"])
+    return mapping
+
+
+@dataclass
+class RenameOptionValues(Step):
+    """Rewrite stored values of a select field whose options were renamed (values kept)."""
+
+    table: str
+    rt_key: str
+    column: str
+    mapping: dict[str, str]
+    kind = "rename_option_values"
+
+    def __post_init__(self) -> None:
+        pairs = ", ".join(f"{old} -> {new}" for old, new in sorted(self.mapping.items()))
+        self.description = f"rename values of {self.rt_key}.{self.column}: {pairs}"
+
+    def run(self, ctx: Context) -> None:
+        """One UPDATE per new value."""
+        table = sa.table(self.table, sa.column(self.column))
+        col = table.c[self.column]
+        news: dict[str, list[str]] = {}
+        for old, new in self.mapping.items():
+            news.setdefault(new, []).append(old)
+        for new, olds in sorted(news.items()):
+            ctx.conn.execute(sa.update(table).where(col.in_(sorted(olds))).values({col: new}))
+
+
 @dataclass
 class ChangeOnDelete(Step):
     """Change what deleting a linked record does (link ``on_delete``)."""
@@ -796,6 +835,8 @@ class _Planner:
             step = Retype(table, old_table, of.key, rt.key, of, f)
             self.p.retypes.append(step)
             self.touched.add((table, f.key))
+        if of.type == f.type == "select" and (mapping := _option_renames(of, f)):
+            self.p.retypes.append(RenameOptionValues(table, rt.key, f.key, mapping))
 
     def _changed_junction(self, old_rt: RecordType, rt: RecordType, of: Field, f: Field) -> None:
         if self._mapped_target(of) != f.opt("to"):
