@@ -384,10 +384,15 @@ def init_cmd() -> None:
 @click.command("demo")
 @click.argument("app_id", required=False)
 @click.option("--force", is_flag=True, help="Add the sample records even if the app has records.")
+@click.option(
+    "--scale", type=click.FloatRange(0.01, 10), default=1.0, show_default=True,
+    help="Generate this fraction (or multiple) of the generated sample records.",
+)  # fmt: skip
 @with_appcontext
-def demo_cmd(app_id: str | None, force: bool) -> None:
+def demo_cmd(app_id: str | None, force: bool, scale: float) -> None:
     """Load sample data (a built-in template's demo.yaml) into installed apps."""
-    from tessera.demo import DemoError, load_demo
+    from tessera.access.demo import demo_people
+    from tessera.demo import DemoError, demo_size, load_demo
 
     t = _tessera()
     done = False
@@ -395,24 +400,29 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         app = _load(str(folder))
         if (app_id and app.id != app_id) or app.id not in t.registry.apps:
             continue
+        # the people first: generated records are dealt to them (owners, assignees)
+        people = demo_people(t, t.registry.app(app.id))
+        started = time.perf_counter()
         try:
-            counts = load_demo(t, app.id, folder / "demo.yaml", force=force)
+            with click.progressbar(
+                length=demo_size(folder / "demo.yaml", scale),
+                label=f"loading demo data into {app.id}",
+                file=sys.stderr,
+            ) as bar:  # fmt: skip
+                counts = load_demo(
+                    t, app.id, folder / "demo.yaml", force=force, scale=scale,
+                    progress=lambda _rt, n: bar.update(n),
+                )  # fmt: skip
         except DemoError as exc:
             _fail(f"demo data not loaded: {exc}")
         done = True
         summary = ", ".join(f"{n} {key}" for key, n in counts.items())
-        click.echo(f"loaded demo data into {app.id}: {summary}")
-        _demo_people(t, t.registry.app(app.id))
+        seconds = time.perf_counter() - started
+        click.echo(f"loaded demo data into {app.id} in {seconds:.1f} s: {summary}")
+        for name, role, password in people:
+            click.echo(f"  demo user {name} ({role} in {app.id}), password: {password}")
     if not done:
         _fail(f"no demo data for {app_id or 'the installed apps'} (run: flask --app app init)")
-
-
-def _demo_people(t, app) -> None:
-    """Create and print one demo user per role the app declares."""
-    from tessera.access.demo import demo_people
-
-    for name, role, password in demo_people(t, app):
-        click.echo(f"  demo user {name} ({role} in {app.id}), password: {password}")
 
 
 def register(app: Flask) -> None:

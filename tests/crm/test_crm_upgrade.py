@@ -45,12 +45,15 @@ def test_upgrade_keeps_every_row(t, version, tmp_path):
     rec = t.records
     acme = rec.create("crm", "customer", {
         "name": "Acme", "email": "a@acme.example", "tier": "high", "stage": "customer",
-        "status": "active", "source": "web", "total_spent": "1200.50", "last_purchase_at": "2026-01-05",
+        "status": "active", "source": "web", "total_spent": "1200.50",
+        "last_purchase_at": "2026-01-05",
     })  # fmt: skip
     lotus = rec.create("crm", "customer", {"name": "莲花贸易", "stage": "lead", "tags": ["vip"]})
-    rec.create("crm", "follow_up", {"subject": "Call", "customer": acme["id"], "channel": "call"})
-    deal = rec.create("crm", "opportunity", {"name": "Deal", "customer": lotus["id"], "stage": "proposal",
-                                            "amount": "5000", "probability": 50})  # fmt: skip
+    rec.create("crm", "follow_up", {"subject": "Call", "customer": acme["id"]})
+    deal = rec.create("crm", "opportunity", {
+        "name": "Deal", "customer": lotus["id"], "stage": "proposal", "amount": "5000",
+        "probability": 50,
+    })  # fmt: skip
     rec.create("crm", "ticket", {"subject": "Broken", "customer": acme["id"], "priority": "urgent"})
     before = {rt: t.queries.list("crm", rt, with_total=True).total
               for rt in ("customer", "follow_up", "opportunity", "ticket")}  # fmt: skip
@@ -59,12 +62,17 @@ def test_upgrade_keeps_every_row(t, version, tmp_path):
     t.registry.reload()
     assert t.registry.app("crm").version == "2.0.0"
     assert not [s for s in plan.steps if s.data_loss]
-    assert "rename values of customer.stage: churned -> lost, customer -> active, lead -> potential, prospect -> potential" in [s.description for s in plan.steps]
+    renamed = "churned -> lost, customer -> active, lead -> potential, prospect -> potential"
+    assert f"rename values of customer.stage: {renamed}" in [s.description for s in plan.steps]
     after = {rt: t.queries.list("crm", rt, with_total=True).total for rt in before}
     assert after == before == {"customer": 2, "follow_up": 1, "opportunity": 1, "ticket": 1}
     a = rec.get("crm", "customer", acme["id"])
     assert (a["name"], a["email"], a["tier"], a["total_spent"], str(a["last_purchase_at"])) == (
-        "Acme", "a@acme.example", "high", Decimal("1200.50"), "2026-01-05",
+        "Acme",
+        "a@acme.example",
+        "high",
+        Decimal("1200.50"),
+        "2026-01-05",
     )
     assert a["stage"] == "active"  # 1.x "customer", renamed by the option's renamed_from
     assert rec.get("crm", "customer", lotus["id"])["stage"] == "potential"  # was "lead"

@@ -1,5 +1,5 @@
 """Date helpers for workflow templates (Jinja filters): add_days, add_hours, add_working_days,
-at_time and days_since.
+add_months, start_of, end_of, at_time and days_since.
 
 ``{{ now | add_working_days(1) | at_time('09:00') }}`` is nine o'clock on the next working
 day (Monday to Friday; public holidays are not known). A date stays a date and a datetime
@@ -9,6 +9,7 @@ datetime to the moment it is applied to, e.g. ``{{ now | days_since(record.creat
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any
 
@@ -65,6 +66,39 @@ def add_working_days(value: Any, n: Any) -> dt.date | dt.datetime:
     return moment
 
 
+def add_months(value: Any, n: Any) -> dt.date | dt.datetime:
+    """``value`` moved by ``n`` calendar months (the 31st becomes the month's last day)."""
+    moment, months = _moment(value), _count(n)
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, last))
+
+
+def start_of(value: Any, unit: str = "month") -> dt.date:
+    """The first day of ``value``'s week (Monday), month, quarter or year."""
+    day = _moment(value)
+    day = day.date() if isinstance(day, dt.datetime) else day
+    if unit == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    if unit == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    if unit == "year":
+        return day.replace(month=1, day=1)
+    raise ValueError(f"unit must be week, month, quarter or year, got {unit!r}")
+
+
+def end_of(value: Any, unit: str = "month") -> dt.date:
+    """The last day of ``value``'s week, month, quarter or year."""
+    first = start_of(value, unit)
+    if unit == "week":
+        return first + dt.timedelta(days=6)
+    months = {"month": 1, "quarter": 3, "year": 12}[unit]
+    return add_months(first, months) - dt.timedelta(days=1)
+
+
 def at_time(value: Any, hhmm: str) -> dt.datetime:
     """``value``'s day at ``hhmm`` (HH:MM), in the value's own time zone if it has one."""
     moment = _moment(value)
@@ -90,6 +124,9 @@ FILTERS = {
     "add_days": add_days,
     "add_hours": add_hours,
     "add_working_days": add_working_days,
+    "add_months": add_months,
+    "start_of": start_of,
+    "end_of": end_of,
     "at_time": at_time,
     "days_since": days_since,
 }
