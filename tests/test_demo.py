@@ -21,6 +21,9 @@ def crm(runner, flask_app):
 
 
 def test_demo_loads_linked_records_once(runner, crm):
+    offered = runner.invoke(args=["demo", "--offer"])  # not a terminal: a hint, no data
+    assert offered.exit_code == 0 and "the database is empty" in offered.output
+    assert _count(crm, "customer") == 0
     result = runner.invoke(args=["demo", "--scale", "0.05"])
     assert result.exit_code == 0, result.output + result.stderr
     assert "21 customer" in result.output  # 5 listed + 16 generated (320 at scale 0.05)
@@ -34,6 +37,7 @@ def test_demo_loads_linked_records_once(runner, crm):
     assert [o["name"] for o in opp] == ["Acme 2027 supply contract"]
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 1 and "--force" in again.stderr
+    assert runner.invoke(args=["demo", "--offer"]).output == ""  # has records: not offered
     assert _count(crm, "customer") == 21
 
 

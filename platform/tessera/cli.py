@@ -388,9 +388,16 @@ def init_cmd() -> None:
     "--scale", type=click.FloatRange(0.01, 10), default=1.0, show_default=True,
     help="Generate this fraction (or multiple) of the generated sample records.",
 )  # fmt: skip
+@click.option(
+    "--offer", is_flag=True,
+    help="Only when the apps have no records yet: ask first (load without asking when not a "
+    "terminal is not done; a hint is printed instead). For `make run`.",
+)  # fmt: skip
 @with_appcontext
-def demo_cmd(app_id: str | None, force: bool, scale: float) -> None:
+def demo_cmd(app_id: str | None, force: bool, scale: float, offer: bool) -> None:
     """Load sample data (a built-in template's demo.yaml) into installed apps."""
+    if offer and not _offer_demo():
+        return
     from tessera.access.demo import demo_people
     from tessera.demo import DemoError, demo_size, load_demo
 
@@ -423,6 +430,20 @@ def demo_cmd(app_id: str | None, force: bool, scale: float) -> None:
             click.echo(f"  demo user {name} ({role} in {app.id}), password: {password}")
     if not done:
         _fail(f"no demo data for {app_id or 'the installed apps'} (run: flask --app app init)")
+
+
+def _offer_demo() -> bool:
+    """``demo --offer``: True when the user wants sample data in an empty database."""
+    from tessera.demo import has_records
+
+    t = _tessera()
+    if any(has_records(t, app) for app in t.registry.apps.values()):
+        return False
+    if not sys.stdin.isatty():
+        click.echo("the database is empty; load sample data with: flask --app app demo")
+        return False
+    return click.confirm("The database is empty. Load the demo data (a year of a sample CRM)?",
+                         default=True)  # fmt: skip
 
 
 def register(app: Flask) -> None:

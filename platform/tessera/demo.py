@@ -102,6 +102,11 @@ def _read(path: Path) -> dict[str, list[dict]]:
     return data
 
 
+def has_records(tessera: Any, app) -> bool:
+    """True when any record type of ``app`` holds a record."""
+    return _has_records(tessera, app)
+
+
 def _has_records(tessera: Any, app) -> bool:
     return any(tessera.queries.list(app.id, rt.key, limit=1).rows for rt in app.record_types)
 

@@ -241,29 +241,23 @@ class Generator:
         groups: dict[datetime | None, list[dict]] = {}
         for row in rows:
             groups.setdefault(self._created_at(row), []).append(row)
-        records, clock = self.t.records, self.t.records.clock
-        try:
-            for moment, group in sorted(
-                groups.items(), key=lambda kv: kv[0] or datetime.max.replace(tzinfo=UTC)
-            ):
-                if moment is not None:
-                    records.clock = lambda _m=moment: _m
-                for start in range(0, len(group), BATCH):
-                    chunk = group[start : start + BATCH]
-                    values = [self._stored(rt, r, where) for r in chunk]
-                    try:
-                        made = records.bulk_create(
-                            self.app.id, rt.key, values, self.actor, events=False
-                        )
-                    except ValidationFailed as exc:
-                        raise GenerateError(f"{where}: {rt.key}: {_first_error(exc)}") from None
-                    for row, rec in zip(chunk, made, strict=True):
-                        row["_id"] = rec["id"]
-                        if row.get("_ref"):
-                            self.refs[row["_ref"]] = rec["id"]
-                    self.progress(rt.key, len(chunk))
-        finally:
-            records.clock = clock
+        records = self.t.records
+        latest = datetime.max.replace(tzinfo=UTC)
+        for moment, group in sorted(groups.items(), key=lambda kv: kv[0] or latest):
+            for start in range(0, len(group), BATCH):
+                chunk = group[start : start + BATCH]
+                values = [self._stored(rt, r, where) for r in chunk]
+                try:
+                    made = records.bulk_create(
+                        self.app.id, rt.key, values, self.actor, events=False, at=moment
+                    )
+                except ValidationFailed as exc:
+                    raise GenerateError(f"{where}: {rt.key}: {_first_error(exc)}") from None
+                for row, rec in zip(chunk, made, strict=True):
+                    row["_id"] = rec["id"]
+                    if row.get("_ref"):
+                        self.refs[row["_ref"]] = rec["id"]
+                self.progress(rt.key, len(chunk))
 
     def _update(self, step: Mapping[str, Any], where: str) -> None:
         rt = self._rt(step.get("update"), f"{where}.update")

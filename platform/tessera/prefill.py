@@ -38,9 +38,9 @@ def read(secret: str, app_id: str, form_key: str, token: str) -> dict[str, Any]:
     try:
         data = _serializer(secret).loads(token)
     except BadSignature:
-        raise PrefillError("this link is not valid (it was changed or is from elsewhere)") from None
+        raise PrefillError("it was changed or is from elsewhere") from None
     if not isinstance(data, dict) or data.get("a") != app_id or data.get("f") != form_key:
-        raise PrefillError("this link belongs to another form")
+        raise PrefillError("it belongs to another form")
     return dict(data.get("v") or {})
 
 

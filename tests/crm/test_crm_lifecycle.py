@@ -18,7 +18,7 @@ from decimal import Decimal
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
-from conftest import T0, csrf, drain, failed_runs, grant
+from crm_helpers import T0, csrf, drain, failed_runs, grant
 
 from tessera.automation import runs, schedule, tables
 

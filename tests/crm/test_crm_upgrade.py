@@ -6,7 +6,7 @@ import subprocess
 from decimal import Decimal
 
 import pytest
-from conftest import CRM, REPO
+from crm_helpers import CRM, REPO
 
 # the commits that last shipped each earlier version of templates_builtin/crm/template.yaml
 OLD = {"1.0.0": "1d6137f~1", "1.1.0": "84432ac~1"}

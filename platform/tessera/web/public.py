@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
@@ -24,6 +25,8 @@ from tessera.web import automation, common, forms, uploads
 from tessera.web.i18n import label_locale
 
 bp = Blueprint("public", __name__)
+#: the Chinese catalogue of the strings added with prefilled links (CRM 2.0.0)
+TRANSLATIONS = Path(__file__).resolve().parent / "translations_crm"
 HONEYPOT = "website_url"
 
 
@@ -92,7 +95,7 @@ def _prefilled(app: App, form: Form) -> dict:
     try:
         values = prefill.read(current_app.config["SECRET_KEY"], app.id, form.key, token)
     except prefill.PrefillError as exc:
-        abort(400, _("This link is not valid: %(reason)s", reason=str(exc)))
+        abort(400, _("This link is not valid: %(reason)s", reason=_(str(exc))))
     rt = app.record_type(form.record_type)
     return {k: v for k, v in values.items() if rt.has_field(k)}
 
