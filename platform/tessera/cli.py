@@ -87,27 +87,113 @@ def install_cmd(path: str) -> None:
 
 
 @template_cli.command("upgrade")
-@click.argument("path", type=click.Path(exists=True))
+@click.argument("args", nargs=-1, required=True, metavar="[APP] PATH")
 @click.option("--dry-run", is_flag=True, help="Print the migration plan; change nothing.")
 @click.option("--purge", is_flag=True, help="Really drop removed fields and record types.")
-def upgrade_cmd(path: str, dry_run: bool, purge: bool) -> None:
-    """Upgrade an installed app to this template's version."""
+@click.option(
+    "--take",
+    type=click.Choice(["mine", "theirs"]),
+    help="Decide every merge conflict: keep the local customisation or take the template's.",
+)
+@click.option(
+    "--choose",
+    multiple=True,
+    metavar="PATH=mine|theirs",
+    help="Decide one merge conflict (repeatable), e.g. record_types.deal.fields.amount.label=mine",
+)
+def upgrade_cmd(
+    args: tuple[str, ...], dry_run: bool, purge: bool, take: str | None, choose: tuple[str, ...]
+) -> None:
+    """Upgrade an installed app to this template's version.
+
+    When the installed app holds local customisations (builder edits), the upgrade is a
+    three-way merge: changes from both sides apply, and conflicts are listed until
+    decided with --take or --choose.
+    """
+    from tessera.merge import service
     from tessera.storage import installer
 
+    if len(args) > 2:
+        _fail("usage: flask template upgrade [APP] PATH")
+    path = args[-1]
+    if not Path(path).exists():
+        _fail(f"{path}: no such file or folder")
     app = _load(path)
+    if len(args) == 2 and args[0] != app.id:
+        _fail(f"{path} is a template of app {app.id!r}, not {args[0]!r}")
     t = _tessera()
     try:
+        if service.is_customised(t.engine, app.id):
+            _merge_upgrade(t, app, dry_run, purge, take, _choices(choose))
+            return
         plan = installer.upgrade(t.engine, app, source_text(path), dry_run=dry_run, purge=purge)
     except TesseraError as exc:
         _fail(f"upgrade refused: {exc}")
-    for step in plan.steps:
-        mark = " [DATA LOSS]" if step.data_loss else ""
-        click.echo(f"  - {step.description}{mark}")
+    _print_plan(plan)
     if dry_run:
         click.echo(f"dry run: {len(plan.steps)} step(s) planned, nothing changed")
         return
     t.registry.reload()
     click.echo(f"upgraded {app.id} to {app.version}: {len(plan.steps)} step(s) applied")
+
+
+def _print_plan(plan) -> None:
+    for step in plan.steps:
+        mark = " [DATA LOSS]" if step.data_loss else ""
+        click.echo(f"  - {step.description}{mark}")
+
+
+def _choices(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        path, _, choice = pair.rpartition("=")
+        if not path or choice not in ("mine", "theirs"):
+            _fail(f"--choose {pair!r}: write PATH=mine or PATH=theirs")
+        out[path] = choice
+    return out
+
+
+def _merge_upgrade(t, app, dry_run: bool, purge: bool, take, choices: dict[str, str]) -> None:
+    """Three-way merge of the customised installed app with ``app``; print, then apply."""
+    from tessera.merge import service
+
+    if choices:  # a typo in a path must not apply anything
+        result = service.merge(t.engine, app, choices=choices, default=take)[0]
+        unknown = set(choices) - {c.path for c in result.conflicts}
+        if unknown:
+            _fail(f"--choose names no conflict: {', '.join(sorted(unknown))}")
+    out = service.merge_upgrade(
+        t.engine, app, choices=choices, default=take, dry_run=dry_run, purge=purge
+    )
+    click.echo(f"{app.id} has local customisations: three-way merge into {out.version}")
+    for c in out.conflicts:
+        chosen = f"  -> {c.choice}" if c.choice else ""
+        note = f" ({c.note})" if c.note else ""
+        click.echo(
+            f"  conflict {c.path}{note}: mine {_short(c.mine)}, theirs {_short(c.theirs)}{chosen}"
+        )
+    if out.result.undecided:
+        _fail(
+            f"{len(out.result.undecided)} conflict(s) undecided: rerun with --take mine|theirs "
+            "or --choose PATH=mine|theirs for each"
+        )
+    if out.problems:
+        _fail("the merged template is not valid:\n" + "\n".join(str(p) for p in out.problems))
+    if out.error:
+        _fail(f"upgrade refused: {out.error}")
+    _print_plan(out.plan)
+    if dry_run:
+        click.echo(f"dry run: {len(out.plan.steps)} step(s) planned, nothing changed")
+        return
+    t.registry.reload()
+    click.echo(
+        f"upgraded {app.id} to {out.version} (merged): {len(out.plan.steps)} step(s) applied"
+    )
+
+
+def _short(value) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @template_cli.command("export")
@@ -363,12 +449,19 @@ def token_list_cmd() -> None:
 @click.command("init")
 @with_appcontext
 def init_cmd() -> None:
-    """Create the database and install every built-in template not yet installed."""
+    """Create the database and install the built-in templates not yet installed.
+
+    Gallery-only templates (``init: false`` in their gallery.yaml) are left to the
+    builder's gallery and ``flask template install``.
+    """
+    from tessera import gallery
     from tessera.storage import installer
 
     t = _tessera()
     installed = {row["id"] for row in installer.list_apps(t.engine)}
-    for folder in sorted(p for p in BUILTIN_DIR.iterdir() if (p / "template.yaml").exists()):
+    for folder in gallery.folders(BUILTIN_DIR):
+        if not gallery.starts_on_init(folder):
+            continue
         app = _load(str(folder))
         if app.id in installed:
             continue

@@ -22,6 +22,8 @@ def _add_field(page, key: str, type_: str) -> None:
 
 
 def _rename_type(page, index: int, key: str, label: str) -> None:
+    # a new type opens in the form designer: its own settings are one click away
+    page.click(f'[data-nav-path="record_types[{index}]"] .b-nav-item')
     page.fill(f'[data-path="record_types[{index}].key"] input', key)
     page.press(f'[data-path="record_types[{index}].key"] input', "Tab")
     page.fill(f'[data-path="record_types[{index}].label"] input[lang="en"]', label)
@@ -54,8 +56,9 @@ def test_build_an_app_with_a_link_apply_and_add_records(page, live_server):
     _saved(page)
     problem = page.locator('[data-path="record_types[1].fields[2].key"] .b-problem')
     assert "not a valid key" in problem.inner_text()
-    page.on("dialog", lambda d: d.accept())  # "Remove …?"
     page.click('[data-path="record_types[1].fields[2]"] .b-remove')
+    page.click("#b-remove-confirm")  # nothing uses it: the dialog says so
+    page.wait_for_selector("#b-remove-dialog", state="detached")
 
     # reorder by drag and drop: the link field goes first, then back with the ↑ button
     handle = page.locator('[data-path="record_types[1].fields[1]"] .b-handle')
@@ -67,20 +70,22 @@ def test_build_an_app_with_a_link_apply_and_add_records(page, live_server):
 
     # a table view of players with a filter made in the condition editor
     page.click(".b-add-view")
-    page.select_option('[data-path="views[0].record_type"] select', "player")
-    page.click('[data-path="views[0].filter"] .b-add-cond')
-    leaf = '[data-path="views[0].filter.all[0]"]'
+    page.select_option('[data-path="views[2].record_type"] select', "player")
+    page.click('[data-path="views[2].filter"] .b-add-cond')
+    leaf = '[data-path="views[2].filter.all[0]"]'
     page.select_option(f"{leaf} .b-cond-field", "name")
     page.select_option(f"{leaf} .b-cond-op", "starts_with")
     page.fill(f"{leaf} .b-cond-value", "A")
     page.press(f"{leaf} .b-cond-value", "Tab")
-    # a form with a visibility rule: team shows once a name is typed
+    # a form with a visibility rule: team shows once a name is typed (the list editor)
     page.click(".b-add-form")
-    page.select_option('[data-path="forms[0].record_type"] select', "player")
-    page.click('[data-path="forms[0].sections[0].fields[1]"] .b-remove')  # take team out...
+    page.click(".b-classic > summary")
+    page.select_option('[data-path="forms[2].record_type"] select', "player")
+    page.on("dialog", lambda d: d.accept())  # "Remove …?" (taking a field off a form)
+    page.click('[data-path="forms[2].sections[0].fields[1]"] .b-remove')  # take team out...
     page.select_option(".b-add-section-field", "team")  # ...and put it back
     page.select_option(".b-add-rule", "team")
-    assert page.locator('[data-path="forms[0].visible_when.team.all[0]"]').is_visible()
+    assert page.locator('[data-path="forms[2].visible_when.team.all[0]"]').is_visible()
     _saved(page)
     assert page.locator("#b-problems").is_hidden(), page.locator("#b-problems").inner_text()
     shot(page, "builder")
@@ -120,7 +125,7 @@ def test_build_an_app_with_a_link_apply_and_add_records(page, live_server):
     t = live_server["app"].extensions["tessera"]
     assert t.queries.list("club", "team", limit=5).rows[0]["town"] == "Hangzhou"
     views = t.registry.apps["club"].views
-    assert views[0].filter == {"all": ({"field": "name", "op": "starts_with", "value": "A"},)}
+    assert views[2].filter == {"all": ({"field": "name", "op": "starts_with", "value": "A"},)}
     assert errors == []
 
 
@@ -133,9 +138,15 @@ def test_every_part_of_the_crm_opens_in_the_builder(page):
     for i in range(items.count()):
         items.nth(i).click()
         assert page.locator(".b-editor").count() == 1
-    forms = page.locator(".b-nav-section").nth(2).locator("li").count()
+    flows = page.locator(".b-nav-section").nth(3).locator("li").count()
     page.reload()  # the selection (kept in the URL's hash) survives a reload
-    assert page.url.endswith(f"#form-{forms - 1}")
-    assert page.locator(f'[data-path="forms[{forms - 1}].key"] input').is_visible()
+    assert page.url.endswith(f"#wf-{flows - 1}")
+    assert page.locator(f'.b-workflow[data-path="workflows[{flows - 1}]"]').is_visible()
     assert page.locator("#b-problems").is_hidden()
+    # chart settings read as words, not x / aggregate / group_by
+    page.click('.b-nav-item:has-text("Forecast by stage")')
+    chart = page.locator(".b-editor").inner_text()
+    assert "One bar or slice per" in chart and "the total of a field" in chart
+    assert "aggregate" not in chart and "group_by" not in chart
+    shot(page, "builder_chart_settings")
     assert errors == []

@@ -23,6 +23,7 @@ OPTIONS = {
     "formula": {"formula": "1"},
     "attachment": {"multiple": True, "accept": ".pdf", "max_size_mb": 1},
     "date": {"min": "2026-01-01"},
+    "poly_link": {"to": ["lead", "customer"]},
 }
 NAMES = sorted(set(fields.names()) - {"test_color"})
 

@@ -12,7 +12,7 @@ from tessera.fields.base import FieldType, register
 BUILTIN = {
     "text", "long_text", "number", "currency", "percent", "boolean", "date", "datetime",
     "email", "phone", "url", "select", "multi_select", "link", "link_many", "user",
-    "attachment", "auto_number", "formula", "rollup", "lookup", "rating",
+    "attachment", "auto_number", "formula", "rollup", "lookup", "rating", "poly_link",
 }  # fmt: skip
 KNOWN_OPS = {
     "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "not_contains",

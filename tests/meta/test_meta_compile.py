@@ -198,7 +198,7 @@ def test_app_from_data_reports_every_problem_at_once():
         ("record_types[0].fields[0].type", 'unknown type "emial"'),
         ("record_types[0].fields[4].key", '"id" is a reserved field name'),
         ("record_types[1].fields[0].to", 'record type "client" does not exist'),
-        ("views[0].group_by", 'kanban group_by must be a select field; "name" is a emial'),
+        ("views[0].group_by", 'kanban group_by must be a select or link field; "name" is a emial'),
     ]
     assert all(p.source == "inline" and p.line is None for p in info.value.problems)
     assert str(info.value).startswith("template has 4 problems:\n  record_types[0]")

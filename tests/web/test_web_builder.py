@@ -242,7 +242,7 @@ def _bad(data: dict, where: str):
         ("bad key", "record_types[0].fields[0].key", '"Bad Key" is not a valid key'),
         ("duplicate key", "record_types[0].fields[2].key", 'duplicate field key "name"'),
         ("unknown link target", "record_types[1].fields[1].to", 'record type "nowhere"'),
-        ("kanban group_by", "views[1].group_by", "group_by must be a select field"),
+        ("kanban group_by", "views[1].group_by", "group_by must be a select or link field"),
     ],
 )
 def test_bad_input_shows_the_problem_at_its_path_and_applies_nothing(
@@ -253,7 +253,9 @@ def test_bad_input_shows_the_problem_at_its_path_and_applies_nothing(
     at_path = [p["message"] for p in problems if p["path"] == path]
     assert at_path and message in at_path[0]
     review = client.get("/builder/shop/review").get_data(as_text=True)
-    assert path in review and "nothing can be applied" in review
+    # the review names the place in words with a way there, never the data path
+    assert path not in review and "nothing can be applied" in review
+    assert message.replace('"', "&#34;") in review and "Go there" in review
     response = post(client, "/builder/shop/apply", {})
     assert response.status_code == 422
     assert message.replace('"', "&#34;") in response.get_data(as_text=True)

@@ -95,6 +95,25 @@ def _ref(schema: Schema, writing: bool) -> Schema:
     return {"oneOf": [dict(schema), REFERENCE]} if writing else dict(schema)
 
 
+def _poly(f: Field, writing: bool) -> Schema:
+    """A polymorphic link: ``{type, id}`` (writing: or ``{type, by, value}``)."""
+    kinds = {"type": "string", "enum": list(f.opt("to") or ())}
+    read: Schema = {
+        "type": "object",
+        "required": ["type", "id"],
+        "properties": {"type": kinds, "id": dict(ID)},
+        "description": f"a {' / '.join(f.opt('to') or ())} record: its type and id",
+    }
+    if not writing:
+        return read
+    by_value = {
+        **REFERENCE,
+        "required": ["type", "by", "value"],
+        "properties": {**REFERENCE["properties"], "type": kinds},
+    }
+    return {"oneOf": [read, by_value], "description": read["description"]}
+
+
 BUILTIN: dict[str, Callable[[Field, bool], Schema]] = {
     "text": _text(),
     "long_text": _text(),
@@ -115,6 +134,7 @@ BUILTIN: dict[str, Callable[[Field, bool], Schema]] = {
         "uniqueItems": True,
     },
     "link": lambda f, w: {**_ref(ID, w), "description": f"id of a {f.opt('to')} record"},
+    "poly_link": _poly,
     "user": lambda f, w: {**_ref(ID, w), "description": "id of a user"},
     "link_many": lambda f, w: {
         "type": "array",

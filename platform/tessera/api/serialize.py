@@ -4,7 +4,8 @@ A record is ``{"id", <fields in declaration order>, "created_at", "updated_at",
 "created_by", "updated_by", "version"}``; each field value is its type's
 ``to_json`` (decimals as strings, dates ISO 8601), timestamps are ISO 8601 in UTC.
 Columns that are not declared fields (archived ones) never leave the server.
-An expanded link holds the linked record (same shape) instead of its id.
+An expanded link holds the linked record (same shape) instead of its id; a polymorphic
+link (``{"type", "id"}``) expands to ``{"type", "id", "title", "record"}``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tessera.fields import for_field
+from tessera.fields import for_field, polylinks
 from tessera.meta.model import App, RecordType, thaw
 
 TRAILING = ("created_at", "updated_at", "created_by", "updated_by", "version")
@@ -51,11 +52,27 @@ def expand_links(
 ) -> dict[str, Any]:
     """Replace the ids of expanded link fields in ``out`` by the linked records."""
     for key, found in expanded.items():
+        if rt.field(key).type == "poly_link":
+            out[key] = _expand_poly(app, out.get(key), found)
+            continue
         linked_id = out.get(key)
         if linked_id is not None and linked_id in found:
             target = app.record_type(rt.field(key).opt("to"))
             out[key] = record_json(target, found[linked_id])
     return out
+
+
+def _expand_poly(app: App, value: Any, found: Mapping[str, dict]) -> Any:
+    """``{"type", "id", "title", "record"}`` for an expanded polymorphic link."""
+    if not isinstance(value, Mapping):
+        return value
+    row = found.get(polylinks.join(value["type"], value["id"]))
+    if row is None:  # gone, or not readable by this user: the bare reference stays
+        return value
+    target = app.record_type(value["type"])
+    record = record_json(target, row)
+    title = record.get(target.title) if target.title else None
+    return {**value, "title": title, "record": record}
 
 
 def history_entry(entry: Mapping[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from tessera.automation.render import RecordView, UserView, render_value
 from tessera.automation.timing import parse_duration
 from tessera.automation.workflows import find_workflow, fires_on, paused, workflows_of
 from tessera.errors import Conflict, NotFound
-from tessera.fields import for_field
+from tessera.fields import for_field, polylinks
 from tessera.meta.model import App, RecordType, Workflow, thaw
 from tessera.query import conditions
 from tessera.records.actor import Actor
@@ -493,6 +493,12 @@ class RunState:
                 target = self.app.record_type(f.opt("to"))
                 linked = self.linked(target.key, value)
                 return self._view(target, linked) if linked else None
+            if f.type == "poly_link":  # {{ record.regarding.name }}: the record it is about
+                parts = polylinks.split(value)
+                if parts is None or not self.app.has_record_type(parts[0]):
+                    return None
+                linked = self.linked(parts[0], parts[1])
+                return self._view(self.app.record_type(parts[0]), linked) if linked else None
             if f.type == "user":
                 return self._user(value)
             return value

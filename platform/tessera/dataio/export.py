@@ -268,6 +268,8 @@ def field_value(f, value: Any, locale: str) -> Any:
         return value
     if f.type in LABELLED:
         return ft.format(f, value, locale)
+    if f.type == "poly_link":
+        return value  # "customer:3": what an import reads back
     if f.type == "formula":
         json = ft.to_json(f, value)
         return Decimal(json) if isinstance(json, str) and _is_number(json) else json

@@ -167,9 +167,14 @@ def _repoint(t, app, rt, keep: int, others: list[int], actor: Actor) -> None:
     """Links and junction rows pointing at ``others`` now point at ``keep``."""
     for src in app.record_types:
         for f in src.fields:
-            if f.opt("to") != rt.key:
+            if f.type == "poly_link" and rt.key in (f.opt("to") or ()):
+                about = [{"type": rt.key, "id": o} for o in others]
+                cond = {"field": f.key, "op": "in", "value": about}
+                moved = {f.key: {"type": rt.key, "id": keep}}
+                changes = [(r["id"], moved) for r in _all(t, app.id, src.key, cond)]
+            elif f.opt("to") != rt.key:
                 continue
-            if f.type == "link":
+            elif f.type == "link":
                 cond = {"field": f.key, "op": "in", "value": others}
                 changes = [(r["id"], {f.key: keep}) for r in _all(t, app.id, src.key, cond)]
             elif f.type == "link_many":

@@ -5,13 +5,22 @@ package registers them with :func:`register`, exactly as a third-party package w
 register its own types.
 """
 
-from tessera.fields import choice, computed, files, links, numbers, temporal, text
-from tessera.fields.base import FieldType, for_field, get, names, register
+from tessera.fields import (
+    choice,
+    computed,
+    files,
+    links,
+    numbers,
+    polylinks,
+    temporal,
+    text,
+)
+from tessera.fields.base import WRITTEN_AS, FieldType, for_field, get, names, register
 
-BUILTIN_MODULES = (text, numbers, temporal, choice, links, files, computed)
+BUILTIN_MODULES = (text, numbers, temporal, choice, links, polylinks, files, computed)
 builtin: list[FieldType] = [ft for module in BUILTIN_MODULES for ft in module.builtin]
 
 for _field_type in builtin:
     register(_field_type)
 
-__all__ = ["FieldType", "builtin", "for_field", "get", "names", "register"]
+__all__ = ["WRITTEN_AS", "FieldType", "builtin", "for_field", "get", "names", "register"]

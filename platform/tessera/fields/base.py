@@ -16,6 +16,8 @@ from tessera.errors import FieldValueError
 from tessera.meta.model import Field
 
 _REGISTRY: dict[str, FieldType] = {}
+#: types a template writes differently: a ``link`` whose ``to`` is a list is a poly_link
+WRITTEN_AS = {"poly_link": "link"}
 
 
 class FieldType:

@@ -3,6 +3,9 @@
 - auto_number: a label ``<prefix><n zero-padded>`` (``CUS-000123``) in a
   ``String(64)`` column; :func:`next_label` builds it. The counter itself (unique under
   concurrent inserts) is kept by the records layer; ``start`` is its first value.
+  A naming series (option ``format``, see :mod:`tessera.fields.series`) replaces prefix
+  and padding with a pattern such as ``CRM-LEAD-{YYYY}-{#####}`` whose counter restarts
+  each period its date parts name.
 - formula: option ``formula`` (expression text, see :mod:`tessera.expr`) and
   ``result`` (number | text | boolean | date | currency, default number). The value is
   computed on write with :meth:`FormulaType.compute` and stored in a column of the
@@ -25,6 +28,7 @@ import sqlalchemy as sa
 
 from tessera import expr
 from tessera.errors import FieldValueError
+from tessera.fields import series
 from tessera.fields.base import FieldType, get
 from tessera.fields.numbers import DEFAULT_PRECISION, NUMBER_OPERATORS, parse_decimal
 from tessera.fields.temporal import DATE_OPERATORS, parse_datetime
@@ -56,9 +60,23 @@ class AutoNumberType(FieldType):
         """The first counter value."""
         return int(field.opt("start", 1))
 
-    def next_label(self, field: Field, n: int) -> str:
-        """The label for counter value ``n`` (see :func:`next_label`)."""
+    def next_label(self, field: Field, n: int, when: dt.datetime | None = None) -> str:
+        """The label for counter value ``n`` given at ``when`` (a series' date parts)."""
+        fmt = field.opt("format")
+        if fmt:
+            return series.render(fmt, n, series.local(when, field.opt("timezone")))
         return next_label(field, n)
+
+    def counter(self, field: Field, base: str, when: dt.datetime) -> str:
+        """The name of the counter numbering a record created at ``when``.
+
+        ``base`` without a series period (so a plain auto_number, or a series without
+        date parts, keeps counting where it was); ``base@2026`` for a yearly series,
+        ``base@2026-03`` monthly, ``base@2026-03-05`` daily.
+        """
+        fmt = field.opt("format")
+        period = series.period(fmt, series.local(when, field.opt("timezone"))) if fmt else ""
+        return f"{base}@{period}" if period else base
 
     def coerce(self, field: Field, raw: Any) -> Any:
         """The label as text (the engine makes it; imports may carry one)."""

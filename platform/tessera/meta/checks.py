@@ -17,6 +17,7 @@ from typing import Any
 
 from tessera import expr
 from tessera.errors import Problem
+from tessera.meta.checks_charts import ChartChecks
 from tessera.meta.model import SEARCHABLE as SEARCH_TYPES
 from tessera.meta.validate import suggest
 from tessera.storage.naming import SYSTEM_COLUMNS, junction_name, table_name
@@ -71,7 +72,7 @@ def stored(ftype: str) -> bool:
         return ftype not in NOT_STORED
 
 
-class Checker:
+class Checker(ChartChecks):
     """Runs every semantic check over one template's data; collects Problems."""
 
     def __init__(self, data: dict) -> None:
@@ -94,6 +95,8 @@ class Checker:
     def fields(self, rt_key: str | None) -> dict[str, dict]:
         """Fields of record type ``rt_key`` by key (first declaration wins)."""
         out: dict[str, dict] = {}
+        if not isinstance(rt_key, str):
+            return out
         for _, f in _items(_dict(self.types.get(rt_key)).get("fields"), ""):
             if isinstance(f.get("key"), str):
                 out.setdefault(f["key"], f)
@@ -112,6 +115,7 @@ class Checker:
             self.check_workflow(path, wf)
         for path, role in _items(self.data.get("roles"), "roles"):
             self.check_role(path, role)
+        self.check_home()
         return self.problems
 
     # -- keys -------------------------------------------------------------------------
@@ -159,6 +163,7 @@ class Checker:
             self.check_index(f"{path}.indexes[{i}]", _strs(index), fields)
         for i, name in enumerate(_strs(rt.get("search"))):
             self.check_search_field(f"{path}.search[{i}]", name, fields)
+        self.check_summary(path, rt, fields)
         for vpath, rule in _items(rt.get("validations"), f"{path}.validations"):
             self.condition(rule.get("when"), f"{vpath}.when", key)
             for j, name in enumerate(_strs(rule.get("fields"))):
@@ -267,6 +272,7 @@ class Checker:
             if value in values:
                 self.add(f"{opath}.value", f'duplicate option value "{value}"')
             values.append(value)
+        self.option_renames(path, f, values)
         default = f.get("default")
         defaults = default if isinstance(default, list) else [] if default is None else [default]
         for d in defaults:
@@ -275,6 +281,22 @@ class Checker:
                 self.add(f"{path}.default", f'default "{d}" is not one of the options', hint)
 
     field_multi_select = field_select
+
+    def option_renames(self, path: str, f: dict, values: list) -> None:
+        """An option's ``renamed_from`` names a value no option keeps, mapped once."""
+        mapped: dict[str, str] = {}
+        for opath, opt in _items(f.get("options"), f"{path}.options"):
+            src = opt.get("renamed_from")
+            for old in [src] if isinstance(src, str) else _strs(src):
+                if old in values:
+                    msg = f'renamed_from "{old}" is still an option of this field'
+                    hint = "remove that option, or drop renamed_from"
+                    self.add(f"{opath}.renamed_from", msg, hint)
+                elif old in mapped:
+                    msg = f'"{old}" is already mapped to "{mapped[old]}"'
+                    self.add(f"{opath}.renamed_from", msg, "map each old value to one option")
+                else:
+                    mapped[old] = opt.get("value")
 
     def field_link(self, path: str, f: dict, rt_key: str) -> None:
         """The target type exists; set_null does not fight required."""
@@ -286,15 +308,39 @@ class Checker:
                 "use restrict or cascade, or make the link optional",
             )
 
+    def field_auto_number(self, path: str, f: dict, rt_key: str) -> None:
+        """A naming series' pattern can number records; it replaces prefix and padding."""
+        from tessera.fields import series  # lazily, like stored(): fields import meta
+
+        fmt = f.get("format")
+        if isinstance(fmt, str):
+            for message, hint in series.problems(fmt):
+                self.add(f"{path}.format", message, hint)
+            for other in ("prefix", "padding"):
+                if other in f:
+                    hint = 'write the text and the width into format, e.g. "CUS-{######}"'
+                    self.add(f"{path}.{other}", f"{other} cannot be used with format", hint)
+        tz = f.get("timezone")
+        if isinstance(tz, str) and not _is_zone(tz):
+            hint = "use an IANA name such as Asia/Shanghai"
+            self.add(f"{path}.timezone", f'unknown timezone "{tz}"', hint)
+        elif tz is not None and not isinstance(fmt, str):
+            self.add(f"{path}.timezone", "timezone only applies to a format with date parts")
+
     def field_link_many(self, path: str, f: dict, rt_key: str) -> None:
         """The target type exists."""
         self.target_exists(f, path)
 
     def target_exists(self, f: dict, path: str) -> None:
-        """A link's ``to`` names a record type of this app."""
+        """A link's ``to`` names a record type of this app (each, for a list)."""
         to = f.get("to")
         if isinstance(to, str) and to not in self.types:
             self.add(f"{path}.to", f'record type "{to}" does not exist', suggest(to, self.types))
+        if isinstance(to, list):
+            for i, one in enumerate(to):
+                if isinstance(one, str) and one not in self.types:
+                    hint = suggest(one, self.types)
+                    self.add(f"{path}.to[{i}]", f'record type "{one}" does not exist', hint)
 
     def field_formula(self, path: str, f: dict, rt_key: str) -> None:
         """The formula parses and names existing fields."""
@@ -332,7 +378,7 @@ class Checker:
         if isinstance(via, str) and link is None:
             hint = suggest(via, theirs) or f"name a link field on {src} that points to {rt_key}"
             self.add(f"{path}.via", f'"{via}" is not a field of {src}', hint)
-        elif link is not None and (link.get("type") != "link" or link.get("to") != rt_key):
+        elif link is not None and not _links_to(link, rt_key):
             self.add(f"{path}.via", f"{src}.{via} is not a link to {rt_key}")
         self.rollup_field(path, f, src, theirs)
 
@@ -364,6 +410,10 @@ class Checker:
         mine = self.fields(rt_key)
         name, target = f.get("link"), f.get("field")
         link = mine.get(name) if isinstance(name, str) else None
+        if link is not None and isinstance(link.get("to"), list):
+            msg = f'a lookup cannot follow "{name}": it links several record types'
+            self.add(f"{path}.link", msg)
+            return
         if link is None or link.get("type") != "link":
             links = [k for k, v in mine.items() if v.get("type") == "link"]
             msg = f'"{name}" is not a link field of {rt_key}'
@@ -414,6 +464,13 @@ class Checker:
             if f.get("type") not in LINKS:
                 return None, f'"{part}" is not a link, so "{name}" cannot follow it|'
             current = f.get("to")
+            if isinstance(current, list):
+                hint = f'filter on "{part}" itself with {{type: …, id: …}}'
+                return (
+                    None,
+                    f'"{part}" links several record types, so "{name}" cannot follow it|{hint}',
+                )
+
             if current not in self.types:
                 return None, ""  # the link's own check reports the missing type
         return None, None
@@ -455,15 +512,31 @@ class Checker:
 
     def leaf(self, cond: dict, path: str, rt_key: str | None, changes: bool) -> None:
         """Check one ``{field, op, value}`` condition."""
-        self.field_exists(cond.get("field"), f"{path}.field", rt_key)
+        f = self.field_exists(cond.get("field"), f"{path}.field", rt_key)
         op, value, has_value = cond.get("op"), cond.get("value"), "value" in cond
         if op in CHANGE_OPS and not changes:
             self.add(f"{path}.op", f'op "{op}" is only allowed in a workflow\'s when')
+        elif isinstance(op, str) and f is not None:
+            self.op_fits(op, f, f"{path}.op", changes)
         if isinstance(value, dict):
             self.field_exists(value.get("field"), f"{path}.value.field", rt_key)
         problem = _value_problem(op, value, has_value)
         if problem:
             self.add(f"{path}.value" if has_value else path, problem)
+
+    def op_fits(self, op: str, f: dict, path: str, changes: bool) -> None:
+        """Report an operator the field's type does not support, listing those it does."""
+        from tessera.query.conditions import OPERATORS, SYSTEM_FIELDS  # unknown: the schema's
+
+        allowed = allowed_operators(f, changes)
+        if allowed is not None and op in OPERATORS and op not in allowed:
+            ftype = f.get("type")
+            ftype = SYSTEM_FIELDS[f["key"]].type if ftype == "system" else ftype
+            self.add(
+                path,
+                f'op "{op}" does not apply to {ftype} field "{f.get("key")}"',
+                f"use one of: {', '.join(allowed)}",
+            )
 
     # -- views, forms, workflows ------------------------------------------------------
 
@@ -479,6 +552,9 @@ class Checker:
 
     def check_view(self, path: str, view: dict) -> None:
         """Columns, filter, sort and type-specific fields of a view."""
+        if view.get("type") == "dashboard":
+            self.view_dashboard(path, view)
+            return
         rt = self.record_type_exists(view, path)
         if rt is None:
             return
@@ -490,13 +566,28 @@ class Checker:
         getattr(self, f"view_{view.get('type')}", lambda *a: None)(path, view, rt)
 
     def view_kanban(self, path: str, view: dict, rt: str) -> None:
-        """A kanban groups by a select field."""
+        """A kanban groups by a select field or a link (to one record type)."""
         f = self.field_exists(view.get("group_by"), f"{path}.group_by", rt)
-        if f is not None and f.get("type") != "select":
-            selects = [k for k, v in self.fields(rt).items() if v.get("type") == "select"]
-            hint = f"select fields of {rt}: {', '.join(selects)}" if selects else None
-            msg = f'kanban group_by must be a select field; "{f["key"]}" is a {f.get("type")}'
+        lane_link = f is not None and f.get("type") == "link" and isinstance(f.get("to"), str)
+        if f is not None and f.get("type") != "select" and not lane_link:
+            ok = [k for k, v in self.fields(rt).items() if _lane_field(v)]
+            hint = f"select or link fields of {rt}: {', '.join(ok)}" if ok else None
+            what = f.get("type") if not isinstance(f.get("to"), list) else "link to several types"
+            msg = f'kanban group_by must be a select or link field; "{f["key"]}" is a {what}'
             self.add(f"{path}.group_by", msg, hint)
+        order = view.get("lane_order")
+        if isinstance(order, str) and not lane_link:
+            self.add(f"{path}.lane_order", "lane_order only applies to a kanban grouped by a link")
+        elif isinstance(order, str) and f is not None:
+            theirs = self.fields(f.get("to"))
+            if order not in theirs and order not in QUERYABLE_SYSTEM:
+                hint = suggest(order, theirs)
+                self.add(f"{path}.lane_order", f'"{order}" is not a field of {f.get("to")}', hint)
+        for i, name in enumerate(_strs(view.get("sums"))):
+            total = self.field_exists(name, f"{path}.sums[{i}]", rt)
+            if total is not None and not self.numeric(total):
+                msg = f'cannot total "{name}" in lane headers: it is a {total.get("type")}'
+                self.add(f"{path}.sums[{i}]", msg, "name number, currency or formula fields")
 
     def view_calendar(self, path: str, view: dict, rt: str) -> None:
         """A calendar places records by a date or datetime field."""
@@ -506,17 +597,6 @@ class Checker:
                 found = f'"{f["key"]}" is a {f.get("type")}'
                 msg = f"calendar {key} must be a date or datetime field; {found}"
                 self.add(f"{path}.{key}", msg)
-
-    def view_chart(self, path: str, view: dict, rt: str) -> None:
-        """A chart's x, group_by and value fields exist; the value is numeric."""
-        self.field_exists(view.get("x"), f"{path}.x", rt)
-        self.field_exists(view.get("group_by"), f"{path}.group_by", rt)
-        agg = view.get("aggregate", "count")
-        value = self.field_exists(view.get("value"), f"{path}.value", rt)
-        if agg != "count" and "value" not in view:
-            self.add(path, f'a chart with aggregate "{agg}" needs a value field')
-        elif value is not None and agg in ("sum", "avg") and not self.numeric(value):
-            self.add(f"{path}.value", f'cannot {agg} "{value["key"]}": it is a {value.get("type")}')
 
     def check_form(self, path: str, form: dict) -> None:
         """Section fields exist once each; visible_when names form fields."""
@@ -650,6 +730,17 @@ class Checker:
                 self.add(f"{path}.{key}", f"{key} needs a named record type, not *")
 
 
+def _links_to(link: dict, rt_key: str) -> bool:
+    """True when ``link`` is a link to ``rt_key`` (a polymorphic one: among its types)."""
+    to = link.get("to")
+    return link.get("type") == "link" and (to == rt_key or (isinstance(to, list) and rt_key in to))
+
+
+def _lane_field(f: dict) -> bool:
+    """True for a field a kanban can make lanes of: select, or a link to one type."""
+    return f.get("type") == "select" or (f.get("type") == "link" and isinstance(f.get("to"), str))
+
+
 def _value_problem(op: Any, value: Any, has_value: bool) -> str | None:
     """What is wrong with a condition's value for its op, or None."""
     if op in NO_VALUE_OPS:
@@ -667,6 +758,21 @@ def _value_problem(op: Any, value: Any, has_value: bool) -> str | None:
     ):
         return f'op "{op}" needs a positive whole number of days'
     return None
+
+
+def allowed_operators(f: dict, changes: bool) -> tuple[str, ...] | None:
+    """The operators conditions may use on field data ``f`` (None: unknown type)."""
+    from tessera.meta.compile import compile_field
+    from tessera.query import conditions
+
+    try:
+        if f.get("type") == "system":
+            field = conditions.SYSTEM_FIELDS[f["key"]]
+        else:
+            field = compile_field(f)
+        return conditions.allowed_operators(field, allow_changes=changes)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # an unregistered type or a broken field: reported elsewhere
 
 
 def _is_zone(name: str) -> bool:

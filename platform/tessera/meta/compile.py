@@ -8,9 +8,12 @@ Decisions made here (so every layer sees the same thing):
   defaults filled in (number ``scale`` 0, rating ``max`` 5, link ``on_delete``
   restrict, auto_number ``padding`` 6 / ``start`` 1 / ``prefix`` "", formula ``result``
   number, attachment ``multiple`` false) so readers need no defaults of their own;
+- a ``link`` whose ``to`` is a list becomes a ``poly_link`` field (``dump`` writes it
+  back as ``link``);
 - select options get normalised labels (``{value, label: {en: ...}, color?}``);
 - a record type without ``title`` uses its first text field, if it has one;
-- sort entries get ``dir`` (asc by default), chart views ``aggregate`` (count);
+- sort entries get ``dir`` (asc by default), chart views ``aggregate`` (count), dashboard
+  widgets ``width`` (6 of 12 columns);
 - a ``form.submitted`` workflow without ``record_type`` takes its form's;
 - a workflow without ``run_as`` runs as ``system``;
 - a role's permission without ``owner`` uses the record type's ``owner`` user field,
@@ -41,6 +44,7 @@ FIELD_DEFAULTS: dict[str, dict[str, Any]] = {
     "number": {"scale": 0},
     "rating": {"max": 5},
     "link": {"on_delete": "restrict"},
+    "poly_link": {"on_delete": "restrict"},
     "auto_number": {"prefix": "", "padding": 6, "start": 1},
     "formula": {"result": "number"},
     "attachment": {"multiple": False},
@@ -77,7 +81,11 @@ def optional_label(value: Any) -> Mapping[str, str] | None:
 def compile_field(data: Mapping[str, Any]) -> Field:
     """One field: common settings as attributes, the rest in ``options``."""
     ftype = data["type"]
+    if ftype == "link" and isinstance(data.get("to"), list | tuple):
+        ftype = "poly_link"  # one of several record types: its own field type
     options = {**FIELD_DEFAULTS.get(ftype, {})}
+    if ftype == "auto_number" and "format" in data:  # a naming series: no prefix/padding
+        options = {"start": 1}
     options.update({k: v for k, v in data.items() if k not in FIELD_COMMON})
     if "options" in options:
         options["options"] = [_choice(o) for o in options["options"]]
@@ -97,10 +105,9 @@ def compile_field(data: Mapping[str, Any]) -> Field:
 def _choice(option: Mapping[str, Any]) -> dict[str, Any]:
     """A select option with a normalised label."""
     out = {"value": option["value"], "label": label(option.get("label"), option["value"])}
-    if "color" in option:
-        out["color"] = option["color"]
-    if option.get("renamed_from"):  # old stored values the upgrade rewrites to this one
-        out["renamed_from"] = tuple(option["renamed_from"])
+    for extra in ("color", "renamed_from"):
+        if extra in option:
+            out[extra] = option[extra]
     return out
 
 
@@ -117,6 +124,7 @@ def compile_record_type(data: Mapping[str, Any]) -> RecordType:
         validations=tuple(_validation(v) for v in data.get("validations", ())),
         renamed_from=data.get("renamed_from"),
         search=tuple(data.get("search", ())),
+        summary=tuple(data.get("summary", ())),
     )
 
 
@@ -134,11 +142,13 @@ def compile_view(data: Mapping[str, Any]) -> View:
     options = {k: v for k, v in data.items() if k not in VIEW_ATTRS}
     if data["type"] == "chart":
         options.setdefault("aggregate", "count")
+    if data["type"] == "dashboard":
+        options["widgets"] = [_widget(w) for w in data["widgets"]]
     _label_options(options)
     return View(
         key=data["key"],
         type=data["type"],
-        record_type=data["record_type"],
+        record_type=data.get("record_type"),
         label=label(data.get("label"), data["key"]),
         columns=tuple(data.get("columns", ())),
         filter=freeze(data.get("filter")),
@@ -149,6 +159,14 @@ def compile_view(data: Mapping[str, Any]) -> View:
         date_field=data.get("date_field"),
         options=freeze(options),
     )
+
+
+def _widget(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A dashboard tile with its width (6 of 12 columns by default) and label filled in."""
+    out = {**data, "width": data.get("width", 6)}
+    if "title" in data:
+        out["title"] = label(data["title"])
+    return out
 
 
 def _label_options(options: dict[str, Any]) -> None:
@@ -231,5 +249,6 @@ def compile_app(data: Mapping[str, Any], source_name: str = "<data>") -> App:
         workflows=tuple(compile_workflow(w, by_key) for w in data.get("workflows", ())),
         description=optional_label(data.get("description")),
         roles=tuple(compile_role(r) for r in data.get("roles", ())),
+        home=data.get("home"),
         source=freeze({"name": source_name, "data": data}),
     )

@@ -31,7 +31,8 @@ def _put(out: dict[str, Any], key: str, value: Any) -> None:
 
 def dump_field(f: Field) -> dict[str, Any]:
     """A field as template data."""
-    out: dict[str, Any] = {"key": f.key, "type": f.type, "label": thaw(f.label)}
+    written = "link" if f.type == "poly_link" else f.type  # see compile_field
+    out: dict[str, Any] = {"key": f.key, "type": written, "label": thaw(f.label)}
     _put(out, "help", f.help)
     _put(out, "required", f.required)
     _put(out, "unique", f.unique)
@@ -48,6 +49,7 @@ def dump_record_type(rt: RecordType) -> dict[str, Any]:
     _put(out, "title", rt.title)
     out["fields"] = [dump_field(f) for f in rt.fields]
     _put(out, "search", rt.search)
+    _put(out, "summary", rt.summary)
     _put(out, "indexes", rt.indexes)
     validations = []
     for v in rt.validations:
@@ -61,7 +63,8 @@ def dump_record_type(rt: RecordType) -> dict[str, Any]:
 
 def dump_view(v: View) -> dict[str, Any]:
     """A view as template data."""
-    out: dict[str, Any] = {"key": v.key, "type": v.type, "record_type": v.record_type}
+    out: dict[str, Any] = {"key": v.key, "type": v.type}
+    _put(out, "record_type", v.record_type)
     out["label"] = thaw(v.label)
     for name in ("columns", "filter", "sort", "group_by", "date_field"):
         _put(out, name, getattr(v, name))
@@ -128,4 +131,5 @@ def dump_app(app: App) -> dict[str, Any]:
     ):
         if items:
             out[name] = [fn(x) for x in items]
+    _put(out, "home", app.home)
     return out

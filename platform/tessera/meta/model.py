@@ -88,6 +88,7 @@ class RecordType:
     validations: tuple[Validation, ...] = ()
     renamed_from: str | None = None
     search: tuple[str, ...] = ()  # declared search fields (indexed); () = every text field
+    summary: tuple[str, ...] = ()  # key numbers shown at the top of a record's page
 
     def field(self, key: str) -> Field:
         """The field named ``key``; KeyError when there is none."""
@@ -108,11 +109,12 @@ class RecordType:
 
 @dataclass(frozen=True)
 class View:
-    """A declared view (table, kanban, calendar, chart) over one record type."""
+    """A declared view (table, kanban, calendar, chart) over one record type, or a dashboard
+    (``record_type`` None) laying out other views: ``options["widgets"]``."""
 
     key: str
     type: str
-    record_type: str
+    record_type: str | None
     label: Label
     columns: tuple[str, ...] = ()
     filter: Mapping[str, Any] | None = None
@@ -222,6 +224,7 @@ class App:
     workflows: tuple[Workflow, ...] = ()
     description: Label | None = None
     roles: tuple[Role, ...] = ()
+    home: str | None = None  # a dashboard view shown on the home page
     source: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)
 
     def record_type(self, key: str) -> RecordType:

@@ -46,6 +46,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from tessera import fields as field_types
 from tessera.errors import FieldValueError, Problem, TesseraError
+from tessera.fields import polylinks
 from tessera.meta.model import App, Field, RecordType
 from tessera.query import dates
 
@@ -70,6 +71,7 @@ SUPPORTED = {
     "boolean": frozenset({"eq", "ne", "is_empty", "is_not_empty"}),
     "link": frozenset({"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}),
     "user": frozenset({"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}),
+    "poly": frozenset({"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}),
     "list": frozenset(
         {"eq", "ne", "in", "not_in", "contains", "not_contains", "is_empty", "is_not_empty"}
     ),
@@ -181,9 +183,12 @@ def evaluate(
 
 
 def field_kind(field: Field) -> str:
-    """The kind of value a field holds: text, number, date, datetime, boolean, link, user, list."""
+    """The kind of value a field holds: text, number, date, datetime, boolean, link, user, list,
+    poly (a polymorphic link: ``customer:3``)."""
     if field.type == "user":
         return "user"
+    if field.type == "poly_link":
+        return "poly"
     ft = field_types.for_field(field)
     if field.opt("to") and ft.stored:
         return "link"
@@ -477,10 +482,10 @@ class _Builder:
         return None
 
     def build_leaf(self, target: _Target, op: str, cond: Mapping, path: str) -> Node:
-        field, kind = target.field, target.kind
-        allowed = (_operators(field) | UNIVERSAL_OPS) & (SUPPORTED[kind] | CHANGE_OPS)
+        field = target.field
+        allowed = allowed_operators(field, allow_changes=self.allow_changes)
         if op not in allowed:
-            valid = ", ".join(o for o in OPERATORS if o in allowed)
+            valid = ", ".join(allowed)
             return self.fail(
                 f"{path}.op",
                 f"{_q(op)} is not valid for {field.type} field {_q(field.key)}",
@@ -602,6 +607,8 @@ class _LeafBuilder:
         if self.kind == "list":
             values = self.options(raw)
             return AnyOf(tuple(ListHas(self.key, v) for v in values))
+        if self.kind == "poly":
+            return AnyOf(tuple(self.poly(v, f"{self.path}[{i}]") for i, v in enumerate(raw)))
         values = [self.scalar(v, f"{self.path}[{i}]", days=False) for i, v in enumerate(raw)]
         kept = tuple(v for v in values if v is not _BAD and v is not None)
         return In(self.key, self.kind, kept) if kept else Const(False)
@@ -629,6 +636,9 @@ class _LeafBuilder:
 
     def compare(self) -> Node:
         raw, op = self.raw, self.op
+        if self.kind == "poly" and not (isinstance(raw, Mapping) and "field" in raw):
+            node = self.poly(raw, self.path)
+            return Not(node) if op == "ne" else node
         if isinstance(raw, Mapping):
             return self.field_compare(raw)
         value = self.scalar(raw, self.path)
@@ -663,6 +673,19 @@ class _LeafBuilder:
         node = FieldCmp(self.key, self.kind, "eq" if self.op == "ne" else self.op, other.field.key)
         return Not(node) if self.op == "ne" else node
 
+    def poly(self, raw: Any, path: str) -> Node:
+        """A polymorphic link equal to ``{type, id}``, or of record type ``{type}``."""
+        if isinstance(raw, Mapping) and set(raw) == {"type"}:
+            try:
+                rt_key = polylinks.type_of(self.field, raw["type"])
+            except FieldValueError as e:
+                return self.fail(e.message, path)
+            return Text(self.key, "prefix", ascii_lower(polylinks.join(rt_key, 0)[:-1]))
+        value = self.scalar(raw, path)
+        if value is _BAD:
+            return Const(False)
+        return Cmp(self.key, "poly", "eq", value)
+
     def scalar(self, raw: Any, path: str, days: bool = True) -> Any:
         """One comparison value: relative date, $me or a literal coerced by the field type."""
         if raw == "$me":
@@ -680,7 +703,7 @@ class _LeafBuilder:
                 self.fail("only dates and now can be listed for in/not_in on a datetime", path)
                 return _BAD
             return self.day(day)
-        if raw is None or raw == "" or isinstance(raw, Mapping):
+        if raw is None or raw == "" or (isinstance(raw, Mapping) and self.kind != "poly"):
             hint = (
                 "use is_empty / is_not_empty to match empty values" if raw in (None, "") else None
             )
@@ -706,6 +729,19 @@ class _LeafBuilder:
 
 
 _BAD = object()  # marks a value that already produced a problem
+
+
+def allowed_operators(field: Field, *, allow_changes: bool = False) -> tuple[str, ...]:
+    """The operators a condition may apply to ``field``, in documentation order.
+
+    The workflow-only operators (changed, changed_to, changed_from) are listed only
+    with ``allow_changes``, so a hint never offers one where it would be refused.
+    """
+    kind = field_kind(field)
+    allowed = (_operators(field) | UNIVERSAL_OPS) & (SUPPORTED[kind] | CHANGE_OPS)
+    if not allow_changes:
+        allowed -= CHANGE_OPS
+    return tuple(o for o in OPERATORS if o in allowed)
 
 
 def _operators(field: Field) -> frozenset[str]:
@@ -745,6 +781,8 @@ def _normalize(kind: str, value: Any) -> Any:
         return value.date()
     if kind == "list" and isinstance(value, str):
         return [value]
+    if kind == "poly" and isinstance(value, Mapping):  # the JSON form {type, id}
+        return polylinks.join(value.get("type"), value.get("id"))
     if kind == "list" and isinstance(value, tuple):
         return list(value)
     return value

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 from tessera.access.rules import rights, strip, visible_app
 from tessera.errors import BadRequest, FieldValueError
-from tessera.fields import for_field
+from tessera.fields import for_field, polylinks
 from tessera.meta.model import SEARCHABLE, App, RecordType
-from tessera.query import conditions
+from tessera.query import buckets, conditions
 from tessera.query.policy import principal, scoped_select
 from tessera.storage import search
 from tessera.storage.naming import SYSTEM_COLUMNS
@@ -32,7 +32,7 @@ from tessera.storage.naming import SYSTEM_COLUMNS
 MAX_LIMIT = 500
 COUNT_CAP = 10_000
 SYSTEM_SORTABLE = {"id", "created_at", "updated_at", "version"}
-BUCKETS = ("day", "week", "month", "year")
+BUCKETS = buckets.BUCKETS
 MEASURES = ("count", "sum", "avg", "min", "max")
 
 
@@ -113,7 +113,15 @@ class Queries:
         return page
 
     def where(
-        self, app: App, rt: RecordType, table: sa.Table, *, filter=None, q=None, user_id=None
+        self,
+        app: App,
+        rt: RecordType,
+        table: sa.Table,
+        *,
+        filter=None,
+        q=None,
+        user_id=None,
+        now: datetime | None = None,
     ) -> list:
         """The WHERE clauses for a filter and a search text (validated; BadRequest).
 
@@ -131,7 +139,9 @@ class Queries:
                     {p.path: [p.message] for p in problems},
                 )
             clauses.append(
-                conditions.to_sql(filter, rt, app, self._tables(app), me=user_id, now=self.clock())
+                conditions.to_sql(
+                    filter, rt, app, self._tables(app), me=user_id, now=now or self.clock()
+                )
             )
         if q:
             dialect = self.registry.engine.dialect.name
@@ -161,6 +171,9 @@ class Queries:
         """Linked records by link field, read through the policy (unreadable ones left out)."""
         out = {}
         for key in expand:
+            if rt.has_field(key) and rt.field(key).type == "poly_link":
+                out[key] = self._expand_poly(conn, app, rt.field(key), rows, who)
+                continue
             if not rt.has_field(key) or rt.field(key).type != "link":
                 raise BadRequest(
                     f"expand: {key!r} is not a link field of {rt.key}",
@@ -178,6 +191,25 @@ class Queries:
             out[key] = {row["id"]: strip(r, row) for row in found}
         return out
 
+    def _expand_poly(self, conn, app, f, rows, who=None) -> dict[str, dict]:
+        """Records a polymorphic link points at, by stored value (``customer:3``)."""
+        by_type: dict[str, set[int]] = {}
+        for r in rows:
+            parts = polylinks.split(r.get(f.key))
+            if parts and app.has_record_type(parts[0]):
+                by_type.setdefault(parts[0], set()).add(parts[1])
+        out: dict[str, dict] = {}
+        for rt_key, ids in by_type.items():
+            target_rt = app.record_type(rt_key)
+            target = self.registry.table(app.id, rt_key)
+            query = scoped_select(app, target_rt, target, who).where(target.c.id.in_(ids))
+            found = [dict(r) for r in conn.execute(query).mappings()]
+            found = self.records.attach(conn, app, target_rt, found, who)
+            r = rights(app, target_rt, who)
+            for row in found:
+                out[polylinks.join(rt_key, row["id"])] = strip(r, row)
+        return out
+
     def aggregate(
         self,
         app_id: str,
@@ -189,9 +221,15 @@ class Queries:
         filter: dict | None = None,
         q: str | None = None,
         user_id: Any = None,
+        series: str | None = None,
+        now: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Grouped aggregates for charts and kanban counts: [{group, count, sum_amount}].
 
+        ``bucket`` (day, week, month, quarter, year) groups a date or datetime field by
+        period, each named by its first day (``2026-04-01``); ``series`` adds a second
+        grouping column (``series`` in each row). ``now`` resolves relative dates in the
+        filter (default: the clock), so a KPI can ask for the previous period.
         Scoped like :meth:`list`: only rows the user may read, and a hidden field can be
         neither grouped nor measured.
         """
@@ -199,16 +237,17 @@ class Queries:
         who = principal(self.registry.engine, user_id)
         seen_app = visible_app(app, who)
         seen = seen_app.record_type(rt_key)
-        where = self.where(seen_app, seen, table, filter=filter, q=q, user_id=who)
+        where = self.where(seen_app, seen, table, filter=filter, q=q, user_id=who, now=now)
         cols = [_measure(seen, table, fn, key) for fn, key in measures]
-        group = (
-            _group_expr(seen, table, group_by, bucket, self.registry.engine) if group_by else None
-        )
-        query = scoped_select(
-            app, rt, table, who, *([group] if group is not None else []), *cols
-        ).where(*where)
-        if group is not None:
-            query = query.group_by(group).order_by(group)
+        dialect = self.registry.engine.dialect.name
+        groups = []
+        if group_by:
+            groups.append(_group_expr(seen, table, group_by, bucket, dialect).label("group"))
+        if series:
+            groups.append(_group_expr(seen, table, series, None, dialect, "series"))
+        query = scoped_select(app, rt, table, who, *groups, *cols).where(*where)
+        if groups:
+            query = query.group_by(*groups).order_by(*groups)
         with self.registry.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -450,21 +489,23 @@ def _measure(rt: RecordType, table: sa.Table, fn: str, key: str | None):
     return getattr(sa.func, fn)(table.c[key]).label(f"{fn}_{key}")
 
 
-def _group_expr(rt, table, group_by, bucket, engine):
+def _group_expr(rt, table, group_by, bucket, dialect: str, what: str = "group_by"):
     if group_by not in table.c or not rt.has_field(group_by):
         raise BadRequest(
-            f"group_by: {group_by!r} is not a stored field of {rt.key}",
-            {"group_by": [f"unknown field {group_by!r}"]},
+            f"{what}: {group_by!r} is not a stored field of {rt.key}",
+            {what: [f"unknown field {group_by!r}"]},
         )
     col = table.c[group_by]
     if not bucket:
-        return col.label("group")
-    if bucket not in BUCKETS:
-        raise BadRequest(f"bucket: must be one of {', '.join(BUCKETS)}", {"bucket": [bucket]})
-    if engine.dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.date_trunc(bucket, col), _PG_FMT[bucket]).label("group")
-    return sa.func.strftime(_SQLITE_FMT[bucket], col).label("group")
-
-
-_PG_FMT = {"day": "YYYY-MM-DD", "week": 'IYYY-"W"IW', "month": "YYYY-MM", "year": "YYYY"}
-_SQLITE_FMT = {"day": "%Y-%m-%d", "week": "%Y-W%W", "month": "%Y-%m", "year": "%Y"}
+        return col.label("group" if what == "group_by" else what)
+    if bucket not in buckets.BUCKETS:
+        raise BadRequest(
+            f"bucket: must be one of {', '.join(buckets.BUCKETS)}", {"bucket": [str(bucket)]}
+        )
+    kind = rt.field(group_by).type
+    if kind not in ("date", "datetime"):
+        raise BadRequest(
+            f"bucket: {group_by!r} is a {kind} field; only date and datetime fields have periods",
+            {"bucket": [f"{group_by!r} is not a date"]},
+        )
+    return buckets.start_expr(col, bucket, dialect, kind == "datetime")

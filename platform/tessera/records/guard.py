@@ -19,6 +19,7 @@ from tessera.access.principal import Principal, with_team_members
 from tessera.access.rules import Rights, grants_match, rights, sql_condition, strip
 from tessera.access.tables import record_shares
 from tessera.errors import Forbidden, NotFound
+from tessera.fields import polylinks
 from tessera.meta.model import App, RecordType
 from tessera.query.policy import principal
 from tessera.records.actor import Actor
@@ -117,24 +118,32 @@ class Guard:
     def links_readable(self, conn, registry, values: Mapping, many: Mapping, errs: dict) -> None:
         """Links may only point at records the writer can read (422 naming the field)."""
         for f in self.rt.fields:
+            if f.type == "poly_link":
+                parts = polylinks.split(values.get(f.key))
+                if parts:
+                    self._readable(conn, registry, f.key, parts[0], {parts[1]}, errs)
+                continue
             if f.type not in LINKS:
                 continue
             ids = _ids(values.get(f.key) if f.type == "link" else many.get(f.key))
-            if not ids:
-                continue
-            target_rt = self.app.record_type(f.opt("to"))
-            table = registry.table(self.app.id, target_rt.key)
-            cond = sql_condition(self.app, target_rt, table, self.who, "read")
-            if cond is None:
-                continue
-            query = sa.select(table.c.id).where(table.c.id.in_(ids))
-            exist = set(conn.scalars(query))
-            seen = set(conn.scalars(query.where(cond)))
-            hidden = sorted(exist - seen)
-            if hidden:
-                errs.setdefault(f.key, []).append(
-                    f"you cannot see {target_rt.key} {', '.join(f'#{i}' for i in hidden)}"
-                )
+            if ids:
+                self._readable(conn, registry, f.key, f.opt("to"), ids, errs)
+
+    def _readable(self, conn, registry, key: str, rt_key: str, ids: set, errs: dict) -> None:
+        """Report the ``ids`` of ``rt_key`` that exist but the writer cannot read."""
+        target_rt = self.app.record_type(rt_key)
+        table = registry.table(self.app.id, target_rt.key)
+        cond = sql_condition(self.app, target_rt, table, self.who, "read")
+        if cond is None:
+            return
+        query = sa.select(table.c.id).where(table.c.id.in_(ids))
+        exist = set(conn.scalars(query))
+        seen = set(conn.scalars(query.where(cond)))
+        hidden = sorted(exist - seen)
+        if hidden:
+            errs.setdefault(key, []).append(
+                f"you cannot see {target_rt.key} {', '.join(f'#{i}' for i in hidden)}"
+            )
 
     # -- reads -----------------------------------------------------------------------------
     def strip(self, row: dict[str, Any]) -> dict[str, Any]:

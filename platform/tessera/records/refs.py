@@ -6,6 +6,8 @@ stored field of the target type: ``{"customer": {"by": "email", "value": "a@b.cn
 or ``email``; a ``link_many`` list may mix ids and such references. Resolution is
 set-based: one query per link field and ``by`` for a whole batch of rows, never one
 per row. A value matching no record, or more than one, is a per-row, per-field error.
+A polymorphic link's reference also names the type:
+``{"regarding": {"type": "customer", "by": "email", "value": "a@b.cn"}}``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from tessera.fields import for_field
-from tessera.meta.model import App, RecordType
+from tessera.fields.polylinks import targets
+from tessera.meta.model import App, Field, RecordType, freeze
 from tessera.storage.system import users
 
-LINK_TYPES = ("link", "link_many", "user")
+LINK_TYPES = ("link", "link_many", "user", "poly_link")
 USER_KEYS = ("username", "email")
 
 
@@ -104,9 +107,41 @@ def resolve(registry, app: App, rt: RecordType, rows: list[Any]) -> tuple[list, 
     errors: dict[int, dict[str, list[str]]] = {}
     with registry.engine.connect() as conn:
         for f in rt.fields:
-            if f.type in LINK_TYPES:
+            if f.type == "poly_link":
+                _resolve_poly(conn, registry, app, f, out, errors)
+            elif f.type in LINK_TYPES:
                 _resolve_field(conn, registry, app, f, out, errors)
     return out, errors
+
+
+def _resolve_poly(conn, registry, app, f: Field, rows: list, errors: dict) -> None:
+    """References of a polymorphic link: resolved per named type, as a plain link would."""
+    by_type: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        ref = row.get(f.key) if isinstance(row, Mapping) else None
+        if not is_ref(ref):
+            continue
+        if ref.get("type") not in targets(f):
+            named = ref.get("type")
+            errors.setdefault(i, {}).setdefault(f.key, []).append(
+                f"name the record type too: {{type: {' | '.join(targets(f))}, by: …, value: …}}"
+                if named is None
+                else f"{named!r} is not a record type this link points at"
+            )
+            row[f.key] = None
+            continue
+        by_type.setdefault(ref["type"], []).append(i)
+    for rt_key, idxs in by_type.items():
+        one = Field(key=f.key, type="link", label=f.label, options=freeze({"to": rt_key}))
+        sub = [{f.key: rows[i][f.key]} for i in idxs]
+        sub_errors: dict[int, dict[str, list[str]]] = {}
+        _resolve_field(conn, registry, app, one, sub, sub_errors)
+        for j, i in enumerate(idxs):
+            if j in sub_errors:
+                errors.setdefault(i, {}).update(sub_errors[j])
+                rows[i][f.key] = None
+            else:
+                rows[i][f.key] = {"type": rt_key, "id": sub[j][f.key]}
 
 
 def _resolve_field(conn, registry, app, f, rows, errors) -> None:

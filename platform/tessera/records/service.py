@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from tessera.access.rules import rights, strip
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
-from tessera.fields import for_field
+from tessera.fields import for_field, polylinks
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
@@ -239,7 +239,7 @@ class Records:
         return cleaned, errors
 
     def _insert(self, conn, app, rt, table, cleaned, actor, now, events=True) -> list[dict]:
-        self._number(conn, app, rt, [v for v, _ in cleaned])
+        self._number(conn, app, rt, [v for v, _ in cleaned], now)
         system = {
             "created_at": now,
             "updated_at": now,
@@ -278,17 +278,21 @@ class Records:
             for rid, row, (_, many) in zip(ids, params, cleaned, strict=True)
         ]
 
-    def _number(self, conn, app, rt, rows: list[dict]) -> None:
-        """Fill auto_number fields from a counter row locked by its own UPDATE."""
+    def _number(self, conn, app, rt, rows: list[dict], now: datetime) -> None:
+        """Fill auto_number fields from a counter row locked by its own UPDATE.
+
+        A naming series counts per period (``...@2026``): the counter row of the period
+        the batch is created in is advanced in this same transaction, so concurrent
+        writers each get their own numbers and a rollback gives them back.
+        """
         for f in rt.fields:
             if f.type != "auto_number" or not rows:
                 continue
-            last = reserve_sequence(
-                conn, f"{app.id}.{rt.key}.{f.key}", len(rows), f.opt("start", 1)
-            )
             ft = for_field(f)
+            name = ft.counter(f, f"{app.id}.{rt.key}.{f.key}", now)
+            last = reserve_sequence(conn, name, len(rows), f.opt("start", 1))
             for offset, values in enumerate(rows):
-                values[f.key] = ft.next_label(f, last - len(rows) + 1 + offset)
+                values[f.key] = ft.next_label(f, last - len(rows) + 1 + offset, now)
 
     # -- update -----------------------------------------------------------------------
     def update(
@@ -632,7 +636,7 @@ class Records:
         if budget[0] < 0:
             raise Conflict(f"delete would cascade to more than {MAX_CASCADE} records; refused")
         for src_rt, link in self._incoming(app, rt.key):
-            self._on_delete(conn, app, src_rt, link, current["id"], actor, now, budget)
+            self._on_delete(conn, app, src_rt, link, (rt.key, current["id"]), actor, now, budget)
         conn.execute(table.delete().where(table.c.id == current["id"]))
         before = log.json_values(
             rt, {f.key: current.get(f.key) for f in rt.fields if f.key in current}
@@ -652,13 +656,20 @@ class Records:
     def _incoming(self, app: App, rt_key: str):
         for src in app.record_types:
             for f in src.fields:
-                if f.type == "link" and f.opt("to") == rt_key:
+                if (
+                    f.type == "link"
+                    and f.opt("to") == rt_key
+                    or f.type == "poly_link"
+                    and rt_key in polylinks.targets(f)
+                ):
                     yield src, f
 
-    def _on_delete(self, conn, app, src_rt, link, target_id, actor, now, budget) -> None:
+    def _on_delete(self, conn, app, src_rt, link, target, actor, now, budget) -> None:
+        """Apply ``link``'s on_delete rule to the records linking to ``target`` (type, id)."""
         src_table = self.registry.table(app.id, src_rt.key)
         rule = link.opt("on_delete", "restrict")
-        query = sa.select(src_table).where(src_table.c[link.key] == target_id)
+        value = target[1] if link.type == "link" else polylinks.join(*target)  # poly: no FK
+        query = sa.select(src_table).where(src_table.c[link.key] == value)
         if rule == "restrict":
             blockers = conn.execute(query.limit(6)).mappings().all()
             if blockers:
@@ -680,6 +691,8 @@ class Records:
     def _check_refs(self, conn, app, rt, cleaned, errors) -> None:
         """Links and user fields must name existing records (one query per field)."""
         for f in rt.fields:
+            if f.type == "poly_link":
+                self._check_poly_refs(conn, app, f, cleaned, errors)
             if f.type not in ("link", "user", "link_many"):
                 continue
             wanted = {
@@ -697,6 +710,22 @@ class Records:
                 if missing:
                     errors.setdefault(i, {}).setdefault(f.key, []).append(
                         f"no {what} with id {', '.join(map(str, missing))}"
+                    )
+
+    def _check_poly_refs(self, conn, app, f, cleaned, errors) -> None:
+        """A polymorphic link names an existing record (one query per target type)."""
+        wanted: dict[str, dict[int, list[int]]] = {}
+        for i, (vals, _many) in enumerate(cleaned):
+            parts = polylinks.split(vals.get(f.key))
+            if parts:
+                wanted.setdefault(parts[0], {}).setdefault(parts[1], []).append(i)
+        for rt_key, by_id in wanted.items():
+            target = self.registry.table(app.id, rt_key)
+            found = set(conn.scalars(sa.select(target.c.id).where(target.c.id.in_(by_id))))
+            for rid in sorted(set(by_id) - found):
+                for i in by_id[rid]:
+                    errors.setdefault(i, {}).setdefault(f.key, []).append(
+                        f"no {rt_key} with id {rid}"
                     )
 
     def _check_unique(self, conn, rt, table, cleaned, errors, exclude_id=None) -> None:
@@ -798,6 +827,8 @@ class Records:
                 if f.type == "rollup" and f.opt("from") == rt.key:
                     via = f.opt("via")
                     ids = {r.get(via) for pair in changes for r in pair if r} - {None}
+                    if rt.has_field(via) and rt.field(via).type == "poly_link":
+                        ids = _poly_ids(ids, target_rt.key)
                     if ids:
                         self._recompute_rollup(conn, app, rt, target_rt, f, ids)
 
@@ -808,7 +839,10 @@ class Records:
         column = src.c.id if agg == "count" else src.c[f.opt("field")]
         fn = getattr(sa.func, agg)(column)
         value = sa.select(sa.func.coalesce(fn, 0) if agg in ("count", "sum") else fn)
-        value = value.where(src.c[f.opt("via")] == target.c.id).scalar_subquery()
+        points_here: Any = target.c.id
+        if src_rt.field(f.opt("via")).type == "poly_link":  # "customer:" || id (indexed)
+            points_here = sa.literal(f"{target_rt.key}:") + sa.cast(target.c.id, sa.String)
+        value = value.where(src.c[f.opt("via")] == points_here).scalar_subquery()
         conn.execute(target.update().where(target.c.id.in_(ids)).values({f.key: value}))
 
     # -- history ----------------------------------------------------------------------
@@ -879,6 +913,12 @@ def _reserve_ids_pg(conn: sa.Connection, table: sa.Table, n: int) -> list[int] |
         return None
     series = sa.func.generate_series(1, n).table_valued("i")
     return sorted(conn.scalars(sa.select(sa.func.nextval(seq)).select_from(series)))
+
+
+def _poly_ids(values: set, rt_key: str) -> set[int]:
+    """The ids among polymorphic link values (``customer:3``) that name ``rt_key``."""
+    parts = (polylinks.split(v) for v in values)
+    return {p[1] for p in parts if p and p[0] == rt_key}
 
 
 def _initial_rollups(rt: RecordType) -> dict[str, int]:

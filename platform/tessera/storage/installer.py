@@ -16,13 +16,14 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from tessera.errors import InstallError, UnknownApp
+from tessera.merge import identity
 from tessera.meta.compile import compile_app
 from tessera.meta.model import App, thaw
 from tessera.storage import migrate, system
@@ -67,18 +68,23 @@ def list_apps(engine: sa.Engine) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(sa.select(t).order_by(t.c.id))]
 
 
-def _current_source(conn: sa.Connection, app_id: str) -> dict[str, Any]:
+def current_row(conn: sa.Connection, app_id: str) -> dict[str, Any]:
+    """The stored row of the installed version: source, ids, upstream, upstream_ids..."""
     a, v = system.apps, system.app_versions
     version = conn.execute(sa.select(a.c.version).where(a.c.id == app_id)).scalar()
     if version is None:
         raise UnknownApp(f"app {app_id!r} is not installed; install it first")
     q = (
-        sa.select(v.c.source)
+        sa.select(v)
         .where(v.c.app_id == app_id, v.c.version == version)
         .order_by(v.c.id.desc())
         .limit(1)
     )
-    return conn.execute(q).scalar_one()
+    return dict(conn.execute(q).one()._mapping)
+
+
+def _current_source(conn: sa.Connection, app_id: str) -> dict[str, Any]:
+    return current_row(conn, app_id)["source"]
 
 
 def load_installed(conn: sa.Connection, app_id: str) -> App:
@@ -135,6 +141,7 @@ def install(
     engine: sa.Engine, app: App, source_text: str | None, user: int | None = None
 ) -> migrate.Plan:
     """Install an app that is not installed yet: create its tables, record its source."""
+    lineage: dict[str, Any] = {}
 
     def prepare(conn: sa.Connection) -> migrate.Plan:
         if _is_installed(conn, app.id):
@@ -142,9 +149,10 @@ def install(
                 f"app {app.id!r} is already installed; use upgrade to install a new version"
             )
         version_key(app.version)
+        lineage["ids"] = identity.carry(None, None, app)
         return migrate.plan(None, app)
 
-    return _run(engine, app, source_text, user, prepare)
+    return _run(engine, app, source_text, user, prepare, lineage=lineage)
 
 
 def upgrade(
@@ -154,17 +162,24 @@ def upgrade(
     dry_run: bool = False,
     purge: bool = False,
     user: int | None = None,
+    *,
+    local_edit: bool = False,
+    merged: Mapping[str, Any] | None = None,
 ) -> migrate.Plan:
     """Upgrade an installed app to ``new_app`` (a higher version); returns the plan.
 
     ``dry_run`` runs every check and step, then rolls back. Removed fields and record
-    types are archived unless ``purge`` is True.
+    types are archived unless ``purge`` is True. ``local_edit`` marks a customisation
+    (the builder): the author's version it derives from is kept for a later three-way
+    merge. ``merged`` (ids, upstream, upstream_ids) records a merge's result.
     """
+    lineage: dict[str, Any] = {}
 
     def prepare(conn: sa.Connection) -> migrate.Plan:
         if not _is_installed(conn, new_app.id, lock=True):
             raise UnknownApp(f"app {new_app.id!r} is not installed; use install")
         old = load_installed(conn, new_app.id)
+        lineage.update(_lineage(current_row(conn, new_app.id), old, new_app, local_edit, merged))
         if version_key(new_app.version) <= version_key(old.version):
             raise InstallError(
                 f"app {new_app.id!r} {new_app.version} is not newer than the installed "
@@ -176,7 +191,19 @@ def upgrade(
             raise InstallError(f"upgrade would lose data ({lost}); confirm with purge")
         return p
 
-    return _run(engine, new_app, source_text, user, prepare, dry_run=dry_run)
+    return _run(engine, new_app, source_text, user, prepare, dry_run=dry_run, lineage=lineage)
+
+
+def _lineage(row: Mapping, old: App, new: App, local_edit: bool, merged: Mapping | None) -> dict:
+    """The ids of the new version, and the author's version it derives from."""
+    old_ids = row.get("ids") or identity.carry(None, None, old)
+    if merged is not None:
+        return dict(merged)
+    out = {"ids": identity.carry(old, old_ids, new), "upstream": None, "upstream_ids": None}
+    if local_edit:
+        out["upstream"] = row.get("upstream") or row["source"]
+        out["upstream_ids"] = row.get("upstream_ids") or old_ids
+    return out
 
 
 def _run(
@@ -186,6 +213,7 @@ def _run(
     user: int | None,
     prepare: Callable[[sa.Connection], migrate.Plan],
     dry_run: bool = False,
+    lineage: Mapping[str, Any] | None = None,
 ) -> migrate.Plan:
     """Plan and apply in one transaction; record the outcome either way."""
     p = None
@@ -197,7 +225,7 @@ def _run(
             if dry_run:
                 trans.rollback()
                 return p
-            _record(conn, app, source_text, user, p)
+            _record(conn, app, source_text, user, p, lineage or {})
             trans.commit()
         except Exception as exc:
             if trans.is_active:
@@ -210,7 +238,9 @@ def _run(
     return p
 
 
-def _record(conn: sa.Connection, app: App, text: str | None, user: int | None, p) -> None:
+def _record(
+    conn: sa.Connection, app: App, text: str | None, user: int | None, p, lineage: Mapping
+) -> None:
     now = _now()
     label = thaw(app.label)
     a = system.apps
@@ -229,6 +259,9 @@ def _record(conn: sa.Connection, app: App, text: str | None, user: int | None, p
             source=_source_data(app),
             source_text=text,
             installed_by=user,
+            ids=lineage.get("ids"),
+            upstream=lineage.get("upstream"),
+            upstream_ids=lineage.get("upstream_ids"),
         )
     )
     _history(conn, p, "ok", None)

@@ -6,7 +6,11 @@ connection with Alembic's runtime ``Operations``, inside the caller's transactio
 step first gets a ``check`` (read-only, e.g. "do all values convert?") before any DDL runs.
 
 Order: drop stale indexes, rename/archive/drop tables, create tables, column changes per
-table (renames, removals, additions, retypes, rebuilds), create indexes.
+table (renames, removals, additions, option values, retypes, rebuilds), create indexes.
+
+Select options: a value the new version drops is mapped to the option naming it in
+``renamed_from``, else refused while records hold it (or cleared with purge). A new
+field's literal ``default`` is written into the rows already there, and the plan says so.
 
 SQLite notes: columns are added, renamed and dropped with SQLite's own ALTER TABLE (it
 can inside a transaction); only dropping or changing a foreign-key column needs a table
@@ -17,6 +21,7 @@ other rows point at that table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +31,7 @@ from alembic.operations import Operations
 
 from tessera.errors import FieldValueError, InstallError
 from tessera.fields import for_field
-from tessera.meta.model import App, Field, RecordType
+from tessera.meta.model import App, Field, RecordType, thaw
 from tessera.storage import naming, search, system
 from tessera.storage.tables import (
     LINK_TYPES,
@@ -308,6 +313,63 @@ class ArchiveTable(RenameTable):
 
 
 @dataclass
+class RetargetPolyLinks(Step):
+    """Rewrite ``old:<id>`` to ``new:<id>`` in a polymorphic link column (a renamed type)."""
+
+    table: str
+    column: str
+    old_key: str
+    new_key: str
+    kind = "retarget_poly_links"
+
+    def __post_init__(self) -> None:
+        self.description = (
+            f"point {self.table}.{self.column} values at {self.new_key} (was {self.old_key})"
+        )
+
+    def run(self, ctx: Context) -> None:
+        """One UPDATE; the id part is kept as it is."""
+        col = sa.column(self.column)
+        prefix = f"{self.old_key}:"
+        escaped = prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        rest = sa.func.substr(col, len(prefix) + 1)
+        ctx.conn.execute(
+            sa.update(sa.table(self.table, col))
+            .where(col.like(escaped + "%", escape="/"))
+            .values({self.column: sa.literal(f"{self.new_key}:") + rest})
+        )
+
+
+@dataclass
+class PolyTargetGone(Step):
+    """A polymorphic link no longer points at ``rt_key``: refused while rows still do."""
+
+    table: str  # the table and column as installed (checked before any DDL)
+    column: str
+    rt_key: str
+    field_path: str
+    kind = "poly_target_gone"
+
+    def __post_init__(self) -> None:
+        self.description = f"{self.field_path} no longer links to {self.rt_key}"
+
+    def check(self, ctx: Context) -> None:
+        """Count the rows that still point at the dropped type; refuse when there are any."""
+        col = sa.column(self.column)
+        escaped = self.rt_key.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        query = sa.select(sa.func.count()).select_from(sa.table(self.table, col))
+        n = ctx.conn.execute(query.where(col.like(escaped + ":%", escape="/"))).scalar()
+        if n:
+            raise InstallError(
+                f"{self.field_path}: {n} record(s) still link to {self.rt_key}; point them "
+                f"elsewhere or empty the field first, or keep {self.rt_key} in its `to`"
+            )
+
+    def run(self, ctx: Context) -> None:
+        """Nothing to change: ``check`` made sure no row holds the dropped type."""
+
+
+@dataclass
 class DropTable(Step):
     """Drop a removed record type's or link_many's table with its rows (purge)."""
 
@@ -363,7 +425,7 @@ class CreateTable(Step):
 
 @dataclass
 class AddColumn(Step):
-    """Add a stored field's column; a required field's default fills existing rows."""
+    """Add a stored field's column; a field's literal default fills the existing rows."""
 
     table: str
     old_table: str | None  # where the rows are before this upgrade (None: new table)
@@ -374,11 +436,14 @@ class AddColumn(Step):
 
     def __post_init__(self) -> None:
         self.description = f"add field {self.rt_key}.{self.field.key} ({self.field.type})"
+        fill = _literal_default(self.field)
+        if self.old_table and fill is not _NO_DEFAULT:
+            self.description += f"; existing records get the default {thaw(self.field.default)!r}"
 
     def check(self, ctx: Context) -> None:
-        """A required field without default cannot be added to a table holding rows."""
+        """A required field without a literal default cannot join a table holding rows."""
         f = self.field
-        if not f.required or f.default is not None or not self.old_table:
+        if not f.required or not self.old_table or _literal_default(f) is not _NO_DEFAULT:
             return
         n = _count(ctx.conn, self.old_table)
         if n:
@@ -388,12 +453,30 @@ class AddColumn(Step):
             )
 
     def run(self, ctx: Context) -> None:
-        """Add the column (with FK), then fill the default where required."""
+        """Add the column (with FK), then write the default into every existing row."""
         _add_column(ctx, self.table, field_column(self.app_id, self.table, self.field))
-        if self.field.required and self.field.default is not None:
-            value = for_field(self.field).coerce(self.field, self.field.default)
+        value = _literal_default(self.field)
+        if self.old_table and value is not _NO_DEFAULT:
             col = sa.column(self.field.key, for_field(self.field).column_type(self.field))
             ctx.conn.execute(sa.update(sa.table(self.table, col)).values({col: value}))
+
+
+_NO_DEFAULT = object()
+
+
+def _literal_default(f: Field) -> Any:
+    """The stored value of ``f``'s default, or _NO_DEFAULT (none, or computed per record).
+
+    Computed defaults (``today``, ``$me``, an expression) do not coerce as plain values:
+    they apply to new records only, so existing rows stay empty.
+    """
+    if f.default is None:
+        return _NO_DEFAULT
+    try:
+        value = for_field(f).coerce(f, thaw(f.default))
+    except (FieldValueError, ValueError, TypeError, ArithmeticError, KeyError):
+        return _NO_DEFAULT
+    return _NO_DEFAULT if value is None else value
 
 
 @dataclass
@@ -542,43 +625,127 @@ class DropColumn(Step):
             ctx.op.drop_column(self.table, self.field.key)
 
 
-def _option_renames(of: Field, f: Field) -> dict[str, str]:
-    """old stored value -> new value, from the new options' ``renamed_from`` lists.
+CHOICE_TYPES = ("select", "multi_select")
 
-    Only values that are not options of the new version any more are rewritten.
-    """
-    current = {str(o.get("value")) for o in f.opt("options") or ()}
-    mapping: dict[str, str] = {}
-    for option in f.opt("options") or ():
-        for old in option.get("renamed_from") or ():
-            if str(old) not in current:
-                mapping[str(old)] = str(option["value"])
-    return mapping
+
+def option_values(f: Field) -> list[str]:
+    """The option values of a select or multi_select field, in declared order."""
+    return [o["value"] for o in f.opt("options") or () if isinstance(o, Mapping)]
+
+
+def option_renames(f: Field) -> dict[str, str]:
+    """old value -> new value, from the options' ``renamed_from`` (a value or a list)."""
+    out: dict[str, str] = {}
+    for o in f.opt("options") or ():
+        src = o.get("renamed_from") if isinstance(o, Mapping) else None
+        for old in [src] if isinstance(src, str) else list(src or ()):
+            out[old] = o["value"]
+    return out
 
 
 @dataclass
-class RenameOptionValues(Step):
-    """Rewrite stored values of a select field whose options were renamed (values kept)."""
+class ChangeOptions(Step):
+    """Rewrite stored values of options that a select/multi_select no longer has.
+
+    A removed value that a new option names in ``renamed_from`` is mapped to it. Any
+    other removed value is refused (naming the option, field and row count) while rows
+    hold it, unless the upgrade purges: then those values are cleared (data loss).
+    """
 
     table: str
+    old_table: str
+    old_column: str
     rt_key: str
-    column: str
+    field: Field  # the new field
     mapping: dict[str, str]
-    kind = "rename_option_values"
+    removed: tuple[str, ...]  # old values with no mapping
+    purge: bool = False
+    kind = "change_options"
 
     def __post_init__(self) -> None:
-        pairs = ", ".join(f"{old} -> {new}" for old, new in sorted(self.mapping.items()))
-        self.description = f"rename values of {self.rt_key}.{self.column}: {pairs}"
+        where = f"{self.rt_key}.{self.field.key}"
+        parts = [f"{old!r} -> {new!r}" for old, new in self.mapping.items()]
+        text = f"map options of {where}: {', '.join(parts)}" if parts else ""
+        if self.removed:
+            gone = ", ".join(repr(v) for v in self.removed)
+            how = "clear it where records hold it" if self.purge else "refused if records hold it"
+            text = (text + "; " if text else "") + f"remove option(s) {gone} of {where} ({how})"
+        self.description = text
+        self.data_loss = bool(self.removed) and self.purge
+
+    def _multi(self) -> bool:
+        return self.field.type == "multi_select"
+
+    def _holding(self, ctx: Context, table: str, column: str) -> dict[str, int]:
+        """How many rows hold each removed value."""
+        col = sa.column(column)
+        counts = dict.fromkeys(self.removed, 0)
+        if not self._multi():
+            q = (
+                sa.select(col, sa.func.count())
+                .select_from(sa.table(table, col))
+                .where(col.in_(self.removed))
+                .group_by(col)
+            )
+            counts.update({v: int(n) for v, n in ctx.conn.execute(q)})
+            return counts
+        for values in self._lists(ctx, table, column).values():
+            for v in set(values) & set(counts):
+                counts[v] += 1
+        return counts
+
+    def _lists(self, ctx: Context, table: str, column: str) -> dict[int, list]:
+        col = sa.column(column, sa.JSON())
+        q = (
+            sa.select(sa.column("id"), col)
+            .select_from(sa.table(table, col))
+            .where(col.is_not(None))
+        )
+        return {rid: v for rid, v in ctx.conn.execute(q) if isinstance(v, list)}
+
+    def check(self, ctx: Context) -> None:
+        """Refuse removing an option that records hold, naming it and the count."""
+        if not self.removed or self.purge:
+            return
+        held = {v: n for v, n in self._holding(ctx, self.old_table, self.old_column).items() if n}
+        if held:
+            shown = "; ".join(f"option {v!r} is held by {n} record(s)" for v, n in held.items())
+            first = next(iter(held))
+            raise InstallError(
+                f"cannot remove options of {self.rt_key}.{self.field.key}: {shown}. Map each "
+                f"to a remaining option (e.g. on that option: renamed_from: {first}), keep the "
+                "option, or upgrade with purge to clear these values"
+            )
 
     def run(self, ctx: Context) -> None:
-        """One UPDATE per new value."""
-        table = sa.table(self.table, sa.column(self.column))
-        col = table.c[self.column]
-        news: dict[str, list[str]] = {}
-        for old, new in self.mapping.items():
-            news.setdefault(new, []).append(old)
-        for new, olds in sorted(news.items()):
-            ctx.conn.execute(sa.update(table).where(col.in_(sorted(olds))).values({col: new}))
+        """UPDATE the values (select), or rewrite each list (multi_select)."""
+        cleared = {v: None for v in self.removed} if self.purge else {}
+        change = {**self.mapping, **cleared}
+        if self._multi():
+            self._run_multi(ctx, change)
+            return
+        col = sa.column(self.field.key)
+        table = sa.table(self.table, col)
+        for old, new in change.items():
+            ctx.conn.execute(sa.update(table).where(col == old).values({col: new}))
+
+    def _run_multi(self, ctx: Context, change: dict[str, str | None]) -> None:
+        order = {v: i for i, v in enumerate(option_values(self.field))}
+        col = sa.column(self.field.key, sa.JSON())
+        stmt = (
+            sa.update(sa.table(self.table, sa.column("id"), col))
+            .where(sa.column("id") == sa.bindparam("_id"))
+            .values({col: sa.bindparam("_v", type_=sa.JSON())})
+        )
+        updates = []
+        for rid, values in self._lists(ctx, self.table, self.field.key).items():
+            if not set(values) & set(change):
+                continue
+            mapped = {change.get(v, v) for v in values} - {None}
+            new = sorted(mapped, key=lambda v: order.get(v, len(order))) or None
+            updates.append({"_id": rid, "_v": new})
+        if updates:
+            ctx.conn.execute(stmt, updates)
 
 
 @dataclass
@@ -658,6 +825,7 @@ class _Phases:
     removals: list[Step] = field(default_factory=list)
     drops: list[Step] = field(default_factory=list)
     adds: list[Step] = field(default_factory=list)
+    values: list[Step] = field(default_factory=list)
     retypes: list[Step] = field(default_factory=list)
     rebuilds: list[Step] = field(default_factory=list)
     create_indexes: list[Step] = field(default_factory=list)
@@ -671,6 +839,7 @@ class _Phases:
             *self.removals,
             *self.drops,
             *self.adds,
+            *self.values,
             *self.retypes,
             *self.rebuilds,
             *self.create_indexes,
@@ -711,6 +880,7 @@ class _Planner:
     def build(self) -> Plan:
         """All steps in order."""
         self._plan_record_types()
+        self._plan_poly_retargets()
         self._plan_indexes()
         self._sort_creates()
         old_version = self.old.version if self.old else None
@@ -726,6 +896,35 @@ class _Planner:
         for old_rt in self.old.record_types if self.old else ():
             if self.old_to_new_rt(old_rt.key) is None:
                 self._removed_record_type(old_rt)
+
+    def _plan_poly_retargets(self) -> None:
+        """Stored ``customer:3`` values follow a renamed record type (no FK does it), and
+        a type dropped from a polymorphic link's ``to`` must not be held by any row."""
+        renamed = {new: old for new, old in self.rt_renames.items() if new != old}
+        for rt in self.new.record_types:
+            for f in rt.fields:
+                if f.type != "poly_link":
+                    continue
+                self._poly_dropped_targets(rt, f)
+                for target in f.opt("to") or ():
+                    if target in renamed:
+                        table = self._table(self.new, rt.key)
+                        step = RetargetPolyLinks(table, f.key, renamed[target], target)
+                        self.p.retypes.append(step)
+
+    def _poly_dropped_targets(self, rt: RecordType, f: Field) -> None:
+        old_key = self.rt_renames.get(rt.key)
+        if old_key is None:
+            return
+        old_rt = self.old.record_type(old_key)
+        name = f.renamed_from if f.renamed_from and old_rt.has_field(f.renamed_from) else f.key
+        if not old_rt.has_field(name) or old_rt.field(name).type != "poly_link":
+            return
+        for target in old_rt.field(name).opt("to") or ():
+            if self.old_to_new_rt(target) not in (f.opt("to") or ()):
+                table = self._table(self.old, old_key)
+                path = f"record_types.{rt.key}.fields.{f.key}"
+                self.p.removals.append(PolyTargetGone(table, name, target, path))
 
     def _table(self, app: App, rt_key: str) -> str:
         return naming.table_name(app.id, rt_key)
@@ -835,8 +1034,21 @@ class _Planner:
             step = Retype(table, old_table, of.key, rt.key, of, f)
             self.p.retypes.append(step)
             self.touched.add((table, f.key))
-        if of.type == f.type == "select" and (mapping := _option_renames(of, f)):
-            self.p.retypes.append(RenameOptionValues(table, rt.key, f.key, mapping))
+        elif f.type in CHOICE_TYPES:
+            self._changed_options(rt, of, f, table, old_table)
+
+    def _changed_options(
+        self, rt: RecordType, of: Field, f: Field, table: str, old_table: str
+    ) -> None:
+        kept = set(option_values(f))
+        gone = [v for v in option_values(of) if v not in kept]
+        if not gone:
+            return
+        renames = option_renames(f)
+        mapping = {v: renames[v] for v in gone if v in renames}
+        removed = tuple(v for v in gone if v not in renames)
+        step = ChangeOptions(table, old_table, of.key, rt.key, f, mapping, removed, self.purge)
+        self.p.values.append(step)
 
     def _changed_junction(self, old_rt: RecordType, rt: RecordType, of: Field, f: Field) -> None:
         if self._mapped_target(of) != f.opt("to"):

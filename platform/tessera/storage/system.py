@@ -54,6 +54,12 @@ app_versions = sa.Table(
     sa.Column("source_text", sa.Text),  # the template as the admin wrote it
     sa.Column("installed_at", sa.DateTime(timezone=True), nullable=False, server_default=_now),
     sa.Column("installed_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
+    # stable ids of record types, fields and options by name (tessera.merge.identity)
+    sa.Column("ids", sa.JSON),
+    # the author's template this version derives from, with its ids, when this version
+    # holds local customisations (builder edits, a merge); NULL: the source is the author's
+    sa.Column("upstream", sa.JSON),
+    sa.Column("upstream_ids", sa.JSON),
 )
 
 schema_history = sa.Table(

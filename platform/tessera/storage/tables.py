@@ -25,6 +25,8 @@ from tessera.meta.model import App, Field, RecordType
 from tessera.storage import naming, system
 
 LINK_TYPES = ("link", "user")  # a real FK column
+#: link-like columns indexed for "records linking here" (poly_link: ``customer:3``, no FK)
+INDEXED_LINKS = (*LINK_TYPES, "poly_link")
 ON_DELETE = {"restrict": "RESTRICT", "cascade": "CASCADE", "set_null": "SET NULL"}
 
 
@@ -156,7 +158,7 @@ def index_specs(app: App) -> dict[str, IndexSpec]:
         for f in rt.fields:
             if f.key in stored and f.unique:
                 add(table, (f.key,), unique=True)
-            if f.key in stored and f.type in LINK_TYPES:
+            if f.key in stored and f.type in INDEXED_LINKS:
                 add(table, (f.key,))
             if column_kind(f) == "junction":
                 add(naming.junction_name(app.id, rt.key, f.key), ("target_id",))

@@ -28,11 +28,14 @@ def init_app(app: Flask) -> None:
         auth,
         automation,
         builder,
+        dashboards,
         dataio,
         errorpages,
         headers,
         hostile,
         i18n,
+        kanban,
+        merge,
         present,
         profile,
         public,
@@ -50,7 +53,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(assets)
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",
-        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{public.TRANSLATIONS}",
+        f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
+        f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS};"
+        f"{public.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -69,6 +74,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     dataio.init_app(app)
     app.register_blueprint(builder.bp)
+    app.register_blueprint(merge.bp)
     automation.init_app(app)
 
 

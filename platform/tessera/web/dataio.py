@@ -284,6 +284,8 @@ def export(app_id: str, view_key: str):
 
     app = common.meta(app_id)
     v = common.view(app, view_key)
+    if v.record_type is None:
+        abort(404, _("A dashboard has no rows to export; export one of its views."))
     rt = app.record_type(v.record_type)
     fmt = "xlsx" if request.args.get("format") == "xlsx" else "csv"
     extra = quick_filter(rt)

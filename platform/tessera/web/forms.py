@@ -105,8 +105,8 @@ def to_form(f: Field, value: Any) -> Any:
         return [str(v) for v in value]
     if f.type == "boolean":
         return "true" if value else ""
-    if f.type == "attachment":
-        return value
+    if f.type in ("attachment", "poly_link"):
+        return value  # poly_link: the stored "customer:3" is what its chooser posts
     if isinstance(value, datetime):
         return (
             value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")

@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
-from tessera.fields import for_field
+from tessera.fields import for_field, polylinks
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType
 from tessera.web import people
@@ -89,6 +89,19 @@ def prime_links(app: App, rt: RecordType, rows: list[dict], paths: list[str]) ->
                 value = row.get(head)
                 ids.update(value if isinstance(value, list) else [value] if value else [])
             linked_rows(app, f.opt("to"), ids)
+        elif f.type == "poly_link":
+            prime_poly(app, f, rows)
+
+
+def prime_poly(app: App, f: Field, rows: list[dict]) -> None:
+    """Load the records a polymorphic link points to: one query per target type."""
+    by_type: dict[str, set[int]] = {}
+    for row in rows:
+        parts = polylinks.split(row.get(f.key))
+        if parts and app.has_record_type(parts[0]):
+            by_type.setdefault(parts[0], set()).add(parts[1])
+    for rt_key, ids in by_type.items():
+        linked_rows(app, rt_key, ids)
 
 
 def cell(app: App, rt: RecordType, path: str, row: dict[str, Any]) -> Markup:
@@ -136,6 +149,29 @@ def _link(app, rt, f, value, row) -> Markup:
             Markup('<a href="{}">{}</a>').format(href, title(target, linked.get(i)) or f"#{i}")
         )
     return Markup(", ").join(parts)
+
+
+def _poly(app, rt, f, value, row) -> Markup:
+    """``Customer · Acme`` linking to the record (its type's label, then its title)."""
+    parts = polylinks.split(value)
+    if parts is None or not app.has_record_type(parts[0]):
+        return escape(for_field(f).format(f, value, label_locale()))
+    target = app.record_type(parts[0])
+    found = linked_rows(app, target.key, {parts[1]}).get(parts[1])
+    href = url_for("records.show", app_id=app.id, rt_key=target.key, record_id=parts[1])
+    return Markup(
+        '<a href="{}" class="poly-link"><span class="chip poly-type">{}</span> {}</a>'
+    ).format(href, label(target.label, target.key), title(target, found) or f"#{parts[1]}")
+
+
+def poly_text(app: App, f: Field, value: Any) -> str:
+    """Plain text of a polymorphic link: ``Customer · Acme``."""
+    parts = polylinks.split(value)
+    if parts is None or not app.has_record_type(parts[0]):
+        return for_field(f).format(f, value, label_locale())
+    target = app.record_type(parts[0])
+    found = linked_rows(app, target.key, {parts[1]}).get(parts[1])
+    return f"{label(target.label, target.key)} · {title(target, found) or f'#{parts[1]}'}"
 
 
 def _user(app, rt, f, value, row) -> Markup:
@@ -199,6 +235,7 @@ _RENDERERS = {
     "multi_select": _multi,
     "link": _link,
     "link_many": _link,
+    "poly_link": _poly,
     "user": _user,
     "boolean": _boolean,
     "rating": _rating,

@@ -19,11 +19,12 @@ from flask_babel import gettext as _
 from tessera.access import audit, pool
 from tessera.access.rules import rights
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
-from tessera.fields import for_field
+from tessera.fields import for_field, polylinks
 from tessera.fields.files import check_metadata, upload_path
 from tessera.meta.model import App, RecordType
-from tessera.web import automation, common, forms, people, present, uploads
+from tessera.web import automation, common, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
+from tessera.web.i18n import label
 from tessera.web.security import safe_next
 
 bp = Blueprint("records", __name__)
@@ -42,6 +43,8 @@ def show(app_id: str, rt_key: str, record_id: int):
     record = common.engine_objects().records.get(app.id, rt.key, record_id, common.who())
     sections = display_sections(app, rt)
     present.prime_links(app, rt, [record], [f.key for f in rt.fields])
+    kind = request.args.get("kind") or None
+    story = timeline.build(app, rt, record_id, activity(app, rt, record_id), kind)
     return render_template(
         "record.html",
         app=app,
@@ -49,7 +52,10 @@ def show(app_id: str, rt_key: str, record_id: int):
         record=record,
         sections=sections,
         related=related_lists(app, rt, record_id),
-        activity=activity(app, rt, record_id),
+        activity=story["entries"],
+        kinds=story["kinds"],
+        kind=kind,
+        key_numbers=timeline.key_numbers(app, rt, record),
         views=common.views_of(app, rt.key),
         pool_owner=_pool_owner(app, rt),
     )
@@ -89,12 +95,16 @@ def related_lists(app: App, rt: RecordType, record_id: int) -> list[dict]:
     out = []
     for src in app.record_types:
         for f in src.fields:
-            if f.type != "link" or f.opt("to") != rt.key:
+            if f.type == "poly_link" and rt.key in polylinks.targets(f):
+                value: Any = {"type": rt.key, "id": record_id}  # "regarding this record"
+            elif f.type == "link" and f.opt("to") == rt.key:
+                value = record_id
+            else:
                 continue
             page = queries.list(
                 app.id,
                 src.key,
-                filter={"field": f.key, "op": "eq", "value": record_id},
+                filter={"field": f.key, "op": "eq", "value": value},
                 sort="-id",
                 limit=RELATED_ROWS,
                 user_id=common.who(),
@@ -102,7 +112,8 @@ def related_lists(app: App, rt: RecordType, record_id: int) -> list[dict]:
             )
             columns = _related_columns(src, f.key)
             present.prime_links(app, src, page.rows, columns)
-            out.append({"rt": src, "link": f, "page": page, "columns": columns})
+            prefill = record_id if f.type == "link" else polylinks.join(rt.key, record_id)
+            out.append({"rt": src, "link": f, "page": page, "columns": columns, "prefill": prefill})
     return out
 
 
@@ -289,6 +300,9 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
     queries = common.engine_objects().queries
     out = {}
     for f in spec.fields:
+        if f.type == "poly_link":
+            out[f.key] = _poly_choices(app, f, values.get(f.key))
+            continue
         if f.type not in ("link", "link_many"):
             continue
         target = app.record_type(f.opt("to"))
@@ -305,6 +319,35 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
         rows = list(chosen.values()) + [r for r in page.rows if r["id"] not in chosen]
         out[f.key] = [(r["id"], present.title(target, r)) for r in rows]
     return out
+
+
+def _poly_choices(app: App, f, current: Any) -> list[dict]:
+    """Per target type of a polymorphic link: its label, lookup URL and recent records."""
+    queries = common.engine_objects().queries
+    chosen = polylinks.split(current)
+    groups = []
+    for rt_key in polylinks.targets(f):
+        if not app.has_record_type(rt_key):
+            continue
+        target = app.record_type(rt_key)
+        page = queries.list(
+            app.id, rt_key, limit=PICKER_OPTIONS, sort="-updated_at", user_id=common.who()
+        )
+        rows = page.rows
+        if chosen and chosen[0] == rt_key and all(r["id"] != chosen[1] for r in rows):
+            rows = list(present.linked_rows(app, rt_key, {chosen[1]}).values()) + rows
+        groups.append(
+            {
+                "type": rt_key,
+                "label": label(target.label, rt_key),
+                "lookup": url_for("records.lookup", app_id=app.id, rt_key=rt_key),
+                "choices": [
+                    (polylinks.join(rt_key, r["id"]), present.title(target, r)) for r in rows
+                ],
+                "selected": bool(chosen and chosen[0] == rt_key),
+            }
+        )
+    return groups
 
 
 # -- delete, lookup, download ----------------------------------------------------------------

@@ -1,10 +1,10 @@
-"""The shell: home page (installed apps), an app's overview, and the navigation data."""
+"""The shell: home page (home dashboards, installed apps), an app's overview, navigation."""
 
 from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 
-from tessera.web import common
+from tessera.web import common, dashboards
 
 bp = Blueprint("shell", __name__)
 common.protect(bp)
@@ -26,8 +26,10 @@ def navigation() -> dict:
 
 @bp.get("/")
 def home():
-    """The installed apps with their record types and views."""
-    return render_template("home.html")
+    """The ``home:`` dashboard of each app that declares one, then the installed apps."""
+    apps = sorted(common.engine_objects().registry.apps.values(), key=lambda a: a.id)
+    seen = [common.navigable(a) for a in apps]
+    return render_template("home.html", dashboards=dashboards.home_dashboards(seen))
 
 
 @bp.get("/a/<app_id>")

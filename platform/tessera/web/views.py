@@ -8,8 +8,10 @@ and writes only through ``Records``. Query-string settings: ``sort`` (``-field,f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import (
     Blueprint,
@@ -22,16 +24,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from werkzeug.datastructures import MultiDict
 
 from tessera import prefs
 from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
-from tessera.fields import for_field
-from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View, thaw
 from tessera.storage.naming import SYSTEM_COLUMNS
-from tessera.web import charts, common, present
+from tessera.web import charts, common, dashboards, present
 from tessera.web.hostile import db_int, maybe_int, page_number
-from tessera.web.i18n import label, label_locale
+from tessera.web.i18n import label
+from tessera.web.kanban import lane_values, lanes_json, sum_fields, totals
+from tessera.web.kanban import lanes as lanes_of
 from tessera.web.security import safe_next
 
 bp = Blueprint("views", __name__)
@@ -39,7 +42,7 @@ common.protect(bp)
 
 PAGE_SIZE = 25
 BOARD_LIMIT = 500
-QUICK_TYPES = ("select", "boolean", "user")
+QUICK_TYPES = ("select", "boolean", "user", "link")
 SETTABLE_TYPES = ("select", "boolean", "user")
 
 
@@ -51,6 +54,8 @@ def show(app_id: str, view_key: str):
     variant = _variant_redirect(app, v)
     if variant is not None:
         return variant
+    if v.type == "dashboard":
+        return dashboards.page(app, v)
     rt = app.record_type(v.record_type)
     _needs_visible_fields(rt, v)
     render = {"table": table, "kanban": kanban, "calendar": calendar, "chart": chart}.get(v.type)
@@ -61,11 +66,16 @@ def show(app_id: str, view_key: str):
 
 def _needs_visible_fields(rt: RecordType, v: View) -> None:
     """A board, calendar or chart built on a field the user's roles hide is refused."""
-    keys = [v.group_by, v.date_field, v.options.get("x"), v.options.get("value")]
-    hidden = [k for k in keys if isinstance(k, str) and not rt.has_field(k.split(".")[0])]
-    hidden = [k for k in hidden if k not in SYSTEM_COLUMNS]
+    hidden = hidden_fields(rt, v)
     if hidden:
         abort(403, _("This view is built on a field your roles hide: %(f)s.", f=hidden[0]))
+
+
+def hidden_fields(rt: RecordType, v: View) -> list[str]:
+    """The fields a view is built on that the user's roles hide."""
+    keys = [v.group_by, v.date_field, v.options.get("x"), v.options.get("value")]
+    hidden = [k for k in keys if isinstance(k, str) and not rt.has_field(k.split(".")[0])]
+    return [k for k in hidden if k not in SYSTEM_COLUMNS]
 
 
 @bp.get("/a/<app_id>/r/<rt_key>")
@@ -78,20 +88,30 @@ def all_records(app_id: str, rt_key: str):
 
 # -- shared query settings ---------------------------------------------------------------------
 def quick_fields(rt: RecordType) -> list[Field]:
-    """Fields offered as quick filters (select, yes/no and user fields)."""
+    """Fields offered as quick filters (select, yes/no, user and link fields)."""
     return [f for f in rt.fields if f.type in QUICK_TYPES]
 
 
-def quick_filter(rt: RecordType) -> list[dict]:
-    """Conditions from the ``f.<field>`` query arguments."""
+def quick_filter(rt: RecordType, args=None) -> list[dict]:
+    """Conditions from the ``f.<field>`` query arguments (of this request, or ``args``)."""
+    args = request.args if args is None else args
     leaves = []
     for f in quick_fields(rt):
-        value = request.args.get(f"f.{f.key}", "")
+        value = args.get(f"f.{f.key}", "")
         if value == "__empty__":
             leaves.append({"field": f.key, "op": "is_empty"})
         elif value:
             leaves.append({"field": f.key, "op": "eq", "value": value})
     return leaves
+
+
+def quick_links(app: App, quick: list[Field]) -> dict[str, list[tuple[int, str]]]:
+    """For each link quick filter: (id, title) of the target records offered as choices."""
+    out = {}
+    for f in quick:
+        if f.type == "link" and app.has_record_type(f.opt("to")):
+            out[f.key] = lane_values(app, f, None)
+    return out
 
 
 def combined_filter(v: View, extra: list[dict]) -> dict | None:
@@ -155,6 +175,7 @@ def table(app: App, rt: RecordType, v: View):
         pages=pages,
         size=size,
         quick=quick_fields(rt),
+        quick_links=quick_links(app, quick_fields(rt)),
         settable=_settable(rt),
         variants=_variants(app, v),
         args=request.args,
@@ -190,86 +211,36 @@ def _variants(app: App, v: View) -> list[dict]:
 
 # -- kanban --------------------------------------------------------------------------------
 def kanban(app: App, rt: RecordType, v: View):
-    """Cards in one column per option of the group-by select field."""
+    """Cards in one lane per option of a select, or per record of a link's target type."""
     group = rt.field(v.group_by)
-    objects = common.engine_objects()
     filt = combined_filter(v, quick_filter(rt))
     q = request.args.get("q") or None
-    rows = objects.queries.list(
-        app.id,
-        rt.key,
-        filter=filt,
-        q=q,
-        sort=sort_arg(v) or None,
-        limit=BOARD_LIMIT,
+    rows = common.engine_objects().queries.list(
+        app.id, rt.key, filter=filt, q=q, sort=sort_arg(v) or None, limit=BOARD_LIMIT,
         user_id=common.who(),
-    ).rows
-    sum_field = _sum_field(rt)
-    measures = [("count", None)] + ([("sum", sum_field.key)] if sum_field else [])
-    totals = {
-        r["group"]: r
-        for r in objects.queries.aggregate(
-            app.id,
-            rt.key,
-            group_by=group.key,
-            measures=measures,
-            filter=filt,
-            q=q,
-            user_id=common.who(),
-        )
-    }
+    ).rows  # fmt: skip
     shown = [c for c in v.columns if rt.has_field(c.split(".")[0])]
     card_fields = [c for c in shown if c != rt.title][:4] or _card_fields(rt)
     present.prime_links(app, rt, rows, card_fields)
-    lanes = _lanes(group, rows, totals, sum_field)
     return render_template(
         "view_kanban.html",
         app=app,
         rt=rt,
         view=v,
-        lanes=lanes,
+        lanes=lanes_of(app, rt, v, rows, totals(app, rt, v, filt, q)),
         group=group,
         card_fields=card_fields,
-        sum_field=sum_field,
+        sum_fields=sum_fields(rt, v),
         truncated=len(rows) >= BOARD_LIMIT,
         quick=[f for f in quick_fields(rt) if f.key != group.key],
+        quick_links=quick_links(app, [f for f in quick_fields(rt) if f.key != group.key]),
         args=request.args,
     )
-
-
-def _sum_field(rt: RecordType) -> Field | None:
-    money = [f for f in rt.fields if f.type == "currency" and for_field(f).stored]
-    return money[0] if money else None
 
 
 def _card_fields(rt: RecordType) -> list[str]:
     skip = {rt.title, "long_text", "attachment"}
     return [f.key for f in rt.fields if f.key not in skip and f.type not in skip][:3]
-
-
-def _lanes(group: Field, rows, totals, sum_field) -> list[dict]:
-    lanes = []
-    values = [o["value"] for o in group.opt("options")]
-    if any(r.get(group.key) is None for r in rows) or None in totals:
-        values.append(None)
-    for value in values:
-        total = totals.get(value, {})
-        lanes.append(
-            {
-                "value": value,
-                "label": option_label(group, value, label_locale()) if value else _("(none)"),
-                "rows": [r for r in rows if r.get(group.key) == value],
-                "count": total.get("count", 0),
-                "sum": _money(sum_field, total.get(f"sum_{sum_field.key}") if sum_field else None),
-            }
-        )
-    return lanes
-
-
-def _money(f: Field | None, value: Any) -> str:
-    if f is None:
-        return ""
-    return for_field(f).format(f, value or 0, label_locale())
 
 
 @bp.route("/a/<app_id>/v/<view_key>/move", methods=["POST", "PATCH"])
@@ -286,7 +257,7 @@ def move(app_id: str, view_key: str):
     if record_id is None:
         abort(400, _("Which card? Send its id."))
     value = data.get("value") or None
-    if value is not None and not isinstance(value, str):
+    if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
         abort(400, _("The column to move the card to must be text."))
     try:
         row = common.engine_objects().records.update(
@@ -300,8 +271,26 @@ def move(app_id: str, view_key: str):
     except (ValidationFailed, Conflict, NotFound) as exc:
         return _move_failed(app, v, exc)
     if common.wants_json():
-        return {"id": row["id"], "version": row["version"], "value": row.get(v.group_by)}
+        return {
+            "id": row["id"],
+            "version": row["version"],
+            "value": row.get(v.group_by),
+            "lanes": _fresh_lanes(app, v, data),
+        }
     return redirect(url_for("views.show", app_id=app.id, view_key=v.key))
+
+
+def _fresh_lanes(app: App, v: View, data) -> list[dict]:
+    """Counts and totals of every lane after a move, under the board's filters and search
+    (the page sends its query string as ``args``), so its headers update without a reload.
+    """
+    rt = app.record_type(v.record_type)
+    args = data.get("args") if isinstance(data.get("args"), str) else ""
+    board = MultiDict(parse_qsl(args.lstrip("?"), keep_blank_values=False))
+    filt = combined_filter(v, quick_filter(rt, board))
+    sums = totals(app, rt, v, filt, board.get("q") or None)
+    values = [value for value, _label in lane_values(app, rt.field(v.group_by), v)]
+    return lanes_json(rt, v, sums, [*values, None])
 
 
 def _move_failed(app: App, v: View, exc: RecordError):
@@ -406,60 +395,40 @@ def _bound(f: Field, day: date) -> str:
 
 # -- chart ---------------------------------------------------------------------------------
 def chart(app: App, rt: RecordType, v: View):
-    """Bars of an aggregate per value of the x field, drawn as server-side SVG."""
-    x = v.options.get("x") or v.group_by
-    fn, value = v.options.get("aggregate", "count"), v.options.get("value")
-    xf = rt.field(x)
-    bucket = "month" if xf.type in ("date", "datetime") else None
-    rows = common.engine_objects().queries.aggregate(
-        app.id,
-        rt.key,
-        group_by=x,
-        bucket=bucket,
-        measures=[(fn, None if fn == "count" else value)],
-        filter=combined_filter(v, quick_filter(rt)),
-        user_id=common.who(),
+    """A chart drawn by ECharts from the view's aggregates, with its numbers as a table."""
+    data = charts.payload(app, rt, v, quick_filter(rt))
+    return render_template("view_chart.html", app=app, rt=rt, view=v, chart=data)
+
+
+@bp.get("/a/<app_id>/v/<view_key>/records")
+def drill(app_id: str, view_key: str):
+    """The records behind one bar, slice or stage of a chart (``x``, ``s``: its keys)."""
+    app = common.meta(app_id)
+    v = common.view(app, view_key)
+    if v.type != "chart":
+        abort(404, _("Only charts lead to the records behind them."))
+    rt = app.record_type(v.record_type)
+    _needs_visible_fields(rt, v)
+    x, s = request.args.get("x"), request.args.get("s")
+    where = charts.drill_filter(rt, v, x, s)
+    base = common.all_view(rt)
+    shown = replace(
+        base,
+        label=_drill_label(app, rt, v, x, s),
+        filter=charts.combined(v, where),
     )
-    column = "count" if fn == "count" else f"{fn}_{value}"
-    bars = [(_group_label(app, xf, r["group"], bucket), r[column] or 0) for r in rows]
-    if xf.type == "select" and not bucket:
-        order = {o["value"]: i for i, o in enumerate(xf.opt("options"))}
-        pairs = sorted(zip(rows, bars, strict=True), key=lambda p: order.get(p[0]["group"], 99))
-        bars = [b for _r, b in pairs]
-    vf = rt.field(value) if value and rt.has_field(value) else None
-    fmt = (lambda n: for_field(vf).format(vf, n, label_locale())) if vf else (lambda n: f"{n:,}")
-    return render_template(
-        "view_chart.html",
-        app=app,
-        rt=rt,
-        view=v,
-        svg=charts.bars(bars, fmt),
-        bars=bars,
-        fmt=fmt,
-        measure=_measure_label(rt, fn, vf),
-    )
+    return table(app, rt, shown)
 
 
-def _group_label(app: App, f: Field, value: Any, bucket: str | None) -> str:
-    if value is None:
-        return _("(none)")
-    if bucket:
-        return str(value)
-    if f.type == "user":
-        from tessera.web import people
-
-        return people.directory().get(value, f"#{value}")
-    if f.type == "link":
-        target = app.record_type(f.opt("to"))
-        return present.title(target, present.linked_rows(app, target.key, {value}).get(value))
-    return for_field(f).format(f, value, label_locale())
-
-
-def _measure_label(rt: RecordType, fn: str, vf: Field | None) -> str:
-    if fn == "count" or vf is None:
-        return _("Number of records")
-    names = {"sum": _("Sum"), "avg": _("Average"), "min": _("Minimum"), "max": _("Maximum")}
-    return f"{names.get(fn, fn)}: {label(vf.label, vf.key)}"
+def _drill_label(app: App, rt: RecordType, v: View, x: str | None, s: str | None) -> dict:
+    parts = [label(v.label, v.key)]
+    if x is not None and v.options.get("chart_type") != "kpi":
+        xf, bucket = charts.x_bucket(rt, v)
+        parts.append(charts.value_text(app, xf, x, bucket))
+    series = v.group_by
+    if s is not None and series and rt.has_field(series):
+        parts.append(charts.value_text(app, rt.field(series), s, None))
+    return {"en": " · ".join(parts)}
 
 
 # -- bulk actions ----------------------------------------------------------------------------

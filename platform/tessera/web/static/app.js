@@ -135,9 +135,11 @@
     list.prepend(card);
     count(from, -1); count(lane, 1);
     send(board.getAttribute("data-move-url"), {
-      id: card.getAttribute("data-id"), version: card.getAttribute("data-version"), value: lane.getAttribute("data-value")
+      id: card.getAttribute("data-id"), version: card.getAttribute("data-version"), value: lane.getAttribute("data-value"),
+      args: window.location.search
     }).then(function (res) {
       if (res.ok) {
+        laneNumbers(res.data.lanes || []);
         card.setAttribute("data-version", res.data.version);
         card.querySelector('input[name="version"]').value = res.data.version;
         card.querySelector(".move-form select").value = lane.getAttribute("data-value");
@@ -150,10 +152,68 @@
     });
   }
 
+  /* Lane headers after a move: the server's fresh counts and totals (formulas included). */
+  function laneNumbers(lanes) {
+    lanes.forEach(function (numbers) {
+      var lane = board.querySelector('.lane[data-value="' + CSS.escape(numbers.value) + '"]');
+      if (!lane) return;
+      var el = lane.querySelector("[data-count]");
+      if (el) el.textContent = numbers.count;
+      (numbers.sums || []).forEach(function (text, i) {
+        var sum = lane.querySelector('[data-sum="' + i + '"] [data-sum-value]');
+        if (sum) sum.textContent = text;
+      });
+    });
+  }
+
+  /* Wide boards: arrows and "columns 1–4 of 7" when lanes overflow the screen. */
+  document.querySelectorAll("[data-board-wrap]").forEach(function (wrap) {
+    var scroller = wrap.querySelector(".board"), nav = wrap.querySelector("[data-board-nav]");
+    var status = wrap.querySelector("[data-board-status]");
+    function update() {
+      var lanes = scroller.querySelectorAll(".lane"), box = scroller.getBoundingClientRect();
+      var first = 0, last = 0;
+      lanes.forEach(function (lane, i) {
+        var r = lane.getBoundingClientRect();
+        if (r.right > box.left + 1 && r.left < box.right - 1) { if (!first) first = i + 1; }
+        if (r.left < box.right - 1 && r.right <= box.right + 1) last = i + 1;
+      });
+      var overflow = scroller.scrollWidth > scroller.clientWidth + 1;
+      nav.hidden = !overflow;
+      wrap.classList.toggle("more-left", scroller.scrollLeft > 1);
+      wrap.classList.toggle("more-right", scroller.scrollLeft + scroller.clientWidth < scroller.scrollWidth - 1);
+      status.textContent = status.getAttribute("data-text").replace("{first}", first || 1)
+        .replace("{last}", Math.max(last, first || 1)).replace("{total}", lanes.length);
+      nav.querySelector('[data-scroll="-1"]').disabled = scroller.scrollLeft <= 1;
+      nav.querySelector('[data-scroll="1"]').disabled = !wrap.classList.contains("more-right");
+    }
+    nav.addEventListener("click", function (e) {
+      var button = e.target.closest("[data-scroll]");
+      if (button) scroller.scrollBy({ left: parseInt(button.getAttribute("data-scroll"), 10) * scroller.clientWidth * 0.8, behavior: "smooth" });
+    });
+    scroller.addEventListener("scroll", update);
+    window.addEventListener("resize", update);
+    update();
+  });
+
   function count(lane, delta) {
     var el = lane.querySelector("[data-count]");
     if (el) el.textContent = Math.max(0, parseInt(el.textContent || "0", 10) + delta);
   }
+
+  /* Polymorphic links: pick the record type, then search records of that type. */
+  document.querySelectorAll("[data-poly]").forEach(function (box) {
+    var kind = box.querySelector("[data-poly-type]"), select = box.querySelector("[data-poly-value]");
+    kind.addEventListener("change", function () {
+      var chosen = kind.options[kind.selectedIndex];
+      select.setAttribute("data-picker", chosen.getAttribute("data-lookup"));
+      select.setAttribute("data-value-prefix", kind.value + ":");
+      select.value = "";
+      var input = box.querySelector("input[data-picker-for]");
+      if (input) { input.value = ""; input.focus(); }
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+  });
 
   /* Link pickers: search-as-you-type over the lookup endpoint (single links). */
   document.querySelectorAll("select[data-picker]:not([multiple])").forEach(function (select) {
@@ -184,9 +244,11 @@
     var timer = null, active = -1, items = [];
 
     function choose(item) {
-      var opt = Array.prototype.find.call(select.options, function (o) { return o.value === String(item.id); });
-      if (!opt) { opt = new Option(item.title, item.id); select.add(opt); }
-      select.value = String(item.id);
+      // a polymorphic link's value is "<type>:<id>" (the prefix follows its type chooser)
+      var value = (select.getAttribute("data-value-prefix") || "") + item.id;
+      var opt = Array.prototype.find.call(select.options, function (o) { return o.value === value; });
+      if (!opt) { opt = new Option(item.title, value); select.add(opt); }
+      select.value = value;
       input.value = item.title;
       close();
       select.dispatchEvent(new Event("change", { bubbles: true }));
