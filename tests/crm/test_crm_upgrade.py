@@ -62,8 +62,11 @@ def test_upgrade_keeps_every_row(t, version, tmp_path):
     t.registry.reload()
     assert t.registry.app("crm").version == "2.0.0"
     assert not [s for s in plan.steps if s.data_loss]
-    renamed = "churned -> lost, customer -> active, lead -> potential, prospect -> potential"
-    assert f"rename values of customer.stage: {renamed}" in [s.description for s in plan.steps]
+    mapped = [s.description for s in plan.steps if s.kind == "change_options"]
+    assert mapped == [
+        "map options of customer.stage: 'lead' -> 'potential', 'prospect' -> 'potential', "
+        "'customer' -> 'active', 'churned' -> 'lost'"
+    ]
     after = {rt: t.queries.list("crm", rt, with_total=True).total for rt in before}
     assert after == before == {"customer": 2, "follow_up": 1, "opportunity": 1, "ticket": 1}
     a = rec.get("crm", "customer", acme["id"])
