@@ -12,7 +12,7 @@ from tessera.fields.base import FieldType, register
 BUILTIN = {
     "text", "long_text", "number", "currency", "percent", "boolean", "date", "datetime",
     "email", "phone", "url", "select", "multi_select", "link", "link_many", "user",
-    "attachment", "auto_number", "formula", "rollup", "lookup", "rating", "poly_link",
+    "attachment", "auto_number", "formula", "rollup", "lookup", "rating", "poly_link", "table",
 }  # fmt: skip
 KNOWN_OPS = {
     "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "not_contains",
@@ -20,7 +20,7 @@ KNOWN_OPS = {
     "within_next_days", "before_today", "after_today",
 }  # fmt: skip
 COMPUTED = {"formula", "rollup", "lookup", "auto_number"}
-NOT_STORED = {"link_many", "lookup"}
+NOT_STORED = {"link_many", "lookup", "table"}
 
 
 def test_every_builtin_is_registered():

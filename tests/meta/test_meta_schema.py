@@ -48,7 +48,7 @@ def test_every_ref_resolves():
 def test_field_schema_has_one_definition_per_field_type():
     schema = registry().contents("https://tessera.dev/schemas/field.json")
     types = schema["properties"]["type"]["enum"]
-    assert len(types) == len(set(types)) == 22
+    assert len(types) == len(set(types)) >= 23  # the registry test below pins the names
     for name in types:
         definition = schema["$defs"][name]
         assert definition["additionalProperties"] is False, name

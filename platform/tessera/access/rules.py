@@ -39,6 +39,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from tessera.access.principal import Principal
 from tessera.access.tables import record_shares, team_members
+from tessera.meta.children import expand
 from tessera.meta.model import (
     FIELD_LEVELS,
     OPERATIONS,
@@ -222,7 +223,7 @@ def _tables(app: App, table: sa.Table) -> dict[str, sa.Table]:
     found = table.metadata.tables
     return {
         r.key: found[table_name(app.id, r.key)]
-        for r in app.record_types
+        for r in expand(app).record_types  # with child tables, for items.product
         if table_name(app.id, r.key) in found
     }
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import json as json_text
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
@@ -268,6 +269,8 @@ def field_value(f, value: Any, locale: str) -> Any:
         return value
     if f.type in LABELLED:
         return ft.format(f, value, locale)
+    if f.type == "table":  # the rows as JSON text, which an import reads back
+        return json_text.dumps(ft.to_json(f, value), ensure_ascii=False)
     if f.type == "poly_link":
         return value  # "customer:3": what an import reads back
     if f.type == "formula":

@@ -12,12 +12,13 @@ from tessera.fields import (
     links,
     numbers,
     polylinks,
+    tables,
     temporal,
     text,
 )
 from tessera.fields.base import WRITTEN_AS, FieldType, for_field, get, names, register
 
-BUILTIN_MODULES = (text, numbers, temporal, choice, links, polylinks, files, computed)
+BUILTIN_MODULES = (text, numbers, temporal, choice, links, polylinks, files, computed, tables)
 builtin: list[FieldType] = [ft for module in BUILTIN_MODULES for ft in module.builtin]
 
 for _field_type in builtin:

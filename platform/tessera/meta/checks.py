@@ -18,6 +18,7 @@ from typing import Any
 from tessera import expr
 from tessera.errors import Problem
 from tessera.meta.checks_charts import ChartChecks
+from tessera.meta.children import NOT_IN_ROWS, ROW_COLUMNS, child_key
 from tessera.meta.model import SEARCHABLE as SEARCH_TYPES
 from tessera.meta.validate import suggest
 from tessera.storage.naming import SYSTEM_COLUMNS, junction_name, table_name
@@ -28,7 +29,9 @@ LINKS = {"link", "link_many"}
 COMPUTED = {"formula", "rollup", "lookup", "auto_number"}
 #: fields without their own column (so no index on them), for types not registered (yet);
 #: a registered FieldType's ``stored`` has the last word
-NOT_STORED = {"link_many", "lookup"}
+NOT_STORED = {"link_many", "lookup", "table"}
+#: field types that get a table of their own named ``rt_<app>_<type>__<field>``
+CHILD_TABLES = {"link_many", "table"}
 NO_VALUE_OPS = {"is_empty", "is_not_empty", "before_today", "after_today", "changed"}
 LIST_OPS = {"in", "not_in"}
 DAYS_OPS = {"within_last_days", "within_next_days"}
@@ -82,6 +85,13 @@ class Checker(ChartChecks):
         for _, rt in _items(data.get("record_types"), "record_types"):
             if isinstance(rt.get("key"), str):
                 self.types.setdefault(rt["key"], rt)
+        #: the rows of each table field, as pseudo record types keyed ``<type>__<field>``
+        self.children: dict[str, dict] = {}
+        for key, rt in self.types.items():
+            for _, f in _items(rt.get("fields"), ""):
+                if f.get("type") == "table" and isinstance(f.get("key"), str):
+                    rows = {"key": child_key(key, f["key"]), "fields": f.get("fields")}
+                    self.children.setdefault(rows["key"], rows)
         self.forms = {
             f["key"]: f
             for _, f in _items(data.get("forms"), "forms")
@@ -97,7 +107,8 @@ class Checker(ChartChecks):
         out: dict[str, dict] = {}
         if not isinstance(rt_key, str):
             return out
-        for _, f in _items(_dict(self.types.get(rt_key)).get("fields"), ""):
+        rt = self.children.get(rt_key) or self.types.get(rt_key)  # a clash is reported
+        for _, f in _items(_dict(rt).get("fields"), ""):
             if isinstance(f.get("key"), str):
                 out.setdefault(f["key"], f)
         return out
@@ -194,10 +205,20 @@ class Checker(ChartChecks):
                     f'"{name}" is a reserved field name',
                     f"the engine adds {', '.join(SYSTEM_COLUMNS)} itself; pick another name",
                 )
-            elif isinstance(app_id, str) and isinstance(key, str) and f.get("type") == "link_many":
+            elif isinstance(app_id, str) and isinstance(key, str) and f.get("type") in CHILD_TABLES:
                 self.name_length(f"{fpath}.key", junction_name(app_id, key, str(name)))
+                self.child_clash(f"{fpath}.key", child_key(key, str(name)))
         if isinstance(app_id, str) and isinstance(key, str):
             self.name_length(f"{path}.key", table_name(app_id, key))
+
+    def child_clash(self, path: str, key: str) -> None:
+        """A table field's rows must not take the table of a record type named like them."""
+        if key in self.types:
+            self.add(
+                path,
+                f'its rows would be stored like record type "{key}"',
+                "rename the field or that record type",
+            )
 
     def name_length(self, path: str, name: str) -> None:
         """Report a database object name longer than the database allows."""
@@ -342,6 +363,48 @@ class Checker(ChartChecks):
                     hint = suggest(one, self.types)
                     self.add(f"{path}.to[{i}]", f'record type "{one}" does not exist', hint)
 
+    def field_table(self, path: str, f: dict, rt_key: str) -> None:
+        """Row fields: unique keys, no engine column names, supported types, their own checks."""
+        rows_key = child_key(str(rt_key), str(f.get("key")))
+        self.unique(f.get("fields"), f"{path}.fields", "row field")
+        low, high = f.get("min_rows"), f.get("max_rows")
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            self.add(f"{path}.min_rows", f"min_rows ({low}) is greater than max_rows ({high})")
+        for fpath, rf in _items(f.get("fields"), f"{path}.fields"):
+            if self.row_field_ok(fpath, rf):
+                self.check_field(fpath, rf, rows_key)
+        rows = {"key": rows_key, "fields": f.get("fields")}
+        self.check_formula_cycles(path, rows)
+
+    def row_field_ok(self, path: str, rf: dict) -> bool:
+        """A row field's key and type fit a child table (reported otherwise)."""
+        name, ftype = rf.get("key"), rf.get("type")
+        if name in SYSTEM_COLUMNS or name in ROW_COLUMNS:
+            reserved = ", ".join((*SYSTEM_COLUMNS, *ROW_COLUMNS))
+            self.add(
+                f"{path}.key", f'"{name}" is a reserved row field name', f"not one of {reserved}"
+            )
+        if ftype == "table":
+            self.add(
+                f"{path}.type",
+                "a table cannot hold another table (no nested tables)",
+                "make the inner rows a record type of their own with a link to this one",
+            )
+            return False
+        if ftype in NOT_IN_ROWS:
+            allowed = "any type except " + ", ".join(sorted(NOT_IN_ROWS))
+            self.add(f"{path}.type", f"a table row cannot hold a {ftype} field", allowed)
+            return False
+        if ftype == "link" and rf.get("on_delete", "restrict") != "restrict":
+            self.add(
+                f"{path}.on_delete",
+                "a link in a table row must use on_delete: restrict",
+                "rows are only changed together with their record; delete those rows first",
+            )
+        if rf.get("unique"):
+            self.add(f"{path}.unique", "row fields cannot be unique", "remove unique")
+        return True
+
     def field_formula(self, path: str, f: dict, rt_key: str) -> None:
         """The formula parses and names existing fields."""
         names = self.formula_names(f)
@@ -364,7 +427,12 @@ class Checker(ChartChecks):
 
     def field_rollup(self, path: str, f: dict, rt_key: str) -> None:
         """``from`` exists, ``via`` is a link on it pointing here, ``field`` fits."""
+        if "table" in f or not ("from" in f or "via" in f):
+            self.rollup_table(path, f, rt_key)
+            return
         src = f.get("from")
+        if "via" not in f:
+            self.add(path, "a rollup with from also needs via", "the link on from pointing here")
         if not isinstance(src, str):
             return
         if src not in self.types:
@@ -381,6 +449,22 @@ class Checker(ChartChecks):
         elif link is not None and not _links_to(link, rt_key):
             self.add(f"{path}.via", f"{src}.{via} is not a link to {rt_key}")
         self.rollup_field(path, f, src, theirs)
+
+    def rollup_table(self, path: str, f: dict, rt_key: str) -> None:
+        """``table`` is a table field here (and excludes from/via); ``field`` is a row field."""
+        name = f.get("table")
+        mine = self.fields(rt_key)
+        tables = [k for k, v in mine.items() if v.get("type") == "table"]
+        if name is None:
+            self.add(path, "a rollup needs table, or from and via", "e.g. table: items")
+            return
+        if "from" in f or "via" in f:
+            self.add(path, "a rollup takes either table, or from and via, not both")
+        if mine.get(name, {}).get("type") != "table":
+            hint = suggest(name, tables) or (f"tables: {', '.join(tables)}" if tables else None)
+            self.add(f"{path}.table", f'"{name}" is not a table field of {rt_key}', hint)
+            return
+        self.rollup_field(path, f, f"{name} rows", self.fields(child_key(rt_key, name)))
 
     def rollup_field(self, path: str, f: dict, src: str, theirs: dict[str, dict]) -> None:
         """The aggregated field exists (unless counting) and is numeric for sum/avg."""
@@ -447,8 +531,13 @@ class Checker(ChartChecks):
 
     # -- references and conditions ----------------------------------------------------
 
-    def resolve(self, name: str, rt_key: str | None) -> tuple[dict | None, str | None]:
-        """The field a (dotted) path names, or (None, problem text + hint)."""
+    def resolve(
+        self, name: str, rt_key: str | None, rows: bool = False
+    ) -> tuple[dict | None, str | None]:
+        """The field a (dotted) path names, or (None, problem text + hint).
+
+        ``rows``: the path may go into a table field's rows (conditions: any row matches).
+        """
         parts = name.split(".")
         current = rt_key
         for i, part in enumerate(parts):
@@ -461,6 +550,12 @@ class Checker(ChartChecks):
                 return None, f'unknown field "{part}" on {current}|{suggest(part, fields) or ""}'
             if last:
                 return f, None
+            if f.get("type") == "table" and rows:
+                current = child_key(str(current), part)
+                continue
+            if f.get("type") == "table":
+                hint = f"only conditions look into rows; sum them with a rollup (table: {part})"
+                return None, f'"{part}" is a table, so "{name}" cannot be used here|{hint}'
             if f.get("type") not in LINKS:
                 return None, f'"{part}" is not a link, so "{name}" cannot follow it|'
             current = f.get("to")
@@ -476,12 +571,12 @@ class Checker(ChartChecks):
         return None, None
 
     def field_exists(
-        self, name: Any, path: str, rt_key: str | None, what: str = "field"
+        self, name: Any, path: str, rt_key: str | None, what: str = "field", rows: bool = False
     ) -> dict | None:
         """Report ``name`` unless it resolves on ``rt_key``; the field or None."""
-        if not isinstance(name, str) or rt_key not in self.types:
+        if not isinstance(name, str) or (rt_key not in self.types and rt_key not in self.children):
             return None
-        f, problem = self.resolve(name, rt_key)
+        f, problem = self.resolve(name, rt_key, rows)
         if problem:
             message, _, hint = problem.partition("|")
             prefix = "" if what == "field" else f"{what}: "
@@ -512,7 +607,7 @@ class Checker(ChartChecks):
 
     def leaf(self, cond: dict, path: str, rt_key: str | None, changes: bool) -> None:
         """Check one ``{field, op, value}`` condition."""
-        f = self.field_exists(cond.get("field"), f"{path}.field", rt_key)
+        f = self.field_exists(cond.get("field"), f"{path}.field", rt_key, rows=True)
         op, value, has_value = cond.get("op"), cond.get("value"), "value" in cond
         if op in CHANGE_OPS and not changes:
             self.add(f"{path}.op", f'op "{op}" is only allowed in a workflow\'s when')

@@ -47,6 +47,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from tessera import fields as field_types
 from tessera.errors import FieldValueError, Problem, TesseraError
 from tessera.fields import polylinks
+from tessera.meta.children import PARENT, child_record_type
 from tessera.meta.model import App, Field, RecordType
 from tessera.query import dates
 
@@ -319,6 +320,15 @@ class Via(Node):
 
 
 @dataclass(frozen=True)
+class Rows(Node):
+    """The condition ``inner`` on some row of a table field (false when it has none)."""
+
+    key: str  # the table field on this record
+    child: str  # the key of its rows' (child) record type, a table of the app
+    inner: Node
+
+
+@dataclass(frozen=True)
 class Change(Node):
     """changed / changed_to / changed_from: compares the old and new record (Python only)."""
 
@@ -399,11 +409,34 @@ class _Builder:
         for extra in (k for k in cond if k not in ("field", "op", "value")):
             hint = _did_you_mean(str(extra), ("field", "op", "value"))
             self.fail(f"{path}.{extra}", f"unknown key {_q(extra)}", hint)
+        name = cond.get("field")
+        if isinstance(name, str) and rt.field_map.get(name) and rt.field(name).type == "table":
+            return self.rows_leaf(rt.field(name), rt, cond, path)
         target = self.resolve_path(cond.get("field"), rt, f"{path}.field")
         op = self.check_op(cond.get("op"), f"{path}.op")
         if target is None or op is None:
             return Const(False)
         return self.build_leaf(target, op, cond, path)
+
+    def rows_leaf(self, field: Field, rt: RecordType, cond: Mapping, path: str) -> Node:
+        """``{field: items, op: is_empty | is_not_empty}``: the record has no rows / some.
+
+        In workflows also ``changed``: some row was added, removed, moved or edited.
+        """
+        op = self.check_op(cond.get("op"), f"{path}.op")
+        if op is None:
+            return Const(False)
+        if op == "changed" and "value" not in cond:
+            return Change(field.key, "rows", "changed", None)
+        if op not in ("is_empty", "is_not_empty") or "value" in cond:
+            also = ", changed" if self.allow_changes else ""
+            return self.fail(
+                f"{path}.op",
+                f"{_q(field.key)} is a table: only is_empty, is_not_empty{also} apply to it",
+                f"look into its rows with {field.key}.<row field>",
+            )
+        some = Rows(field.key, child_record_type(rt, field).key, Const(True))
+        return Not(some) if op == "is_empty" else some
 
     def resolve_path(self, name: Any, rt: RecordType, path: str) -> _Target | None:
         if not isinstance(name, str) or not name:
@@ -445,6 +478,8 @@ class _Builder:
         return field
 
     def follow(self, field: Field, rt: RecordType, dotted: str, path: str) -> RecordType | None:
+        if field.type == "table":  # items.product: a field of the rows
+            return child_record_type(rt, field)
         target = field.opt("to")
         if field_kind(field) != "link" or not isinstance(target, str):
             self.fail(
@@ -511,6 +546,9 @@ class _Target:
 def _wrap_links(node: Node, links: tuple, kind: str) -> Node:
     prefixes = [".".join(f.key for f, _ in links[: i + 1]) for i in range(len(links))]
     for (field, target), prefix in reversed(list(zip(links, prefixes, strict=True))):
+        if field.type == "table":
+            node = Rows(field.key, target.key, node)
+            continue
         on_empty = _py(node, {}, _Ctx(None, None))
         node = Via(field.key, prefix, target.key, node, on_empty)
     return node
@@ -907,6 +945,8 @@ def _py(node: Node, rec: Mapping[str, Any], ctx: _Ctx) -> bool:  # noqa: C901 - 
             return all(v in values for v in (_get(rec, key, "list") or ()))
         case Via():
             return _py_via(node, rec, ctx)
+        case Rows(key, _, inner):
+            return any(_py(inner, row, ctx) for row in rec.get(key) or ())
         case Change():
             return _py_change(node, rec, ctx)
     raise TypeError(f"unknown condition node {node!r}")  # pragma: no cover
@@ -928,6 +968,8 @@ def _py_change(node: Change, rec: Mapping[str, Any], ctx: _Ctx) -> bool:
     before, after = _get(old_rec, node.key, node.kind), _get(rec, node.key, node.kind)
     if _is_empty(before) and _is_empty(after):
         return False
+    if node.kind == "rows":  # a table's rows (dicts): any difference, order included
+        return list(before or ()) != list(after or ())
     if node.kind == "list":
         b, a = set(before or ()), set(after or ())
         if node.mode == "changed":
@@ -949,6 +991,8 @@ def _link_paths(node: Node) -> set[str]:
             return _link_paths(item)
         case Via(prefix=prefix, inner=inner):
             return {prefix} | _link_paths(inner)
+        case Rows(inner=inner):
+            return _link_paths(inner)
     return set()
 
 
@@ -985,6 +1029,12 @@ def _sql(node: Node, table: sa.FromClause, tables: Mapping[str, sa.Table]) -> sa
             return _list_has(_col(table, key), value)
         case ListOnly(key, values):
             return _list_only(_col(table, key), values)
+        case Rows(_, child, inner):
+            alias = tables[child].alias()
+            match = sa.select(alias.c.id).where(
+                alias.c[PARENT] == table.c.id, _sql(inner, alias, tables)
+            )
+            return match.exists()
         case Via(key, _, target, inner, on_empty):
             alias = tables[target].alias()
             sub = sa.select(alias.c.id).where(_sql(inner, alias, tables))

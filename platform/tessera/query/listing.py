@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from tessera.access.rules import rights, strip, visible_app
 from tessera.errors import BadRequest, FieldValueError
 from tessera.fields import for_field, polylinks
+from tessera.meta.children import expand
 from tessera.meta.model import SEARCHABLE, App, RecordType
 from tessera.query import buckets, conditions
 from tessera.query.policy import principal, scoped_select
@@ -159,7 +160,8 @@ class Queries:
         return compiled.rejects_empty(key)
 
     def _tables(self, app: App) -> dict[str, sa.Table]:
-        return {rt.key: self.registry.table(app.id, rt.key) for rt in app.record_types}
+        # child tables too: a condition on items.product looks into the rows' table
+        return {rt.key: self.registry.table(app.id, rt.key) for rt in expand(app).record_types}
 
     def _count(self, conn, app, rt, table, where, user_id) -> tuple[int, bool]:
         inner = scoped_select(app, rt, table, user_id, table.c.id).where(*where)

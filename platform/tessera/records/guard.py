@@ -20,6 +20,7 @@ from tessera.access.rules import Rights, grants_match, rights, sql_condition, st
 from tessera.access.tables import record_shares
 from tessera.errors import Forbidden, NotFound
 from tessera.fields import polylinks
+from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
 from tessera.query.policy import principal
 from tessera.records.actor import Actor
@@ -123,6 +124,10 @@ class Guard:
                 if parts:
                     self._readable(conn, registry, f.key, parts[0], {parts[1]}, errs)
                 continue
+            if f.type == "table":  # each row's links, reported in their cells
+                for key, cell, ids in _row_links(f, many):
+                    self._readable(conn, registry, key, cell.opt("to"), ids, errs)
+                continue
             if f.type not in LINKS:
                 continue
             ids = _ids(values.get(f.key) if f.type == "link" else many.get(f.key))
@@ -149,6 +154,16 @@ class Guard:
     def strip(self, row: dict[str, Any]) -> dict[str, Any]:
         """``row`` without the fields the writer may not read."""
         return strip(self.rights, row)
+
+
+def _row_links(f, many: Mapping):
+    """(error key, link cell, ids) of the links in table field ``f``'s rows being written."""
+    for c in row_fields(f):
+        if c.type == "link":
+            for n, row in enumerate(many.get(f.key) or ()):
+                ids = _ids(row.get(c.key))
+                if ids:
+                    yield f"{f.key}[{n}].{c.key}", c, ids
 
 
 def guard_for(conn, app: App, rt: RecordType, actor: Actor) -> Guard | None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,10 +20,12 @@ import sqlalchemy as sa
 from tessera.access.rules import rights, strip
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field, polylinks
+from tessera.meta.children import PARENT, child_record_type, child_types, find_child
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
 from tessera.records import log, refs
+from tessera.records import rows as table_rows
 from tessera.records.actor import SYSTEM, Actor
 from tessera.records.guard import Guard, guard_for
 from tessera.records.values import Errors, clean_input, compute_formulas
@@ -102,6 +105,8 @@ class Records:
                 self._attach_lookup(conn, app, rt, f, rows, who)
             elif f.type == "link_many":
                 self._attach_many(conn, app, rt, f, rows)
+            elif f.type == "table" and rows:
+                table_rows.attach(conn, self.registry, app, rt, f, rows)
         return rows
 
     def _attach_lookup(self, conn, app, rt, f, rows, who=None) -> None:
@@ -354,7 +359,7 @@ class Records:
     def _guard_update(self, conn, guard: Guard, current, values, many, errors) -> None:
         """Changed fields must be writable; changed links must point at readable records."""
         changed = {k: v for k, v in values.items() if current.get(k) != v}
-        changed_many = {k: v for k, v in many.items() if sorted(current.get(k) or []) != sorted(v)}
+        changed_many = _changed_many(current, many)
         guard.fields_writable([*changed, *changed_many])
         errs = errors.get(0, {})
         guard.links_readable(conn, self.registry, changed, changed_many, errs)
@@ -480,9 +485,7 @@ class Records:
         updated = []
         for current, (values, many) in zip(currents, cleaned, strict=True):
             changed = {k: v for k, v in values.items() if current.get(k) != v}
-            changed_many = {
-                k: v for k, v in many.items() if sorted(current.get(k) or []) != sorted(v)
-            }
+            changed_many = _changed_many(current, many)
             if not changed and not changed_many:
                 updated.append(current)
                 continue
@@ -581,7 +584,7 @@ class Records:
 
     def _apply_update(self, conn, app, rt, table, current, values, many, actor, now) -> dict:
         changed = {k: v for k, v in values.items() if current.get(k) != v}
-        changed_many = {k: v for k, v in many.items() if sorted(current.get(k) or []) != sorted(v)}
+        changed_many = _changed_many(current, many)
         if not changed and not changed_many:
             return current
         system = {"updated_at": now, "updated_by": actor.user_id, "version": current["version"] + 1}
@@ -663,6 +666,10 @@ class Records:
                     and rt_key in polylinks.targets(f)
                 ):
                     yield src, f
+        for child in child_types(app):  # table rows: their links always restrict
+            for f in child.fields:
+                if f.type == "link" and f.opt("to") == rt_key and f.key != PARENT:
+                    yield child, f
 
     def _on_delete(self, conn, app, src_rt, link, target, actor, now, budget) -> None:
         """Apply ``link``'s on_delete rule to the records linking to ``target`` (type, id)."""
@@ -674,8 +681,8 @@ class Records:
             blockers = conn.execute(query.limit(6)).mappings().all()
             if blockers:
                 raise Conflict(
-                    _restrict_message(src_rt, link, blockers),
-                    {"_record": [f"linked from {src_rt.key} #{b['id']}" for b in blockers[:5]]},
+                    _restrict_message(app, src_rt, link, blockers),
+                    {"_record": [_linked_from(app, src_rt, b) for b in blockers[:5]]},
                 )
             return
         for row in conn.execute(query).mappings().all():
@@ -690,6 +697,7 @@ class Records:
     # -- shared write steps -----------------------------------------------------------
     def _check_refs(self, conn, app, rt, cleaned, errors) -> None:
         """Links and user fields must name existing records (one query per field)."""
+        table_rows.check_refs(conn, self.registry, app, rt, cleaned, errors)
         for f in rt.fields:
             if f.type == "poly_link":
                 self._check_poly_refs(conn, app, f, cleaned, errors)
@@ -745,7 +753,8 @@ class Records:
     def _finish_values(self, conn, app, rt, cleaned, errors, actor, now, current=None) -> None:
         """Compute formulas and run the record type's validation rules on each row."""
         has_formulas = any(f.type == "formula" for f in rt.fields)
-        if not has_formulas and not rt.validations:
+        has_tables = bool(table_rows.table_fields(rt))
+        if not has_formulas and not rt.validations and not has_tables:
             return  # nothing to compute or check per row (a flat type's bulk write)
         needs_links = has_formulas or rt.validations
         for i, (values, many) in enumerate(cleaned):
@@ -753,6 +762,10 @@ class Records:
                 continue
             record = {**(current or {}), **values, **many}
             linked = self._linked_reader(conn, app, rt, record) if needs_links else None
+            if has_tables:  # row formulas, then the rollups over rows the formulas may read
+                rollups = table_rows.compute(rt, record, partial(self._linked_reader, conn, app))
+                record.update(rollups)
+                values.update(rollups)
             values.update(compute_formulas(rt, record, linked))
             self._validate_rules(app, rt, record, errors.setdefault(i, {}), actor, now, linked)
             if not errors[i]:
@@ -765,9 +778,13 @@ class Records:
         def target_of(path: str):
             current = rt
             for seg in path.split("."):
-                if not current.has_field(seg) or current.field(seg).type != "link":
+                f = current.field_map.get(seg)
+                if f is not None and f.type == "table":  # items.product: through the rows
+                    current = child_record_type(current, f)
+                    continue
+                if f is None or f.type != "link":
                     return None
-                current = app.record_type(current.field(seg).opt("to"))
+                current = app.record_type(f.opt("to"))
             return current
 
         def load(path: str, linked_id: Any) -> dict | None:
@@ -811,6 +828,10 @@ class Records:
 
     def _write_many(self, conn, app, rt, record_id, many, replace=False) -> None:
         for key, ids in many.items():
+            f = rt.field_map[key]
+            if f.type == "table":
+                table_rows.write(conn, self.registry, app, rt, f, record_id, ids)
+                continue
             junction = self.registry.junction(app.id, rt.key, key)
             if replace:
                 conn.execute(junction.delete().where(junction.c.source_id == record_id))
@@ -930,13 +951,29 @@ def _initial_rollups(rt: RecordType) -> dict[str, int]:
     }
 
 
+def _changed_many(current: Mapping[str, Any], many: Mapping[str, Any]) -> dict[str, Any]:
+    """The link_many lists and table rows of ``many`` that differ from ``current``'s."""
+    return {k: v for k, v in many.items() if not table_rows.same(current.get(k), v)}
+
+
 def _as_ids(value: Any) -> set:
     if value is None:
         return set()
     return set(value) if isinstance(value, list | tuple | set) else {value}
 
 
-def _restrict_message(src_rt: RecordType, link, blockers) -> str:
+def _linked_from(app: App, src_rt: RecordType, blocker) -> str:
+    """``linked from follow_up #3`` (a table row names its record: ``order #7``)."""
+    owner = find_child(app, src_rt.key)
+    if owner is not None:
+        return f"linked from {owner[0].key} #{blocker[PARENT]} ({owner[1].key})"
+    return f"linked from {src_rt.key} #{blocker['id']}"
+
+
+def _restrict_message(app: App, src_rt: RecordType, link, blockers) -> str:
+    owner = find_child(app, src_rt.key)
+    if owner is not None:
+        return table_rows.blockers_message(owner[0], owner[1], link, blockers)
     ids = ", ".join(f"#{b['id']}" for b in blockers[:5])
     more = " and more" if len(blockers) > 5 else ""
     return (

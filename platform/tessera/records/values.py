@@ -13,16 +13,19 @@ from typing import Any
 from tessera import expr
 from tessera.errors import FieldValueError
 from tessera.fields import for_field
+from tessera.fields.tables import RowErrors
 from tessera.meta.model import Field, RecordType
 from tessera.storage.naming import SYSTEM_COLUMNS
 
 Errors = dict[str, list[str]]
+#: field types whose values are not columns of the record (link_many ids, table rows)
+MANY = frozenset({"link_many", "table"})
 
 
 def clean_input(
     rt: RecordType, raw: Mapping[str, Any], *, creating: bool
 ) -> tuple[dict, dict, Errors]:
-    """Split raw input into (column values, link_many id lists, errors)."""
+    """Split raw input into (column values, link_many id lists and table rows, errors)."""
     values: dict[str, Any] = {}
     many: dict[str, list[int]] = {}
     errors: Errors = {}
@@ -39,6 +42,8 @@ def clean_input(
                 continue
             if default is not None:
                 _clean_one((f, ft, is_many), default, values, many, errors)
+            elif f.type == "table" and f.opt("min_rows"):  # "needs at least 2 rows"
+                _clean_one((f, ft, is_many), [], values, many, errors)
             elif f.required:
                 errors[f.key] = ["required"]
     return values, many, errors
@@ -59,8 +64,8 @@ def _plan(rt: RecordType) -> tuple[dict[str, tuple], list[tuple]]:
             if ft.computed:
                 continue
             if _input_problem(f.key, f) is None:
-                writable[f.key] = (f, ft, f.type == "link_many")
-            defaults.append((f, ft, f.type == "link_many", f.default))
+                writable[f.key] = (f, ft, f.type in MANY)
+            defaults.append((f, ft, f.type in MANY, f.default))
         plan = (writable, defaults)
         object.__setattr__(rt, "_clean_plan", plan)
     return plan
@@ -80,6 +85,11 @@ def _clean_one(step: tuple, raw_value: Any, values: dict, many: dict, errors: Er
     f, ft, is_many = step
     try:
         value = ft.clean(f, raw_value)
+    except RowErrors as exc:  # a table's problems, per row and cell (items[1].qty)
+        for key, messages in exc.errors.items():
+            errors.setdefault(key, []).extend(messages)
+        many[f.key] = exc.rows  # still checked (links) so every problem shows at once
+        return
     except FieldValueError as exc:
         errors.setdefault(f.key, []).append(str(exc))
         return

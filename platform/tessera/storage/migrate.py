@@ -5,6 +5,10 @@ each with a human description and a ``data_loss`` flag. :func:`apply` runs them 
 connection with Alembic's runtime ``Operations``, inside the caller's transaction; every
 step first gets a ``check`` (read-only, e.g. "do all values convert?") before any DDL runs.
 
+Child tables (``table`` fields) are planned as the record types ``meta.children.expand``
+adds, so adding, renaming or removing a table field or one of its row fields takes the
+same steps as for a record type (a removed table field's rows are archived, not dropped).
+
 Order: drop stale indexes, rename/archive/drop tables, create tables, column changes per
 table (renames, removals, additions, option values, retypes, rebuilds), create indexes.
 
@@ -31,6 +35,7 @@ from alembic.operations import Operations
 
 from tessera.errors import FieldValueError, InstallError
 from tessera.fields import for_field
+from tessera.meta.children import expand
 from tessera.meta.model import App, Field, RecordType, thaw
 from tessera.storage import naming, search, system
 from tessera.storage.tables import (
@@ -149,7 +154,7 @@ def _sqlite_guard(ctx: Context, table: str, what: str) -> None:
 
 def _rebuild_sqlite(ctx: Context, rt_key: str) -> None:
     """Recreate a record table to match the new Meta (SQLite cannot alter foreign keys)."""
-    app = ctx.plan.new_app
+    app = expand(ctx.plan.new_app)
     rt = app.record_type(rt_key)
     table = naming.table_name(app.id, rt_key)
     _sqlite_guard(ctx, table, f"change foreign keys of record type {rt_key}")
@@ -1100,7 +1105,9 @@ def plan(old: App | None, new: App, *, purge: bool = False) -> Plan:
     Removed fields and record types are archived, or dropped when ``purge`` is True
     (those steps carry ``data_loss``). Raises InstallError for changes it cannot make.
     """
-    return _Planner(old, new, purge).build()
+    plan = _Planner(expand(old), expand(new), purge).build()
+    plan.new_app = new  # the app as declared (child tables are storage's business)
+    return plan
 
 
 def apply(connection: sa.Connection, plan: Plan) -> None:

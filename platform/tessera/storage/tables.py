@@ -2,8 +2,10 @@
 
 :func:`build_tables` returns a dict keyed by record type key (``"customer"``) for record
 tables and by ``"<record type>.<field>"`` (``"customer.tags"``) for the junction table of
-a ``link_many`` field. Junction tables have ``source_id`` (the record holding the field)
-and ``target_id`` (the linked record), both foreign keys with ``ON DELETE CASCADE``.
+a ``link_many`` field. The rows of a ``table`` field get a table like a record type's,
+keyed ``"<record type>__<field>"`` (see ``meta.children``). Junction tables have
+``source_id`` (the record holding the field) and ``target_id`` (the linked record),
+both foreign keys with ``ON DELETE CASCADE``.
 
 Column choices: field columns are nullable in the database (``required`` is enforced by
 the records service, so toggling it never needs a table rebuild); ``unique`` fields get
@@ -21,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tessera.fields import for_field
+from tessera.meta.children import expand
 from tessera.meta.model import App, Field, RecordType
 from tessera.storage import naming, system
 
@@ -143,6 +146,7 @@ def junction_columns(app: App, rt: RecordType, field: Field) -> list[sa.Column]:
 def index_specs(app: App) -> dict[str, IndexSpec]:
     """Every index the app's tables need, by name: declared, unique, link and junction."""
     specs: dict[str, IndexSpec] = {}
+    app = expand(app)
 
     def add(table: str, cols: tuple[str, ...], unique: bool = False) -> None:
         name = (naming.unique_index_name if unique else naming.index_name)(table, cols)
@@ -184,6 +188,7 @@ def build_tables(
         system.users.to_metadata(metadata)
     archived = list(archived)
     tables: dict[str, sa.Table] = {}
+    app = expand(app)
     for rt in app.record_types:
         name = naming.table_name(app.id, rt.key)
         tables[rt.key] = sa.Table(name, metadata, *record_columns(app, rt, archived))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from tessera.meta.children import row_fields
+
 #: templates and assets of the web UI (no routes of its own besides /assets/...)
 assets = Blueprint(
     "web", __name__, static_folder="static", static_url_path="/assets", template_folder="templates"
@@ -31,6 +33,7 @@ def init_app(app: Flask) -> None:
         dashboards,
         dataio,
         errorpages,
+        forms,
         headers,
         hostile,
         i18n,
@@ -55,7 +58,7 @@ def init_app(app: Flask) -> None:
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
         f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS};"
-        f"{public.TRANSLATIONS}",
+        f"{forms.TRANSLATIONS};{public.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -69,6 +72,7 @@ def init_app(app: Flask) -> None:
         record_title=present.title,
         value_html=present.value_html,
         query_with=query_with,
+        row_fields=row_fields,
     )
     for module in (auth, shell, views, records, public, dataio, admin_people, profile, access):
         app.register_blueprint(module.bp)

@@ -9,9 +9,11 @@ cleans and validates — the web layer never validates values itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -19,10 +21,15 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from tessera.errors import FieldValueError
 from tessera.fields import for_field
 from tessera.fields.files import save_upload
+from tessera.meta.children import row_fields
 from tessera.meta.model import App, Field, Form, FormSection, RecordType, freeze
 from tessera.query import conditions, dates
 
 LIST_TYPES = frozenset({"multi_select", "link_many"})
+#: the Chinese texts of the grid (registered in BABEL_TRANSLATION_DIRECTORIES)
+TRANSLATIONS = Path(__file__).resolve().parent / "translations_tables"
+#: a hidden input ``<table field>-rows`` marks that a grid was posted (it may have no rows)
+ROWS_MARK = "-rows"
 
 
 @dataclass
@@ -99,6 +106,8 @@ def spec(app: App, rt: RecordType, form: Form, locked: frozenset[str] = frozense
 # -- values to and from the page -------------------------------------------------------------
 def to_form(f: Field, value: Any) -> Any:
     """A stored value as the string (or list of strings) an input shows."""
+    if f.type == "table":  # rows of cell strings
+        return [{c.key: to_form(c, row.get(c.key)) for c in row_fields(f)} for row in value or ()]
     if value is None:
         return [] if f.type in LIST_TYPES else ""
     if f.type in LIST_TYPES:
@@ -134,6 +143,8 @@ def initial(spec_: FormSpec, record: dict | None, prefill: MultiDict | None = No
 
 def _default(f: Field, now: datetime) -> Any:
     default = f.default
+    if f.type == "table":
+        return []
     if default is None:
         return [] if f.type in LIST_TYPES else ""
     if f.type == "date" and isinstance(default, str) and dates.is_relative(default):
@@ -150,7 +161,9 @@ def posted_values(spec_: FormSpec, form: MultiDict) -> dict:
     """The form strings as posted, keyed by field (to show the input back on errors)."""
     values = {}
     for f in spec_.fields:
-        if f.type in LIST_TYPES:
+        if f.type == "table":
+            values[f.key] = posted_rows(f, form)
+        elif f.type in LIST_TYPES:
             values[f.key] = form.getlist(f.key)
         elif f.type == "boolean":
             values[f.key] = "true" if "true" in form.getlist(f.key) else ""
@@ -178,6 +191,9 @@ def read_submission(
     for f in spec_.fields:
         if f.type == "attachment":
             _read_files(f, form, files, instance_path, current, raw, errors, on_saved)
+        elif f.type == "table":
+            if f"{f.key}{ROWS_MARK}" in form:  # the grid was on the page
+                raw[f.key] = posted_rows(f, form)
         elif f.type in LIST_TYPES:
             raw[f.key] = [v for v in form.getlist(f.key) if v != ""]
         elif f.type == "boolean":
@@ -185,6 +201,34 @@ def read_submission(
         elif f.key in form:
             raw[f.key] = form.get(f.key, "")
     return raw, errors
+
+
+def posted_rows(f: Field, form: MultiDict) -> list[dict[str, Any]]:
+    """A grid's rows as posted: inputs ``items-<n>-<cell>``, in order of ``n``, blank rows left out.
+
+    The page's script renumbers ``n`` in screen order when rows are added, removed or
+    moved; without it, the grid still posts its rows and a spare blank one (ignored).
+    """
+    cells = [c for c in row_fields(f) if editable(c)]
+    numbers = sorted({int(m.group(1)) for k in form if (m := _cell_name(f.key).match(k))})
+    rows = []
+    for n in numbers:
+        row: dict[str, Any] = {}
+        for c in cells:
+            name = f"{f.key}-{n}-{c.key}"
+            if c.type == "boolean":
+                row[c.key] = "true" in form.getlist(name)
+            elif c.type in LIST_TYPES:
+                row[c.key] = [v for v in form.getlist(name) if v != ""]
+            else:
+                row[c.key] = form.get(name, "")
+        if any(v not in ("", [], False) for v in row.values()):
+            rows.append(row)
+    return rows
+
+
+def _cell_name(key: str) -> re.Pattern:
+    return re.compile(rf"^{re.escape(key)}-(\d{{1,5}})-")
 
 
 def _read_files(f, form, files, instance_path, current, raw, errors, on_saved=None) -> None:

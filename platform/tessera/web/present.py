@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from tessera.fields import for_field, polylinks
 from tessera.fields.choice import option_label
+from tessera.meta.children import child_record_type, row_fields
 from tessera.meta.model import App, Field, RecordType
 from tessera.web import people
 from tessera.web.i18n import label, label_locale
@@ -229,7 +230,37 @@ def _lookup(app, rt, f, value, row) -> Markup:
     return value_html(app, target, target.field(f.opt("field")), value, {})
 
 
+NUMERIC_CELLS = frozenset({"number", "currency", "percent", "formula"})
+
+
+def _table(app, rt, f, value, row) -> Markup:
+    """A table field's rows as a small table (link cells show their records' titles)."""
+    child, cells = child_record_type(rt, f), row_fields(f)
+    for c in cells:
+        if c.type == "link" and app.has_record_type(c.opt("to")):
+            linked_rows(app, c.opt("to"), {r.get(c.key) for r in value} - {None})
+
+    def th(c: Field) -> Markup:
+        cls = ' class="num"' if c.type in NUMERIC_CELLS else ""
+        return Markup('<th scope="col"{}>{}</th>').format(Markup(cls), label(c.label, c.key))
+
+    def td(c: Field, r: dict) -> Markup:
+        cls = ' class="num"' if c.type in NUMERIC_CELLS else ""
+        return Markup("<td{}>{}</td>").format(Markup(cls), value_html(app, child, c, r.get(c.key)))
+
+    head = Markup("").join(th(c) for c in cells)
+    body = Markup("").join(
+        Markup("<tr><td>{}</td>{}</tr>").format(n, Markup("").join(td(c, r) for c in cells))
+        for n, r in enumerate(value, 1)
+    )
+    return Markup(
+        '<table class="rows-view" data-rows="{}"><thead><tr><th scope="col">#</th>{}</tr></thead>'
+        "<tbody>{}</tbody></table>"
+    ).format(f.key, head, body)
+
+
 _RENDERERS = {
+    "table": _table,
     "lookup": _lookup,
     "select": _select,
     "multi_select": _multi,

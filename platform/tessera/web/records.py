@@ -21,6 +21,7 @@ from tessera.access.rules import rights
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field, polylinks
 from tessera.fields.files import check_metadata, upload_path
+from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
 from tessera.web import automation, common, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
@@ -173,13 +174,28 @@ def _json_html(app: App, rt: RecordType, f, value: Any):
     if value is None:
         return present.value_html(app, rt, f, None)
     try:
-        coerced = value if f.type in ("link_many", "lookup") else for_field(f).coerce(f, value)
-    except (FieldValueError, TypeError, ValueError):
+        if f.type == "table":  # rows as logged: each cell back to its own type's value
+            coerced = [
+                {c.key: _json_value(c, row.get(c.key)) for c in row_fields(f)} for row in value
+            ]
+        elif f.type in ("link_many", "lookup"):
+            coerced = value
+        else:
+            coerced = for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError, AttributeError):
         coerced = value
     try:
         return present.value_html(app, rt, f, coerced, {})
     except Exception:  # noqa: BLE001 - history may hold values of an older field type
         return str(value)
+
+
+def _json_value(f, value: Any) -> Any:
+    """A logged JSON value as ``f``'s Python value (as it was, when it does not convert)."""
+    try:
+        return for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError):
+        return value
 
 
 # -- create and edit -------------------------------------------------------------------------
@@ -302,11 +318,8 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
     for f in spec.fields:
         if f.type == "poly_link":
             out[f.key] = _poly_choices(app, f, values.get(f.key))
-            continue
-        if f.type not in ("link", "link_many"):
-            continue
+    for key, f, current in _link_inputs(spec, values):
         target = app.record_type(f.opt("to"))
-        current = values.get(f.key) or []
         current = {
             n
             for n in (maybe_int(v) for v in (current if isinstance(current, list) else [current]))
@@ -317,8 +330,23 @@ def _link_choices(app: App, spec: forms.FormSpec, values: dict) -> dict[str, lis
             app.id, target.key, limit=PICKER_OPTIONS, sort="-updated_at", user_id=common.who()
         )
         rows = list(chosen.values()) + [r for r in page.rows if r["id"] not in chosen]
-        out[f.key] = [(r["id"], present.title(target, r)) for r in rows]
+        out[key] = [(r["id"], present.title(target, r)) for r in rows]
     return out
+
+
+def _link_inputs(spec: forms.FormSpec, values: dict):
+    """(choices key, link field, current value(s)) of each link input, grid cells included.
+
+    A grid's link cells share one list of choices, keyed ``items.product``.
+    """
+    for f in spec.fields:
+        if f.type in ("link", "link_many"):
+            yield f.key, f, values.get(f.key) or []
+        elif f.type == "table":
+            for c in row_fields(f):
+                if c.type == "link":
+                    rows = values.get(f.key) or []
+                    yield f"{f.key}.{c.key}", c, [r.get(c.key) for r in rows if r.get(c.key)]
 
 
 def _poly_choices(app: App, f, current: Any) -> list[dict]:
