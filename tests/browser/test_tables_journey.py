@@ -83,3 +83,11 @@ def test_order_lines_grid(page, shop):
     shot(page, "tables_grid_zh")
     page.click("button.lang[value='en']")
     page.wait_for_load_state()
+    page.fill("[name='items-1-qty']", "3")  # fixed: saved, and the history shows the lines
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r".*/a/shop/r/order/\d+$"))
+    assert "37.50" in page.locator("main").inner_text()  # 30 + 3 x 2.50
+    activity = page.locator("main").inner_text()
+    assert "Total: 35.00 → 37.50" in activity
+    assert "Lines, row 2 · Qty: 2 → 3" in activity  # only the changed cells of the lines
+    shot(page, "tables_history_en")

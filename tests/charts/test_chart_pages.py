@@ -93,6 +93,18 @@ def test_kpi_compares_with_the_previous_period(client, sales, deals):
     assert "CN¥400.00" in change.get_text()
 
 
+def test_ratio_kpi_and_bars_show_shares(client, sales, deals):
+    html = _page(client, "/a/sales/v/win_rate")
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.select_one(".kpi-value").get_text() == "80.0%"  # 4 won of 5 closed
+    data = _payload(_page(client, "/a/sales/v/win_rate_by_owner"), "win_rate_by_owner")
+    got = dict(
+        zip([c["label"] for c in data["categories"]], data["series"][0]["values"], strict=True)
+    )
+    assert got == {"Ann": 100.0, "Ben": 66.7} and data["number"]["style"] == "percent"
+    assert data["measure"] == "Share of records (%)"
+
+
 def test_chinese_locale_formats_money_and_periods(client, sales, deals):
     with client.session_transaction() as s:
         s["locale"] = "zh_CN"
@@ -112,6 +124,7 @@ def test_dashboard_lays_out_every_widget(client, sales, deals):
     assert tiles == [
         ("won_this_month", "w-3"),
         ("funnel", "w-5"),
+        ("win_rate", "w-4"),
         ("stage_pie", "w-4"),
         ("won_by_month", "w-6"),
         ("deals_by_quarter", "w-6"),

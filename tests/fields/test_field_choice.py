@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from field_helpers import clean, error, make_field
 
 from tessera import fields
+from tessera.errors import FieldValueError
 from tessera.fields.base import for_field
 
 TIERS = [
@@ -30,9 +31,12 @@ def test_boolean_bad(raw):
     assert error("boolean", raw) == "not yes or no (expected true or false)"
 
 
-def test_boolean_false_satisfies_required():
+def test_required_boolean_is_a_consent_that_must_be_ticked():
     f = make_field("boolean", required=True)
-    assert fields.get("boolean").clean(f, "off") is False
+    with pytest.raises(FieldValueError, match="must be ticked"):
+        fields.get("boolean").clean(f, "off")
+    assert fields.get("boolean").clean(f, "on") is True
+    assert fields.get("boolean").clean(make_field("boolean"), "off") is False  # optional: an answer
 
 
 def test_boolean_format_and_column():

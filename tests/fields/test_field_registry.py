@@ -13,6 +13,7 @@ BUILTIN = {
     "text", "long_text", "number", "currency", "percent", "boolean", "date", "datetime",
     "email", "phone", "url", "select", "multi_select", "link", "link_many", "user",
     "attachment", "auto_number", "formula", "rollup", "lookup", "rating", "poly_link", "table",
+    "duration", "time", "rich_text",
 }  # fmt: skip
 KNOWN_OPS = {
     "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "not_contains",

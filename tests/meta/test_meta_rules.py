@@ -43,7 +43,7 @@ CASES = [
         swap(TOTAL, "{key: total, type: number, zzz: 1}"),
         "record_types[1].fields[1].zzz",
         'unknown key "zzz" — allowed keys: key, type, label, help, renamed_from, required, '
-        "unique, min, max, scale, precision, default",
+        "unique, read_only, set_once, min, max, scale, precision, default",
         14,
     ),
     (
@@ -51,7 +51,7 @@ CASES = [
         swap(NAME, "{key: name, type: text, currency: CNY}"),
         "record_types[0].fields[0].currency",
         'unknown key "currency" — allowed keys: key, type, label, help, renamed_from, '
-        "required, unique, max_length, pattern, pattern_message, default",
+        "required, unique, read_only, set_once, max_length, pattern, pattern_message, default",
         7,
     ),
     (

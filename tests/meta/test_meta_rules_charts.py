@@ -130,6 +130,26 @@ CASES = [
         16,
     ),
     (
+        "ratio-of-an-average",
+        plus(
+            "{key: v, type: chart, record_type: customer, chart_type: bar, x: tier, "
+            "aggregate: avg, value: spent, ratio: {field: since, op: is_not_empty}}"
+        ),
+        "views[0].ratio",
+        'a ratio is a share of a count or a sum, not of "avg" — use aggregate: count or sum',
+        16,
+    ),
+    (
+        "ratio-condition-field",
+        plus(
+            "{key: v, type: chart, record_type: customer, chart_type: kpi, aggregate: count, "
+            "ratio: {field: teir, op: eq, value: high}}"
+        ),
+        "views[0].ratio.field",
+        'unknown field "teir" on customer — did you mean "tier"?',
+        16,
+    ),
+    (
         "home-unknown",
         plus(BY_TIER, DASH, home="dashbord"),
         "home",

@@ -77,3 +77,38 @@ def test_bad_cells_are_marked_in_their_row_and_nothing_is_saved(client, records,
 
     with pytest.raises(NotFound):
         records.get("shop", "order", 1)
+
+
+@pytest.fixture
+def public_shop(flask_app):
+    """The shop with a public order form (code and lines)."""
+    from tables_helpers import shop_data
+
+    from tessera.meta import app_from_data
+    from tessera.storage import installer
+
+    data = shop_data()
+    data["forms"] = [
+        {"key": "web_order", "record_type": "order", "public": True,
+         "sections": [{"fields": ["code", "items"]}]}
+    ]  # fmt: skip
+    t = flask_app.extensions["tessera"]
+    installer.install(t.engine, app_from_data(data), "text")
+    t.registry.reload()
+    return t
+
+
+def test_public_form_takes_lines_with_ids_typed_in(flask_app, public_shop):
+    pen = public_shop.records.create("shop", "product", {"name": "pen", "price": 2})["id"]
+    client = flask_app.test_client()
+    html = client.get("/f/shop/web_order").get_data(as_text=True)
+    assert '<input type="text" value="" name="items-0-product"' in html  # no record list
+    assert "rows.js" in html
+    form = {"code": "P1", "items-rows": "1", "items-0-product": str(pen), "items-0-qty": "3"}
+    resp = client.post(
+        "/f/shop/web_order", data={**form, "_csrf": _csrf(client, "/f/shop/web_order")}
+    )
+    assert resp.status_code in (200, 302), resp.get_data(as_text=True)[:1500]
+    page = public_shop.queries.list("shop", "order")
+    assert [r["code"] for r in page.rows] == ["P1"]
+    assert public_shop.records.get("shop", "order", page.rows[0]["id"])["items"][0]["qty"] == 3

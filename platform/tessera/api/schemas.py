@@ -38,6 +38,8 @@ def _number(f: Field, writing: bool) -> Schema:
     schema = dict(DECIMAL_IN if writing else DECIMAL)
     if f.type == "currency" and f.opt("currency"):
         schema["x-currency"] = f.opt("currency")
+    if f.type == "currency" and f.opt("currency_field"):
+        schema["x-currency-field"] = f.opt("currency_field")  # each record's own code
     return schema
 
 
@@ -159,7 +161,7 @@ def field_schema(f: Field, *, writing: bool = False, nullable: bool = True) -> S
     schema["title"] = pick_label(f.label, "en", f.key)
     if f.help:
         schema["description"] = pick_label(f.help, "en", "")
-    if ft.computed:
+    if ft.computed or f.opt("read_only"):  # read_only: only workflows and imports write it
         schema["readOnly"] = True
     return _nullable(schema) if nullable else schema
 

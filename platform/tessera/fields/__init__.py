@@ -7,18 +7,22 @@ register its own types.
 
 from tessera.fields import (
     choice,
+    clock,
     computed,
     files,
     links,
     numbers,
     polylinks,
+    richtext,
     tables,
     temporal,
     text,
 )
 from tessera.fields.base import WRITTEN_AS, FieldType, for_field, get, names, register
 
-BUILTIN_MODULES = (text, numbers, temporal, choice, links, polylinks, files, computed, tables)
+BUILTIN_MODULES = (
+    text, numbers, temporal, clock, choice, links, polylinks, files, computed, tables, richtext
+)  # fmt: skip
 builtin: list[FieldType] = [ft for module in BUILTIN_MODULES for ft in module.builtin]
 
 for _field_type in builtin:

@@ -62,6 +62,10 @@ class BooleanType(FieldType):
         """Only None is empty: False is an answer."""
         return value is None
 
+    def validate(self, field: Field, value: Any) -> list[str]:
+        """A required yes/no is a consent: it must be ticked (False is refused)."""
+        return ["must be ticked"] if field.required and value is False else []
+
     def format(self, field: Field, value: Any, locale: str = "en") -> str:
         """Yes/No, 是/否 in Chinese."""
         if value is None:

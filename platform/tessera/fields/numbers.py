@@ -21,6 +21,7 @@ defaults to 2); rating ``Integer``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -167,12 +168,23 @@ class CurrencyType(NumberType):
         return sa.Numeric(self.precision(field), 2, asdecimal=True)
 
     def format(self, field: Field, value: Any, locale: str = "en") -> str:
-        """``CNY 1,234.50``."""
+        """``CNY 1,234.50`` (the field's fixed ``currency``)."""
+        return self.format_in(field, value, field.opt("currency"))
+
+    def format_in(self, field: Field, value: Any, code: Any) -> str:
+        """``USD 1,234.50``: the amount with the currency ``code`` (none: the bare amount)."""
         if value is None:
             return ""
-        code = field.opt("currency")
         amount = f"{Decimal(value):,.2f}"
         return f"{code} {amount}" if code else amount
+
+    def code_of(self, field: Field, record: Mapping[str, Any] | None) -> Any:
+        """The currency of ``field`` in ``record``: its ``currency_field``'s value, else
+        the fixed ``currency`` (a record without a code shows the fixed one, or none)."""
+        source = field.opt("currency_field")
+        if source and record and record.get(source):
+            return str(record[source]).upper()
+        return field.opt("currency")
 
 
 class PercentType(NumberType):

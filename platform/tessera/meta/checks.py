@@ -17,6 +17,7 @@ from typing import Any
 
 from tessera import expr
 from tessera.errors import Problem
+from tessera.meta import fieldchecks
 from tessera.meta.checks_charts import ChartChecks
 from tessera.meta.children import NOT_IN_ROWS, ROW_COLUMNS, child_key
 from tessera.meta.model import SEARCHABLE as SEARCH_TYPES
@@ -244,6 +245,7 @@ class Checker(ChartChecks):
         method = getattr(self, f"field_{f.get('type')}", None)
         if method is not None:
             method(path, f, rt_key)
+        fieldchecks.check(self, path, f, rt_key)
         if f.get("type") in NUMERIC:
             self.check_range(path, f)
         elif f.get("type") in ("date", "datetime"):

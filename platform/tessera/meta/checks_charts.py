@@ -58,6 +58,20 @@ class ChartChecks:
             )
         self.chart_measure(path, view, rt, kind)
         self.chart_compare(path, view, kind)
+        self.chart_ratio(path, view, rt)
+
+    def chart_ratio(self, path: str, view: dict, rt: str) -> None:
+        """A ratio is a condition on the record type, of a count or a sum."""
+        if "ratio" not in view:
+            return
+        self.condition(view.get("ratio"), f"{path}.ratio", rt)
+        agg = view.get("aggregate", "count")
+        if agg not in ("count", "sum"):
+            self.add(
+                f"{path}.ratio",
+                f'a ratio is a share of a count or a sum, not of "{agg}"',
+                "use aggregate: count or sum",
+            )
 
     def chart_x(self, path: str, view: dict, rt: str, kind: Any) -> dict | None:
         """x names a field of the record type itself (every chart but a kpi has one)."""

@@ -181,7 +181,12 @@ def compile_form(data: Mapping[str, Any]) -> Form:
     options = {k: v for k, v in data.items() if k not in FORM_ATTRS}
     _label_options(options)
     sections = tuple(
-        FormSection(title=optional_label(s.get("title")), fields=tuple(s["fields"]))
+        FormSection(
+            title=optional_label(s.get("title")),
+            fields=tuple(s["fields"]),
+            tab=optional_label(s.get("tab")),
+            columns=int(s.get("columns", 1)),
+        )
         for s in data["sections"]
     )
     return Form(

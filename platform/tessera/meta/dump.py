@@ -79,6 +79,9 @@ def dump_form(f: Form) -> dict[str, Any]:
     for s in f.sections:
         section: dict[str, Any] = {}
         _put(section, "title", s.title)
+        _put(section, "tab", s.tab)
+        if s.columns != 1:
+            section["columns"] = s.columns
         section["fields"] = list(s.fields)
         sections.append(section)
     out["sections"] = sections

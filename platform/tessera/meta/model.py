@@ -126,10 +126,12 @@ class View:
 
 @dataclass(frozen=True)
 class FormSection:
-    """A titled group of fields on a form."""
+    """A titled group of fields on a form, optionally on a tab and in columns."""
 
     title: Label | None
     fields: tuple[str, ...]
+    tab: Label | None = None  # sections with the same tab label share one tab
+    columns: int = 1  # fields side by side (1 = the responsive default grid)
 
 
 @dataclass(frozen=True)

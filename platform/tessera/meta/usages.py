@@ -145,6 +145,7 @@ class _Remover:
             return lambda p: self._path_hits(owner_rt, p, rt_key, field_key)
 
         self._record_type_parts(rt, field_key, hit_from)
+        self._field_settings(rt, field_key)
         self._dependent_fields(rt_key, field_key, hit_from)
         self._views(rt_key, field_key, hit_from)
         self._forms(rt_key, field_key, hit_from)
@@ -204,6 +205,26 @@ class _Remover:
                 self._note("record_types", rt, "import", "changed", f"{base}.import")
                 if not imp:
                     del rt["import"]
+
+    def _field_settings(self, rt: dict, field_key: str) -> None:
+        """Settings of sibling fields naming it: a currency_field, an {expr} default."""
+        word = re.compile(rf"(?<![A-Za-z0-9_.]){re.escape(field_key)}(?![A-Za-z0-9_])")
+        i = self._list("record_types").index(rt)
+        for j, f in enumerate(rt.get("fields") or []):
+            if not isinstance(f, dict):
+                continue
+            default = f.get("default")
+            path = f"record_types[{i}].fields[{j}]"
+            if f.get("currency_field") == field_key:
+                del f["currency_field"]
+                self._note("record_types", rt, "currency_field", "changed",
+                           f"{path}.currency_field", holder_type=str(f.get("type")),
+                           record_type=str(rt.get("key")))  # fmt: skip
+            if isinstance(default, dict) and word.search(str(default.get("expr", ""))):
+                del f["default"]
+                self._note("record_types", rt, "default", "changed", f"{path}.default",
+                           holder_type=str(f.get("type")),
+                           record_type=str(rt.get("key")))  # fmt: skip
 
     def _dependent_fields(self, rt_key: str, field_key: str, hit_from) -> None:
         """Formulas, lookups and rollups computed from the field go too (and their uses)."""

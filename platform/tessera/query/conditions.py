@@ -70,6 +70,7 @@ SUPPORTED = {
     "date": frozenset(_ORDER + _DAYS + ("is_empty", "is_not_empty")),
     "datetime": frozenset(_ORDER + _DAYS + ("is_empty", "is_not_empty")),
     "boolean": frozenset({"eq", "ne", "is_empty", "is_not_empty"}),
+    "time": frozenset(_ORDER + ("is_empty", "is_not_empty")),  # a time of day (no collation)
     "link": frozenset({"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}),
     "user": frozenset({"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}),
     "poly": frozenset({"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"}),
@@ -204,6 +205,7 @@ _COLUMN_KINDS = (
     (sa.Boolean, "boolean"),
     (sa.DateTime, "datetime"),
     (sa.Date, "date"),
+    (sa.Time, "time"),
     (sa.Integer, "number"),
     (sa.Numeric, "number"),
     (sa.JSON, "list"),

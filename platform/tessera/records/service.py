@@ -24,7 +24,7 @@ from tessera.meta.children import PARENT, child_record_type, child_types, find_c
 from tessera.meta.model import App, RecordType, pick_label
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
-from tessera.records import log, refs
+from tessera.records import behaviour, log, refs
 from tessera.records import rows as table_rows
 from tessera.records.actor import SYSTEM, Actor
 from tessera.records.guard import Guard, guard_for
@@ -183,9 +183,9 @@ class Records:
         """
         app, rt, table = self.resolve(app_id, rt_key)
         rows, ref_errors = self._resolve_refs(app, rt, list(rows))
-        cleaned, errors = self._clean_rows(rt, rows, creating=True)
-        _merge(errors, ref_errors)
         now = at or self.clock()
+        cleaned, errors = self._clean_rows(rt, rows, creating=True, now=now, actor=actor)
+        _merge(errors, ref_errors)
         outer = conn
         try:
             with self._tx(outer) as conn:
@@ -230,14 +230,18 @@ class Records:
             return rows, {}
         return refs.resolve(self.registry, app, rt, rows)
 
-    def _clean_rows(self, rt, rows, *, creating) -> tuple[list, dict[int, Errors]]:
+    def _clean_rows(
+        self, rt, rows, *, creating, now=None, actor: Actor = SYSTEM
+    ) -> tuple[list, dict[int, Errors]]:
         cleaned, errors = [], {}
         for i, raw in enumerate(rows):
             if not isinstance(raw, Mapping):
                 errors[i] = {"_record": ["must be an object of field values"]}
                 cleaned.append(({}, {}))
                 continue
-            values, many, errs = clean_input(rt, raw, creating=creating)
+            values, many, errs = clean_input(rt, raw, creating=creating, now=now, me=actor.user_id)
+            if creating and behaviour.protected(rt):
+                _merge_one(errs, behaviour.refusals(rt, raw, {**values, **many}, actor))
             cleaned.append((values, many))
             if errs:
                 errors[i] = errs
@@ -331,6 +335,7 @@ class Records:
                 if guard:
                     guard.existing(conn, table, record_id, "update")
                 current = self._current(conn, app, rt, table, record_id, version)
+                self._protect(rt, raw, values, many, actor, errors, 0, current)
                 if deltas:
                     self._add_deltas(rt, current, deltas, values, errors)
                 if guard:
@@ -355,6 +360,15 @@ class Records:
             ) from None
         self._committed(outer)
         return updated
+
+    @staticmethod
+    def _protect(rt, raw, values, many, actor, errors, i, current) -> None:
+        """read_only / set_once fields a person tries to change (records/behaviour)."""
+        if not behaviour.protected(rt) or not isinstance(raw, Mapping):
+            return
+        found = behaviour.refusals(rt, raw, {**values, **many}, actor, current)
+        if found:
+            _merge_one(errors.setdefault(i, {}), found)
 
     def _guard_update(self, conn, guard: Guard, current, values, many, errors) -> None:
         """Changed fields must be writable; changed links must point at readable records."""
@@ -393,6 +407,9 @@ class Records:
         try:
             with self.registry.engine.begin() as conn:
                 currents = self._currents(conn, app, rt, table, ids, errors)
+                for i, current in enumerate(currents):
+                    if current is not None:
+                        self._protect(rt, raws[i], *cleaned[i], actor, errors, i, current)
                 guard = guard_for(conn, app, rt, actor)
                 if guard:
                     self._guard_bulk_update(conn, guard, table, currents, cleaned, errors)
@@ -986,6 +1003,12 @@ def _merge(errors: dict[int, Errors], more: dict[int, Errors]) -> None:
     """Add ``more`` into ``errors``; a reference's message replaces the type's own."""
     for i, errs in more.items():
         errors.setdefault(i, {}).update(errs)
+
+
+def _merge_one(errs: Errors, more: Errors) -> None:
+    """Add the per-field messages ``more`` into one row's ``errs``."""
+    for key, messages in more.items():
+        errs.setdefault(key, []).extend(messages)
 
 
 def _failed(errors: dict[int, Errors], *, single: bool) -> ValidationFailed:

@@ -6,6 +6,7 @@ the caller writes nothing when any exists.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -15,6 +16,7 @@ from tessera.errors import FieldValueError
 from tessera.fields import for_field
 from tessera.fields.tables import RowErrors
 from tessera.meta.model import Field, RecordType
+from tessera.records import defaults as field_defaults
 from tessera.storage.naming import SYSTEM_COLUMNS
 
 Errors = dict[str, list[str]]
@@ -23,9 +25,18 @@ MANY = frozenset({"link_many", "table"})
 
 
 def clean_input(
-    rt: RecordType, raw: Mapping[str, Any], *, creating: bool
+    rt: RecordType,
+    raw: Mapping[str, Any],
+    *,
+    creating: bool,
+    now: dt.datetime | None = None,
+    me: int | None = None,
 ) -> tuple[dict, dict, Errors]:
-    """Split raw input into (column values, link_many id lists and table rows, errors)."""
+    """Split raw input into (column values, link_many id lists and table rows, errors).
+
+    On create, absent fields get their defaults (records/defaults: ``$me`` is ``me``,
+    ``today``/``now`` come from ``now``, an ``{expr}`` sees the values given).
+    """
     values: dict[str, Any] = {}
     many: dict[str, list[int]] = {}
     errors: Errors = {}
@@ -41,6 +52,14 @@ def clean_input(
             if f.key in raw:
                 continue
             if default is not None:
+                if field_defaults.is_computed(f):
+                    default = field_defaults.resolve(
+                        f, now=now or dt.datetime.now(dt.UTC), me=me, values=values
+                    )
+                if default is None:
+                    if f.required:
+                        errors[f.key] = ["required"]
+                    continue
                 _clean_one((f, ft, is_many), default, values, many, errors)
             elif f.type == "table" and f.opt("min_rows"):  # "needs at least 2 rows"
                 _clean_one((f, ft, is_many), [], values, many, errors)

@@ -12,6 +12,8 @@ served from ``web/static``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Flask
 
 from tessera.meta.children import row_fields
@@ -58,7 +60,7 @@ def init_app(app: Flask) -> None:
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
         f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS};"
-        f"{forms.TRANSLATIONS};{public.TRANSLATIONS}",
+        f"{forms.TRANSLATIONS};{FIELDBEH_TRANSLATIONS};{public.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -71,6 +73,7 @@ def init_app(app: Flask) -> None:
         column_label=present.column_label,
         record_title=present.title,
         value_html=present.value_html,
+        fixed_html=present.fixed_html,
         query_with=query_with,
         row_fields=row_fields,
     )
@@ -80,6 +83,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(builder.bp)
     app.register_blueprint(merge.bp)
     automation.init_app(app)
+
+
+#: the Chinese catalogue of field behaviour's strings (form tabs, rich text, refusals)
+FIELDBEH_TRANSLATIONS = Path(__file__).parent / "translations_fieldbeh"
 
 
 def query_with(args, **changes) -> str:

@@ -16,6 +16,12 @@ from tessera.fields import base as field_registry
 _KNOWN = (
     ("text", "Aa", lambda: _("Single line text"), lambda: _("Names, titles, short answers")),
     ("long_text", "¶", lambda: _("Multi-line text"), lambda: _("Notes, descriptions, comments")),
+    (
+        "rich_text",
+        "𝐁",
+        lambda: _("Formatted text"),
+        lambda: _("Descriptions with bold, lists, links"),
+    ),
     ("number", "#", lambda: _("Number"), lambda: _("Quantities and counts, whole or decimal")),
     ("currency", "¥", lambda: _("Amount"), lambda: _("Money in one currency")),
     ("percent", "%", lambda: _("Percentage"), lambda: _("A share such as a discount")),
@@ -23,6 +29,8 @@ _KNOWN = (
     ("boolean", "☑", lambda: _("Yes / no"), lambda: _("A tick box, e.g. consent")),
     ("date", "▦", lambda: _("Date"), lambda: _("A day, e.g. a birthday or deadline")),
     ("datetime", "◷", lambda: _("Date and time"), lambda: _("An appointment or a moment")),
+    ("time", "◔", lambda: _("Time of day"), lambda: _("Opening hours, a start time")),
+    ("duration", "⧗", lambda: _("Duration"), lambda: _("A length of time, e.g. 1h 30m")),
     ("email", "✉", lambda: _("E-mail"), lambda: _("An e-mail address, checked")),
     ("phone", "☎", lambda: _("Phone"), lambda: _("A phone number")),
     ("url", "↗", lambda: _("Web address"), lambda: _("A link to a web page")),

@@ -33,13 +33,14 @@ def payload(app: App, rt: RecordType, v: View, extra: list[dict] | None = None) 
     """Everything a chart shows: categories, series, formats, drill links, KPI numbers."""
     fn, value = v.options.get("aggregate", "count"), v.options.get("value")
     vf = rt.field(value) if value and rt.has_field(value) else None
+    ratio = "ratio" in v.options
     base = {
         "key": v.key,
         "type": v.options.get("chart_type", "bar"),
         "title": label(v.label, v.key),
-        "measure": measure_label(fn, vf),
+        "measure": measure_label(fn, vf, ratio),
         "locale": "zh-CN" if ui_locale() == "zh_CN" else "en",
-        "number": number_format(fn, vf),
+        "number": number_format(fn, vf, ratio),
     }
     filt = combined(v, extra)
     if base["type"] == "kpi":
@@ -73,29 +74,37 @@ def grid(app, rt, v: View, filt, fn: str, value: str | None, vf) -> dict:
     xf, bucket = x_bucket(rt, v)
     series_key = v.group_by
     sf = rt.field(series_key) if series_key and rt.has_field(series_key) else None
-    rows = _queries().aggregate(
-        app.id,
-        rt.key,
-        group_by=xf.key,
-        bucket=bucket,
-        series=sf.key if sf else None,
-        measures=[(fn, None if fn == "count" else value)],
-        filter=filt,
-        user_id=common.who(),
-    )
-    column = "count" if fn == "count" else f"{fn}_{value}"
-    cells = {(r["group"], r.get("series")): _number(r[column]) for r in rows}
+    ratio = v.options.get("ratio")
+
+    def read(cond):
+        rows = _queries().aggregate(
+            app.id,
+            rt.key,
+            group_by=xf.key,
+            bucket=bucket,
+            series=sf.key if sf else None,
+            measures=[(fn, None if fn == "count" else value)],
+            filter=cond,
+            user_id=common.who(),
+        )
+        column = "count" if fn == "count" else f"{fn}_{value}"
+        return rows, {(r["group"], r.get("series")): _number(r[column]) for r in rows}
+
+    rows, cells = read(filt)
+    if ratio:
+        _rows, part = read(_and(filt, thaw(ratio)))
+        cells = {k: _share(part.get(k), whole) for k, whole in cells.items()}
     xs = _ordered(app, xf, {r["group"] for r in rows}, bucket, fill=fn in FILLED_WITH_ZERO)
     if bucket and v.options.get("chart_type") == "line":
         xs = [(k, text) for k, text in xs if k is not None]  # a time line has no "no date"
     ss = _ordered(app, sf, {r.get("series") for r in rows}, None) if sf else [(None, "")]
-    zero = 0 if fn in FILLED_WITH_ZERO else None
+    zero = 0 if fn in FILLED_WITH_ZERO and not ratio else None
     categories = [{"key": _json(k), "label": text} for k, text in xs]
     series = []
     for skey, sname in ss:
         values = [cells.get((k, skey), zero) for k, _text in xs]
         hrefs = [_drill(app, v, k, skey if sf else None, sf is not None) for k, _text in xs]
-        name = sname if sf else base_name(fn, vf)
+        name = sname if sf else measure_label(fn, vf, bool(ratio))
         series.append({"key": _json(skey), "name": name, "values": values, "hrefs": hrefs})
     return {
         "categories": categories,
@@ -103,7 +112,7 @@ def grid(app, rt, v: View, filt, fn: str, value: str | None, vf) -> dict:
         "x_label": present.column_label(app, rt, xf.key),
         "series_label": present.column_label(app, rt, sf.key) if sf else "",
         "bucket": bucket,
-        "table": _table(categories, series, fn, vf),
+        "table": _table(categories, series, fn, vf, bool(ratio)),
     }
 
 
@@ -174,11 +183,22 @@ def _drill(app: App, v: View, x: Any, s: Any, with_series: bool) -> str:
     return url_for("views.drill", app_id=app.id, view_key=v.key, **args)
 
 
-def _table(categories: list[dict], series: list[dict], fn: str, vf) -> dict:
+def _and(cond: dict | None, more: dict) -> dict:
+    return {"all": [cond, more]} if cond else more
+
+
+def _share(part: Any, whole: Any) -> float | None:
+    """``part`` as a percentage of ``whole`` (None when there is no whole)."""
+    if not whole:
+        return None
+    return round(float(part or 0) / float(whole) * 100, 1)
+
+
+def _table(categories: list[dict], series: list[dict], fn: str, vf, ratio: bool = False) -> dict:
     """The numbers as rows (one per category) of formatted cells, one per series."""
     rows = []
     for i, c in enumerate(categories):
-        cells = [format_number(s["values"][i], fn, vf) for s in series]
+        cells = [format_number(s["values"][i], fn, vf, ratio) for s in series]
         rows.append({"label": c["label"], "cells": cells, "hrefs": [s["hrefs"][i] for s in series]})
     return {"columns": [s["name"] for s in series], "rows": rows}
 
@@ -190,21 +210,28 @@ def kpi(app, rt, v: View, filt, fn: str, value: str | None, vf) -> dict:
     column = "count" if fn == "count" else f"{fn}_{value}"
     queries = _queries()
 
-    def at(now: datetime | None):
+    ratio = v.options.get("ratio")
+
+    def read(cond, now: datetime | None):
         [row] = queries.aggregate(
-            app.id, rt.key, measures=measures, filter=filt, user_id=common.who(), now=now
+            app.id, rt.key, measures=measures, filter=cond, user_id=common.who(), now=now
         )
         return _number(row[column])
+
+    def at(now: datetime | None):
+        whole = read(filt, now)
+        return _share(read(_and(filt, thaw(ratio)), now), whole) if ratio else whole
 
     comparing = v.options.get("compare") == "previous_period"
     if comparing:
         filt = to_date(filt)
     current = at(None)
-    out = {"value": current, "text": format_number(current, fn, vf), "href": _all_href(app, v)}
+    text = format_number(current, fn, vf, bool(ratio))
+    out = {"value": current, "text": text, "href": _all_href(app, v)}
     if comparing:
         before = previous_now(v.filter, queries.clock())
         prev = at(before) if before else None
-        out.update(previous=prev, previous_text=format_number(prev, fn, vf))
+        out.update(previous=prev, previous_text=format_number(prev, fn, vf, bool(ratio)))
         out["change"] = _change(current, prev)
     return out
 
@@ -283,8 +310,10 @@ def _months_back(now: datetime, months: int) -> datetime:
 
 
 # -- formats --------------------------------------------------------------------------------
-def number_format(fn: str, vf: Field | None) -> dict:
+def number_format(fn: str, vf: Field | None, ratio: bool = False) -> dict:
     """How the browser formats values: currency code, decimals, a % sign."""
+    if ratio:
+        return {"style": "percent", "decimals": 1}
     if fn == "count" or vf is None:
         return {"style": "decimal", "decimals": 0}
     kind, scale = _kind(vf)
@@ -307,11 +336,11 @@ def _kind(vf: Field) -> tuple[str, int]:
     return "number", 0
 
 
-def format_number(value: Any, fn: str, vf: Field | None) -> str:
+def format_number(value: Any, fn: str, vf: Field | None, ratio: bool = False) -> str:
     """A measured value in the UI's locale: ``¥1,234.50`` / ``CN¥1,234.50``, ``12.5%``."""
     if value is None:
         return "–"
-    fmt = number_format(fn, vf)
+    fmt = number_format(fn, vf, ratio)
     locale = ui_locale()
     digits = fmt["decimals"]
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
@@ -323,13 +352,12 @@ def format_number(value: Any, fn: str, vf: Field | None) -> str:
     return f"{text}%" if fmt["style"] == "percent" else text
 
 
-def base_name(fn: str, vf: Field | None) -> str:
-    """The single series' name: the measure in words."""
-    return measure_label(fn, vf)
-
-
-def measure_label(fn: str, vf: Field | None) -> str:
-    """ "Number of records", "Sum: Amount"... in the UI language."""
+def measure_label(fn: str, vf: Field | None, ratio: bool = False) -> str:
+    """The measure in words: "Number of records", "Sum: Amount", "Share of records (%)"."""
+    if ratio:
+        if fn == "count" or vf is None:
+            return _("Share of records (%)")
+        return _("Share of %(measure)s (%%)", measure=measure_label(fn, vf))
     if fn == "count" or vf is None:
         return _("Number of records")
     names = {"sum": _("Sum"), "avg": _("Average"), "min": _("Minimum"), "max": _("Maximum")}

@@ -84,7 +84,8 @@ def view(app: App, key: str) -> View:
 
 def all_view(rt: RecordType) -> View:
     """A table of every record of ``rt`` showing its first fields."""
-    columns = tuple(f.key for f in rt.fields if f.type not in ("long_text", "attachment"))[:7]
+    skip = ("long_text", "rich_text", "attachment")
+    columns = tuple(f.key for f in rt.fields if f.type not in skip)[:7]
     return View(
         key=ALL_PREFIX + rt.key, type="table", record_type=rt.key, label=rt.label, columns=columns
     )

@@ -19,11 +19,12 @@ from typing import Any
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from tessera.errors import FieldValueError
-from tessera.fields import for_field
+from tessera.fields import for_field, richtext
 from tessera.fields.files import save_upload
 from tessera.meta.children import row_fields
 from tessera.meta.model import App, Field, Form, FormSection, RecordType, freeze
-from tessera.query import conditions, dates
+from tessera.query import conditions
+from tessera.records import behaviour, defaults
 
 LIST_TYPES = frozenset({"multi_select", "link_many"})
 #: the Chinese texts of the grid (registered in BABEL_TRANSLATION_DIRECTORIES)
@@ -34,10 +35,12 @@ ROWS_MARK = "-rows"
 
 @dataclass
 class Section:
-    """A titled group of fields on a rendered form."""
+    """A titled group of fields on a rendered form, on a tab, in 1 to 4 columns."""
 
     title: Any
     fields: list[Field]
+    tab: Any = None
+    columns: int = 1
 
 
 @dataclass
@@ -48,6 +51,27 @@ class FormSpec:
     form: Form
     sections: list[Section]
     visible_when: dict[str, Any] = field(default_factory=dict)
+    #: fields shown as text, not inputs: read_only ones, and set_once ones when editing
+    fixed: frozenset[str] = frozenset()
+
+    @property
+    def tabs(self) -> list[tuple[Any, list[Section]]]:
+        """Sections grouped by tab, in order of first appearance ([(None, all)] untabbed).
+
+        Sections without a ``tab`` join the tab before them (the first tab when they lead).
+        """
+        groups: list[tuple[Any, list[Section]]] = []
+        for s in self.sections:
+            if s.tab is not None and all(s.tab != t for t, _ in groups):
+                groups.append((s.tab, []))
+            if not groups:
+                groups.append((None, []))
+            target = next((g for t, g in groups if t == s.tab), None) if s.tab else None
+            (target if target is not None else groups[-1][1]).append(s)
+        if len(groups) > 1 and groups[0][0] is None:  # untabbed lead sections: first tab
+            lead = groups.pop(0)[1]
+            groups[0][1][:0] = lead
+        return groups
 
     @property
     def fields(self) -> list[Field]:
@@ -84,11 +108,19 @@ def find_form(app: App, rt: RecordType, key: str | None = None) -> Form:
     return next((f for f in mine if not f.public), None) or default_form(rt)
 
 
-def spec(app: App, rt: RecordType, form: Form, locked: frozenset[str] = frozenset()) -> FormSpec:
+def spec(
+    app: App,
+    rt: RecordType,
+    form: Form,
+    locked: frozenset[str] = frozenset(),
+    *,
+    editing: bool = False,
+) -> FormSpec:
     """The sections of ``form`` with their editable fields, unknown and ``locked`` keys skipped.
 
     ``locked`` are fields the user's roles make read-only: left off the form (the record
-    page shows them), so a save never writes them.
+    page shows them), so a save never writes them. ``read_only`` fields (and ``set_once``
+    ones when ``editing``) stay on the form as text and are never read from a submission.
     """
     sections = []
     for s in form.sections:
@@ -98,9 +130,13 @@ def spec(app: App, rt: RecordType, form: Form, locked: frozenset[str] = frozense
             if rt.has_field(k) and editable(rt.field(k)) and k not in locked
         ]
         if fields:
-            sections.append(Section(s.title, fields))
+            tab, columns = getattr(s, "tab", None), getattr(s, "columns", 1)
+            sections.append(Section(s.title, fields, tab, columns))
     visible = {k: v for k, v in form.visible_when.items() if rt.has_field(k)}
-    return FormSpec(rt, form, sections, dict(visible))
+    fixed = frozenset(
+        f.key for f in rt.fields if behaviour.read_only(f) or (editing and behaviour.set_once(f))
+    )
+    return FormSpec(rt, form, sections, dict(visible), fixed)
 
 
 # -- values to and from the page -------------------------------------------------------------
@@ -116,6 +152,8 @@ def to_form(f: Field, value: Any) -> Any:
         return "true" if value else ""
     if f.type in ("attachment", "poly_link"):
         return value  # poly_link: the stored "customer:3" is what its chooser posts
+    if f.type in ("duration", "time"):  # as people type them ("1h 30m", "09:30")
+        return for_field(f).format(f, value, "en")
     if isinstance(value, datetime):
         return (
             value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
@@ -127,30 +165,34 @@ def to_form(f: Field, value: Any) -> Any:
     return str(for_field(f).to_json(f, value))
 
 
-def initial(spec_: FormSpec, record: dict | None, prefill: MultiDict | None = None) -> dict:
-    """Form values: the record's, else defaults and ``prefill`` (query string) values."""
+def initial(
+    spec_: FormSpec, record: dict | None, prefill: MultiDict | None = None, me: int | None = None
+) -> dict:
+    """Form values: the record's, else defaults and ``prefill`` (query string) values.
+
+    Defaults are those a create applies (records/defaults): ``$me`` is ``me``, ``today``,
+    ``now`` and ``{expr}`` are computed now. Prefill never fills a fixed (read-only) field.
+    """
     values = {}
     now = datetime.now(UTC)
     for f in spec_.rt.fields:
         if record is not None:
             values[f.key] = to_form(f, record.get(f.key))
             continue
-        values[f.key] = _default(f, now)
-        if prefill and f.key in prefill:
+        values[f.key] = _default(f, now, me)
+        if prefill and f.key in prefill and f.key not in spec_.fixed:
             values[f.key] = prefill.getlist(f.key) if f.type in LIST_TYPES else prefill[f.key]
     return values
 
 
-def _default(f: Field, now: datetime) -> Any:
+def _default(f: Field, now: datetime, me: int | None = None) -> Any:
     default = f.default
     if f.type == "table":
         return []
+    if default is not None and defaults.is_computed(f):
+        default = defaults.resolve(f, now=now, me=me)
     if default is None:
         return [] if f.type in LIST_TYPES else ""
-    if f.type == "date" and isinstance(default, str) and dates.is_relative(default):
-        return dates.relative_day(default, now).isoformat()
-    if f.type == "datetime" and default == "now":
-        return now.strftime("%Y-%m-%dT%H:%M")
     try:
         return to_form(f, for_field(f).coerce(f, default))
     except FieldValueError:
@@ -161,12 +203,16 @@ def posted_values(spec_: FormSpec, form: MultiDict) -> dict:
     """The form strings as posted, keyed by field (to show the input back on errors)."""
     values = {}
     for f in spec_.fields:
+        if f.key in spec_.fixed:
+            continue
         if f.type == "table":
             values[f.key] = posted_rows(f, form)
         elif f.type in LIST_TYPES:
             values[f.key] = form.getlist(f.key)
         elif f.type == "boolean":
             values[f.key] = "true" if "true" in form.getlist(f.key) else ""
+        elif f.type == "rich_text":  # shown back in the editor: only the safe subset
+            values[f.key] = richtext.sanitize(form.get(f.key, ""))
         elif f.type != "attachment":
             values[f.key] = form.get(f.key, "")
     return values
@@ -189,6 +235,8 @@ def read_submission(
     raw: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for f in spec_.fields:
+        if f.key in spec_.fixed:
+            continue  # shown as text: a posted value (a crafted request) is ignored
         if f.type == "attachment":
             _read_files(f, form, files, instance_path, current, raw, errors, on_saved)
         elif f.type == "table":

@@ -13,7 +13,8 @@ from typing import Any
 from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
-from tessera.fields import for_field, polylinks
+from tessera.errors import FieldValueError
+from tessera.fields import for_field, polylinks, richtext
 from tessera.fields.choice import option_label
 from tessera.meta.children import child_record_type, row_fields
 from tessera.meta.model import App, Field, RecordType
@@ -128,6 +129,19 @@ def value_html(app: App, rt: RecordType, f: Field, value: Any, row: dict | None 
     return escape(for_field(f).format(f, value, label_locale()))
 
 
+def fixed_html(app: App, rt: RecordType, f: Field, value: Any, values: dict) -> Markup:
+    """A read-only field on a form, shown as on the record page.
+
+    ``value`` is the form string (or list) the form carries; ``values`` all of them (a
+    per-record currency reads its code there).
+    """
+    try:
+        coerced = for_field(f).coerce(f, value)
+    except (FieldValueError, TypeError, ValueError):
+        coerced = value
+    return value_html(app, rt, f, coerced, values)
+
+
 def _select(app, rt, f, value, row) -> Markup:
     color = next((o.get("color") for o in f.opt("options", ()) if o["value"] == value), None)
     style = f' data-color="{escape(color)}"' if color else ""
@@ -220,6 +234,17 @@ def _long_text(app, rt, f, value, row) -> Markup:
     return Markup('<span class="pre">{}</span>').format(value)
 
 
+def _currency(app, rt, f, value, row) -> Markup:
+    ft = for_field(f)
+    return escape(ft.format_in(f, value, ft.code_of(f, row)))
+
+
+def _rich_text(app, rt, f, value, row) -> Markup:
+    # stored values are sanitised on write; sanitising again costs little and also
+    # covers rows written before a field became rich text
+    return Markup('<div class="rich-text">{}</div>').format(Markup(richtext.sanitize(value)))
+
+
 def _lookup(app, rt, f, value, row) -> Markup:
     link = rt.field(f.opt("link")) if rt.has_field(f.opt("link") or "") else None
     if link is None or not app.has_record_type(link.opt("to")):
@@ -274,6 +299,8 @@ _RENDERERS = {
     "url": _url,
     "email": _email,
     "long_text": _long_text,
+    "currency": _currency,
+    "rich_text": _rich_text,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -26,6 +27,7 @@ from tessera.meta.model import App, RecordType
 from tessera.web import automation, common, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
 from tessera.web.i18n import label
+from tessera.web.row_changes import table_changes
 from tessera.web.security import safe_next
 
 bp = Blueprint("records", __name__)
@@ -134,11 +136,13 @@ def activity(app: App, rt: RecordType, record_id: int) -> list[dict]:
     names = people.directory()
     out = []
     for e in reversed(entries):
-        changes = [
-            (f, _json_html(app, rt, f, old), _json_html(app, rt, f, new))
-            for key, (old, new) in (e["changes"] or {}).items()
-            if rt.has_field(key) and (f := rt.field(key))
-        ]
+        changes = []
+        for key, (old, new) in (e["changes"] or {}).items():
+            f = rt.field_map.get(key)
+            if f is not None and f.type == "table":  # only the rows and cells that changed
+                changes += table_changes(rt, f, old, new, partial(_json_html, app))
+            elif f is not None:
+                changes.append((f, _json_html(app, rt, f, old), _json_html(app, rt, f, new)))
         out.append({**e, "who": _who(e, names), "fields": changes, "via": _via(e)})
     return out
 
@@ -207,7 +211,7 @@ def new(app_id: str, rt_key: str):
     spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
     back = safe_next(request.values.get("next"), "")
     if request.method == "GET":
-        values = forms.initial(spec, None, request.args)
+        values = forms.initial(spec, None, request.args, me=common.me())
         return _render_form(app, spec, values, back=back)
     raw, errors = forms.read_submission(
         spec, request.form, request.files, _instance(), on_saved=uploads.saved
@@ -235,7 +239,8 @@ def edit(app_id: str, rt_key: str, record_id: int):
     rt = common.record_type(app, rt_key)
     records = common.engine_objects().records
     record = records.get(app.id, rt.key, record_id, common.who())
-    spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
+    form = forms.find_form(app, rt, request.args.get("form"))
+    spec = forms.spec(app, rt, form, _locked(app, rt), editing=True)
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(
@@ -245,7 +250,7 @@ def edit(app_id: str, rt_key: str, record_id: int):
     version = request.form.get("version", type=db_int)
     if errors:
         return _render_form(
-            app, spec, _posted(spec), errors=errors, record=record, version=version
+            app, spec, _posted(spec, record), errors=errors, record=record, version=version
         ), 422
     try:
         row = records.update(
@@ -253,12 +258,17 @@ def edit(app_id: str, rt_key: str, record_id: int):
         )
     except ValidationFailed as exc:
         return _render_form(
-            app, spec, _posted(spec), errors=exc.fields, record=record, version=version
+            app, spec, _posted(spec, record), errors=exc.fields, record=record, version=version
         ), 422
     except Conflict as exc:
         conflict = _conflict(app, rt, record_id, version, exc)
         return _render_form(
-            app, spec, _posted(spec), record=record, conflict=conflict, version=record["version"]
+            app,
+            spec,
+            _posted(spec, record),
+            record=record,
+            conflict=conflict,
+            version=record["version"],
         ), 409
     flash(_("Saved %(title)s.", title=present.title(rt, row)), "ok")
     return redirect(url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=record_id))
@@ -268,8 +278,10 @@ def _instance() -> str:
     return str(common.engine_objects().instance_path)
 
 
-def _posted(spec: forms.FormSpec) -> dict:
-    return forms.posted_values(spec, request.form)
+def _posted(spec: forms.FormSpec, record: dict | None = None) -> dict:
+    """The posted strings; fixed (read-only) fields keep the record's or default value."""
+    shown = forms.initial(spec, record, me=common.me())
+    return {**shown, **forms.posted_values(spec, request.form)}
 
 
 def _drop_hidden(app: App, spec: forms.FormSpec, raw: dict, current: dict | None) -> dict:
