@@ -248,8 +248,8 @@ def test_remove_a_field_with_its_uses_then_build_and_test_a_workflow(browser, li
     assert page.locator("#b-problems").is_hidden(), page.locator("#b-problems").inner_text()
     page.fill("#b-wf-record", str(record_id))
     page.click("#b-wf-test")
-    result = page.locator(".b-test-result")
-    result.wait_for()
+    page.locator(".b-test-result").wait_for()
+    result = page.locator(f"{step} .b-step-result")  # what the step would do, rendered
     assert "wang@example.com" in result.inner_text()
     assert "Dear Wang Fang, see you there!" in result.inner_text()
     assert page.locator("#b-wf-enabled").is_checked()
@@ -267,3 +267,50 @@ def test_remove_a_field_with_its_uses_then_build_and_test_a_workflow(browser, li
     page.click('.lang-form button[value="en"]')
     assert errors == []
     context.close()
+
+
+def test_a_rename_reaches_workflows_and_views(page, live_server):
+    """Renaming a field in the builder updates the conditions and steps that name it."""
+    import sqlalchemy as sa
+
+    from tessera import prefs
+    from tessera.storage.system import users as users_table
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _sign_in(page, "en")
+    page.goto("/builder/crm#rt-0")
+    row = '[data-path="record_types[0].fields[7]"]'
+    assert page.locator(f"{row} .b-fkey").inner_text() == "status"
+    page.click(f"{row} summary .b-fkey")
+    page.fill('[data-path="record_types[0].fields[7].key"] input', "activity")
+    page.press('[data-path="record_types[0].fields[7].key"] input', "Tab")
+    _saved(page)
+    assert page.locator("#b-problems").is_hidden(), page.locator("#b-problems").inner_text()
+    # validation rules and indexes are made here too
+    page.click(".b-add-validation")
+    rule = '[data-path="record_types[0].validations[0]"]'
+    page.fill(f'{rule} [data-path="record_types[0].validations[0].message"] input', "Name it")
+    page.press(f'{rule} [data-path="record_types[0].validations[0].message"] input', "Tab")
+    page.click(".b-add-index")
+    _saved(page)
+    assert page.locator("#b-problems").is_hidden(), page.locator("#b-problems").inner_text()
+    t = live_server["app"].extensions["tessera"]
+    with t.engine.connect() as conn:
+        uid = conn.execute(
+            sa.select(users_table.c.id).where(users_table.c.username == "alice")
+        ).scalar_one()
+    data = prefs.load_draft(t.engine, uid, "crm")["data"]
+    try:
+        flow = next(w for w in data["workflows"] if w["key"] == "dormant_customers")
+        assert flow["when"]["all"][0]["field"] == "activity"
+        assert flow["actions"][0]["values"] == {"activity": "dormant"}
+        dormant = next(v for v in data["views"] if v["key"] == "dormant")
+        assert dormant["filter"]["field"] == "activity"
+        customer = data["record_types"][0]
+        assert customer["validations"][0]["message"] == {"en": "Name it"}
+        assert customer["validations"][0]["when"]["all"][0]["field"] == "code"
+        assert len(customer["indexes"]) == 4
+        assert errors == []
+    finally:
+        prefs.drop_draft(t.engine, uid, "crm")

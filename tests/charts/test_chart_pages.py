@@ -105,6 +105,25 @@ def test_ratio_kpi_and_bars_show_shares(client, sales, deals):
     assert data["measure"] == "Share of records (%)"
 
 
+def test_echarts_is_served_locally_under_the_csp(client, sales):
+    page = client.get("/a/sales/v/by_stage")
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
+    srcs = re.findall(r'<script src="([^"]+)"', page.get_data(as_text=True))
+    assert "/assets/vendor/echarts/echarts.min.js" in srcs
+    assert all(s.startswith("/assets/") for s in srcs)  # nothing from a CDN
+    js = client.get("/assets/vendor/echarts/echarts.min.js")
+    assert js.status_code == 200 and "javascript" in js.content_type
+    assert len(js.get_data()) > 500_000
+    assert b"Apache License" in client.get("/assets/vendor/echarts/LICENSE").get_data()
+
+
+def test_limit_keeps_the_largest_categories(client, sales, deals):
+    data = _payload(_page(client, "/a/sales/v/top_stages"), "top_stages")
+    assert [c["key"] for c in data["categories"]] == ["won", "proposal"]
+    assert data["series"][0]["values"] == [1950.5, 500]
+
+
 def test_chinese_locale_formats_money_and_periods(client, sales, deals):
     with client.session_transaction() as s:
         s["locale"] = "zh_CN"
@@ -165,6 +184,8 @@ def test_home_without_a_home_dashboard_lists_the_apps(web_free_client):
 def test_record_page_key_numbers_and_merged_timeline(client, sales, deals):
     acme = deals["acme"]
     sales.records.create("sales", "visit", {"subject": "Lunch", "customer": acme["id"]})
+    about = {"subject": "Call about", "about": f"customer:{acme['id']}"}  # a polymorphic link
+    sales.records.create("sales", "visit", about)
     sales.records.update("sales", "customer", acme["id"], {"name": "Acme Ltd"})
     html = _page(client, f"/a/sales/r/customer/{acme['id']}")
     soup = BeautifulSoup(html, "html.parser")
@@ -172,7 +193,9 @@ def test_record_page_key_numbers_and_merged_timeline(client, sales, deals):
     assert numbers == {"Total deals": "1,800.00", "Deals": "4", "Biggest deal": "1,000.00"}
     items = soup.select("ol.timeline > li")
     kinds = [li["data-kind"] for li in items]
-    assert kinds[:2] == ["self", "visit"]  # the rename, then the visit: newest first
+    assert kinds[:3] == ["self", "visit", "visit"]  # the rename, then the visits: newest first
+    visits = [li.select_one(".tl-title").get_text() for li in items if li["data-kind"] == "visit"]
+    assert visits == ["Call about", "Lunch"]
     titles = [li.select_one(".tl-title").get_text() for li in items if li["data-kind"] == "deal"]
     assert titles == ["Eta", "Eps", "Gamma", "Alpha"]
     assert kinds.count("self") == 2  # created + renamed
@@ -180,7 +203,7 @@ def test_record_page_key_numbers_and_merged_timeline(client, sales, deals):
         a["data-kind"]: a.select_one("span").get_text()
         for a in soup.select(".tl-kinds a[data-kind]")
     }
-    assert chips == {"self": "2", "deal": "4", "visit": "1"}
+    assert chips == {"self": "2", "deal": "4", "visit": "2"}
     only = BeautifulSoup(
         _page(client, f"/a/sales/r/customer/{acme['id']}?kind=deal"), "html.parser"
     )

@@ -150,6 +150,16 @@ CASES = [
         16,
     ),
     (
+        "limit-with-bucket",
+        plus(
+            "{key: v, type: chart, record_type: customer, chart_type: bar, x: since, "
+            "bucket: month, limit: 5}"
+        ),
+        "views[0].limit",
+        "limit keeps the largest categories, but a bucketed x keeps every period",
+        16,
+    ),
+    (
         "home-unknown",
         plus(BY_TIER, DASH, home="dashbord"),
         "home",

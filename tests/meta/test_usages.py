@@ -127,3 +127,20 @@ def test_a_renamed_away_filter_leaf_through_a_link_is_found():
     assert ("views", "vip_tickets", "filter") in _where(uses)
     view = next(v for v in new["views"] if v["key"] == "vip_tickets")
     assert view["filter"] == {"all": [{"field": "status", "op": "ne", "value": "closed"}]}
+
+
+def test_a_polymorphic_link_keeps_its_other_targets():
+    data = crm()
+    follow = next(r for r in data["record_types"] if r["key"] == "follow_up")
+    follow["fields"].append(
+        {"key": "regarding", "type": "link", "to": ["customer", "opportunity", "ticket"]}
+    )
+    new, uses = remove_record_type(data, "ticket")
+    assert ("record_types", "follow_up", "link_target") in _where(uses)
+    follow = next(r for r in new["record_types"] if r["key"] == "follow_up")
+    regarding = next(f for f in follow["fields"] if f["key"] == "regarding")
+    assert regarding["to"] == ["customer", "opportunity"]
+    assert validate_data(new) == []
+    new, _ = remove_record_type(new, "opportunity")
+    follow = next(r for r in new["record_types"] if r["key"] == "follow_up")
+    assert next(f for f in follow["fields"] if f["key"] == "regarding")["to"] == "customer"

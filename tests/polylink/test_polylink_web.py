@@ -62,6 +62,16 @@ def test_lanes_sums_and_quick_filters_on_link_fields(board, sales):
     assert "Gamma" in page and "Alpha" not in page
 
 
+def test_a_big_target_type_offers_no_dropdown_and_boards_keep_the_first_lanes(board, monkeypatch):
+    from tessera.web import kanban
+
+    client, _token, _stages, _deals = board
+    monkeypatch.setattr(kanban, "MAX_LANES", 3)  # five stages: "too many" for a dropdown
+    assert 'name="f.stage"' not in client.get("/a/sales/r/deal").get_data(as_text=True)
+    html = client.get("/a/sales/v/pipeline").get_data(as_text=True)
+    assert lanes(html)[:3] == ["Negotiate", "Won", "Lost"]  # ids 1-3, then by position
+
+
 def test_move_sets_the_link_and_returns_fresh_lane_totals(board, sales):
     client, token, stages, deals = board
     resp = client.post(

@@ -82,7 +82,7 @@ class Node:
     local_key: str | None = None  # the item's name in the installed (local) version
 
     def plain(self) -> Any:
-        """Everything but ids' bookkeeping, for equality."""
+        """Properties and children (by id), for comparing two versions of an item."""
         kids = {g: [(i, n.plain()) for i, n in m.items()] for g, m in self.children.items()}
         return (self.props, kids)
 

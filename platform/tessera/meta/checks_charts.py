@@ -59,6 +59,9 @@ class ChartChecks:
         self.chart_measure(path, view, rt, kind)
         self.chart_compare(path, view, kind)
         self.chart_ratio(path, view, rt)
+        if "limit" in view and ("bucket" in view or kind == "kpi"):
+            what = "a kpi has one number" if kind == "kpi" else "a bucketed x keeps every period"
+            self.add(f"{path}.limit", f"limit keeps the largest categories, but {what}")
 
     def chart_ratio(self, path: str, view: dict, rt: str) -> None:
         """A ratio is a condition on the record type, of a count or a sum."""

@@ -84,7 +84,7 @@ class _Remover:
             for f in rt.get("fields") or []
             if isinstance(f, dict)
             and f.get("type") in ("link", "link_many")
-            and f.get("to") == rt_key
+            and (f.get("to") == rt_key or (isinstance(f.get("to"), list) and rt_key in f["to"]))
         ]
 
     def _path_hits(self, owner_rt: str, path: Any, rt_key: str, field_key: str) -> bool:
@@ -101,6 +101,8 @@ class _Remover:
             if not f or f.get("type") not in ("link", "link_many"):
                 return False
             current = f.get("to")
+            if not isinstance(current, str):  # a polymorphic link: its targets differ per record
+                return False
         return False
 
     def _prune(self, cond: Any, hit) -> tuple[Any, bool]:
@@ -502,6 +504,16 @@ class _Remover:
             if other is rt:
                 continue
             i = self._list("record_types").index(other)
+            targets = f.get("to")
+            if isinstance(targets, list) and len(targets) > 1:
+                # a polymorphic link keeps its other targets (one left: a plain link)
+                rest = [x for x in targets if x != rt_key]
+                f["to"] = rest if len(rest) > 1 else rest[0]
+                j = (other.get("fields") or []).index(f)
+                self._note("record_types", other, "link_target", "changed",
+                           f"record_types[{i}].fields[{j}].to", holder_type=str(f.get("type")),
+                           record_type=str(other.get("key")))  # fmt: skip
+                continue
             j = (other.get("fields") or []).index(f)
             self._note("record_types", other, "link_field", "changed",
                        f"record_types[{i}].fields[{j}]", holder_type=str(f.get("type")),

@@ -115,6 +115,13 @@ def usage_sentence(data: dict[str, Any], u: Usage) -> str:
             field=_field_name(data, u.path),
             who=who,
         )
+    if k == "link_target":
+        return _(
+            "The field ‘%(field)s’ of %(who)s may link to it: it will link to the other "
+            "types only.",
+            field=_field_name(data, u.path),
+            who=who,
+        )
     if k == "trigger":
         if u.effect == "removed":
             return _("%(who)s is started by it: the workflow will be removed.", who=_cap(who))

@@ -99,6 +99,8 @@ def grid(app, rt, v: View, filt, fn: str, value: str | None, vf) -> dict:
         xs = [(k, text) for k, text in xs if k is not None]  # a time line has no "no date"
     ss = _ordered(app, sf, {r.get("series") for r in rows}, None) if sf else [(None, "")]
     zero = 0 if fn in FILLED_WITH_ZERO and not ratio else None
+    if v.options.get("limit") and not bucket:
+        xs = _largest(xs, ss, cells, int(v.options["limit"]))
     categories = [{"key": _json(k), "label": text} for k, text in xs]
     series = []
     for skey, sname in ss:
@@ -119,6 +121,8 @@ def grid(app, rt, v: View, filt, fn: str, value: str | None, vf) -> dict:
 def _ordered(app, f: Field, keys: set, bucket: str | None, fill: bool = False) -> list[tuple]:
     """(key, label) of a field's values in a reading order: options, time, then text."""
     keys = set(keys)
+    if f.type == "link":  # every title in one read (group_label then hits the cache)
+        present.linked_rows(app, f.opt("to"), keys - {None})
     if bucket:
         days = sorted(d for d in (buckets.parse(k) for k in keys if k) if d)
         if fill and days:
@@ -137,6 +141,15 @@ def _ordered(app, f: Field, keys: set, bucket: str | None, fill: bool = False) -
 
 
 _BY_VALUE = ("number", "currency", "percent", "rating", "date", "datetime", "boolean")
+
+
+def _largest(xs: list[tuple], ss: list[tuple], cells: dict, n: int) -> list[tuple]:
+    """The ``n`` categories with the largest totals (over every series), largest first."""
+
+    def total(key: Any) -> float:
+        return sum(float(cells.get((key, s)) or 0) for s, _name in ss)
+
+    return sorted(xs, key=lambda p: total(p[0]), reverse=True)[:n]
 
 
 def _fill(days: list[date], bucket: str) -> list[date]:

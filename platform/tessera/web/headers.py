@@ -2,7 +2,9 @@
 
 - ``Content-Security-Policy``: scripts, styles, images, fonts and form targets from this
   site only; no inline script or style attribute (the templates carry none: behaviour
-  lives in ``static/*.js``, JSON data in ``<script type="application/json">`` blocks),
+  lives in ``static/*.js``, JSON data in ``<script type="application/json">`` blocks;
+  Apache ECharts is vendored in ``static/vendor/echarts/`` and draws on canvas, with
+  tooltips in its rich-text mode so it never writes inline style attributes),
   no framing (``frame-ancestors 'none'``), no plugins.
 - ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``,
   ``Referrer-Policy: same-origin``.

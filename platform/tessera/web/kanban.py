@@ -10,6 +10,7 @@ can return fresh numbers after a drag and the page updates them without a reload
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from tessera.fields import for_field
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View
 from tessera.web import common, present
-from tessera.web.i18n import label_locale
+from tessera.web.i18n import label_locale, user_zone
 
 #: Chinese of the strings added with link kanbans and polymorphic links
 TRANSLATIONS = Path(__file__).resolve().parent / "translations_polylink"
@@ -42,7 +43,7 @@ def totals(app: App, rt: RecordType, v: View, filt: dict | None, q: str | None) 
     measures = [("count", None)] + [("sum", f.key) for f in sum_fields(rt, v)]
     rows = common.engine_objects().queries.aggregate(
         app.id, rt.key, group_by=v.group_by, measures=measures, filter=filt, q=q,
-        user_id=common.who(),
+        user_id=common.who(), zone=user_zone(),
     )  # fmt: skip
     return {r["group"]: r for r in rows}
 
@@ -56,12 +57,28 @@ def lane_values(app: App, group: Field, v: View | None) -> list[tuple[Any, str]]
         locale = label_locale()
         return [(o["value"], option_label(group, o["value"], locale)) for o in group.opt("options")]
     target = app.record_type(group.opt("to"))
+    # read by primary key (cheap on any table), order here: lanes and quick-filter choices
+    # are meant for small lists of records (stages, statuses); a big target type offers
+    # no quick-filter dropdown and a board shows its first MAX_LANES lanes
+    rows = (
+        common.engine_objects()
+        .queries.list(app.id, target.key, sort="id", limit=MAX_LANES + 1, user_id=common.who())
+        .rows
+    )
+    if v is None and len(rows) > MAX_LANES:
+        return []
     order = lane_order(target, v)
-    rows = common.engine_objects().queries.list(
-        app.id, target.key, sort=f"{order},id" if order else "id", limit=MAX_LANES,
-        user_id=common.who(),
-    ).rows  # fmt: skip
+    rows = sorted(rows[:MAX_LANES], key=lambda r: _order_key(r.get(order) if order else None))
     return [(r["id"], present.title(target, r)) for r in rows]
+
+
+def _order_key(value: Any) -> tuple:
+    """Empty values last; numbers by value, anything else by its text."""
+    if value is None or value == "":
+        return (2, 0, "")
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
 
 
 def lane_order(target: RecordType, v: View | None) -> str | None:

@@ -280,22 +280,29 @@
     clearTimeout(timer);
     timer = setTimeout(save, 300);
   }
+  /* saves run one after the other: two requests in flight could be stored out of order */
   function save() {
     timer = null;
-    pending = fetch(boot.urls.save, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ data: draft })
-    }).then(function (r) {
-      if (!r.ok) throw new Error(String(r.status));
-      return r.json();
-    }).then(function (body) {
-      problems = body.problems || [];
+    var body = JSON.stringify({ data: draft });
+    var send = function () {
+      return fetch(boot.urls.save, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+        body: body
+      }).then(function (r) {
+        if (!r.ok) throw new Error(String(r.status));
+        return r.json();
+      });
+    };
+    var mine = (pending ? pending.then(send, send) : send()).then(function (answer) {
+      if (pending !== mine || timer) return;  // a newer save follows: it reports
+      problems = answer.problems || [];
       showProblems();
       status(problems.length ? fmt(T.problems, { n: problems.length }) : T.saved, problems.length > 0);
-    }).catch(function () { status(T.save_failed, true); })
-      .finally(function () { pending = null; });
-    return pending;
+    }).catch(function () { if (pending === mine) status(T.save_failed, true); })
+      .finally(function () { if (pending === mine) pending = null; });
+    pending = mine;
+    return mine;
   }
   function flush() {
     if (timer) { clearTimeout(timer); return save(); }
@@ -587,7 +594,7 @@
       if (name === "scale" && f.type === "number") return numberKind(f, path);
       if (name === "precision") return null;
       if (name === "currency") return choice(f, name, T.currency, path + "." + name, CURRENCIES.indexOf(f.currency || "CNY") >= 0 ? CURRENCIES : CURRENCIES.concat([f.currency]), { blank: T.none });
-      if (name === "to") return choice(f, name, T.links_to, path + "." + name, rtChoices(), { blank: T.choose });
+      if (name === "to") return linkTargets(f, path);
       if (name === "max_length") return text(f, name, T.max_chars, path + "." + name, { type: "number", step: "1" });
       return optionInput(f, name, spec.options[name], path + "." + name, label, rt);
     });
@@ -1170,6 +1177,21 @@
       } }),
       field(T.options_bulk, path + ".options", bulk)]);
   }
+  /* what a link points at: one type, or (a link) several — one record of any of them */
+  function linkTargets(f, path) {
+    if (f.type !== "link" || !(FT.link && FT.link.options && FT.link.options.to && FT.link.options.to.oneOf)) {
+      if (!Array.isArray(f.to)) return choice(f, "to", T.links_to, path + ".to", rtChoices(), { blank: T.choose });
+    }
+    var chosen = Array.isArray(f.to) ? f.to.slice() : f.to ? [f.to] : [];
+    return h("fieldset", { class: "b-block b-link-targets", "data-path": path + ".to" }, [h("legend", { text: T.links_to })].concat(rtChoices().map(function (c) {
+      var box = h("input", { type: "checkbox", checked: chosen.indexOf(c[0]) >= 0, onchange: function () {
+        if (box.checked) chosen.push(c[0]); else chosen.splice(chosen.indexOf(c[0]), 1);
+        if (!chosen.length) delete f.to; else f.to = chosen.length === 1 ? chosen[0] : chosen.slice();
+        changed(true);
+      } });
+      return h("label", { class: "check" }, [box, " " + c[1]]);
+    })).concat([h("span", { class: "b-slot" })]));
+  }
   function isInstalledOption(f, value) { return !!boot.installed_options && (boot.installed_options[f.key] || []).indexOf(value) >= 0; }
   var CURRENCIES = ["CNY", "USD", "EUR", "HKD", "JPY", "GBP"];
   var PLAIN = {  // the settings each type shows in words; anything else sits under "More settings"
@@ -1194,7 +1216,7 @@
     if (f.type === "number") plain.push(numberKind(f, path));
     if (f.options) plain.push(optionsEditor(f, path));
     if (f.type === "currency") plain.push(choice(f, "currency", T.currency, path + ".currency", CURRENCIES, { blank: false, structural: true }));
-    if (f.type === "link" || f.type === "link_many") plain.push(choice(f, "to", T.links_to, path + ".to", rtChoices(), { blank: T.choose }));
+    if (f.type === "link" || f.type === "link_many") plain.push(linkTargets(f, path));
     if (f.type === "text" || f.type === "long_text") plain.push(text(f, "max_length", T.max_chars, path + ".max_length", { type: "number", step: "1" }));
     if ("min" in spec.options) plain.push(text(f, "min", T.at_least, path + ".min", { type: "number", step: "any" }));
     if ("max" in spec.options) plain.push(text(f, "max", f.type === "rating" ? T.stars : T.at_most, path + ".max", { type: "number", step: f.type === "rating" ? "1" : "any" }));
@@ -1276,8 +1298,9 @@
         h("button", { type: "button", class: "button small b-form-settings", text: T.form_settings, onclick: function () { designer.sel = null; render(); } })]),
       rt ? h("div", { class: "b-design" }, [renderPalette(fm), renderPreview(fm, path), f ? fieldSettings(fm, rt, f) : formSettings(fm, path)])
         : h("div", { class: "b-grid" }, [choice(fm, "record_type", T.record_type, path + ".record_type", rtChoices(), { blank: T.choose })]),
-      h("details", { class: "b-more b-classic", open: designer.classicOpen, ontoggle: function (e) { designer.classicOpen = e.target.open; } },
-        [h("summary", { text: T.form_as_list }), classicForm(fm, i)])
+      // the open state is noted on click (toggle events come later, maybe after a re-render)
+      h("details", { class: "b-more b-classic", open: designer.classicOpen },
+        [h("summary", { text: T.form_as_list, onclick: function (e) { designer.classicOpen = !e.target.parentNode.open; } }), classicForm(fm, i)])
     ]);
   }
 
@@ -1462,7 +1485,8 @@
         h("p", { text: fmt(T.tested_on, { id: out.record_id === null || out.record_id === undefined ? "—" : "#" + out.record_id }) + " " +
           (out.condition === false ? T.cond_false : out.condition === true ? T.cond_true : T.cond_none) }),
         h("ol", {}, (out.steps || []).map(function (s) {
-          return h("li", {}, [h("strong", { text: FL.action_names[s.action] || s.action }), ": ", h("code", { text: summarize(s.output || s.input) })]);
+          // the details (texts rendered from the record) sit under each step above
+          return h("li", {}, [h("strong", { text: FL.action_names[s.action] || s.action })]);
         }))
       ]);
     }
@@ -1531,7 +1555,9 @@
     });
     return h("div", { class: "b-block", "data-path": path + ".validations" }, [h("h3", { text: T.validations }), h("span", { class: "b-slot" })].concat(kids).concat([
       h("button", { type: "button", class: "button small b-add-validation", text: "+ " + T.add_rule, onclick: function () {
-        var v = { when: { all: [newLeaf(rt.key)] }, message: {} }; v.message[LOC] = T.rule_default;
+        // starts as "<first field> is filled in": valid at once, then the admin changes it
+        var f0 = fieldsOf(rt.key)[0];
+        var v = { when: { all: [{ field: f0 ? f0.key : "", op: "is_not_empty" }] }, message: {} }; v.message[LOC] = T.rule_default;
         rt.validations = rules; rules.push(v); changed(true);
       } })]));
   }
