@@ -31,7 +31,13 @@ from tessera.automation import (
 from tessera.automation.actions import ActionError, StepContext
 from tessera.automation.render import RecordView, UserView, render_value
 from tessera.automation.timing import parse_duration
-from tessera.automation.workflows import find_workflow, fires_on, paused, workflows_of
+from tessera.automation.workflows import (
+    event_subject,
+    find_workflow,
+    fires_on,
+    paused,
+    workflows_of,
+)
 from tessera.errors import Conflict, NotFound
 from tessera.fields import for_field, polylinks
 from tessera.meta.model import App, RecordType, Workflow, thaw
@@ -144,11 +150,13 @@ class Engine:
             "changes": payload.get("changes", {}),
             "user_id": (payload.get("actor") or {}).get("user_id"),
         }
+        record_id, start_vars = event_subject(event)
         return self.ensure_run(
             key=f"evt:{event['id']}|{event['app_id']}|{wf.key}|{event['record_id']}",
             app_id=event["app_id"],
             wf=wf,
-            record_id=event["record_id"],
+            record_id=record_id,
+            start_vars=start_vars,
             trigger=event["event"],
             event_id=event["id"],
             depth=depth,
@@ -172,6 +180,7 @@ class Engine:
         status: str = "pending",
         error: str | None = None,
         claim: bool = False,
+        start_vars: Mapping[str, Any] | None = None,
     ) -> int:
         """The run for ``key``: created if new, the existing one's id otherwise."""
         row = {
@@ -186,7 +195,7 @@ class Engine:
             "status": status,
             "error": error,
             "context": dict(context),
-            "vars": {},
+            "vars": dict(start_vars or {}),
             "attempt": 1,
             "created_at": self.now(),
         }
