@@ -37,6 +37,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for key in ENV_KEYS:
         if os.environ.get(key):
             cfg[key] = os.environ[key]
+    # the zone of users who have none of their own (and of the app's schedules)
+    cfg["TIME_ZONE"] = os.environ.get("TESSERA_TIME_ZONE") or "UTC"
     if os.environ.get("TESSERA_PROXY_HOPS"):
         cfg["PROXY_HOPS"] = int(os.environ["TESSERA_PROXY_HOPS"])
     cfg.update(overrides or {})

@@ -184,6 +184,8 @@ def test_home_without_a_home_dashboard_lists_the_apps(web_free_client):
 def test_record_page_key_numbers_and_merged_timeline(client, sales, deals):
     acme = deals["acme"]
     sales.records.create("sales", "visit", {"subject": "Lunch", "customer": acme["id"]})
+    about = {"subject": "Call about", "about": f"customer:{acme['id']}"}  # a polymorphic link
+    sales.records.create("sales", "visit", about)
     sales.records.update("sales", "customer", acme["id"], {"name": "Acme Ltd"})
     html = _page(client, f"/a/sales/r/customer/{acme['id']}")
     soup = BeautifulSoup(html, "html.parser")
@@ -191,7 +193,9 @@ def test_record_page_key_numbers_and_merged_timeline(client, sales, deals):
     assert numbers == {"Total deals": "1,800.00", "Deals": "4", "Biggest deal": "1,000.00"}
     items = soup.select("ol.timeline > li")
     kinds = [li["data-kind"] for li in items]
-    assert kinds[:2] == ["self", "visit"]  # the rename, then the visit: newest first
+    assert kinds[:3] == ["self", "visit", "visit"]  # the rename, then the visits: newest first
+    visits = [li.select_one(".tl-title").get_text() for li in items if li["data-kind"] == "visit"]
+    assert visits == ["Call about", "Lunch"]
     titles = [li.select_one(".tl-title").get_text() for li in items if li["data-kind"] == "deal"]
     assert titles == ["Eta", "Eps", "Gamma", "Alpha"]
     assert kinds.count("self") == 2  # created + renamed
@@ -199,7 +203,7 @@ def test_record_page_key_numbers_and_merged_timeline(client, sales, deals):
         a["data-kind"]: a.select_one("span").get_text()
         for a in soup.select(".tl-kinds a[data-kind]")
     }
-    assert chips == {"self": "2", "deal": "4", "visit": "1"}
+    assert chips == {"self": "2", "deal": "4", "visit": "2"}
     only = BeautifulSoup(
         _page(client, f"/a/sales/r/customer/{acme['id']}?kind=deal"), "html.parser"
     )

@@ -124,7 +124,7 @@ def test_unknown_app_view_record_are_404_pages(client):
     assert client.get("/a/crm/v/nope").status_code == 404
     assert client.get("/a/crm/r/nope").status_code == 404
     r = client.get("/a/crm/r/customer/999")
-    assert r.status_code == 404 and "customer #999 does not exist" in html(r)
+    assert r.status_code == 404 and "Customer #999 does not exist" in html(r)
 
 
 def test_language_switch_changes_ui_and_labels(client):

@@ -18,18 +18,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 
+from tessera import timezones
 from tessera.automation import actions as registry
 from tessera.automation import (
     builtin,  # noqa: F401  (registers the built-in actions)
     tables,
 )
 from tessera.automation.actions import ActionError, StepContext
-from tessera.automation.render import RecordView, UserView, render_value
+from tessera.automation.render import Moment, RecordView, UserView, render_value
 from tessera.automation.timing import parse_duration
 from tessera.automation.workflows import (
     event_subject,
@@ -501,9 +502,21 @@ class RunState:
                 return self._view(self.app.record_type(parts[0]), linked) if linked else None
             if f.type == "user":
                 return self._user(value)
+            if f.type == "datetime" and isinstance(value, datetime):
+                return Moment.of(value, self._zone(rt, values))
             return value
 
         return RecordView(values, follow, rt.title)
+
+    def _zone(self, rt: RecordType, values: Mapping[str, Any]) -> tzinfo:
+        """Where the record's times are read: its owner's zone, else the app's."""
+        owner = values.get("owner") if rt.has_field("owner") else None
+        name = None
+        if isinstance(owner, int):
+            with self.tessera.engine.connect() as conn:
+                name = conn.execute(sa.select(users.c.timezone).where(users.c.id == owner)).scalar()
+        config = self.tessera.config
+        return timezones.zone(name, config.get("AUTOMATION_TIMEZONE") or config.get("TIME_ZONE"))
 
     def _user(self, user_id: int) -> UserView:
         def load(uid: int) -> dict | None:

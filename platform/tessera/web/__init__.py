@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         cell=present.cell,
         column_label=present.column_label,
         record_title=present.title,
+        rt_label=present.rt_label,
         value_html=present.value_html,
         fixed_html=present.fixed_html,
         query_with=query_with,

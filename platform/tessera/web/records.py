@@ -26,7 +26,7 @@ from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
 from tessera.web import automation, common, forms, people, present, timeline, uploads
 from tessera.web.hostile import db_int, maybe_int
-from tessera.web.i18n import label
+from tessera.web.i18n import label, translated
 from tessera.web.row_changes import table_changes
 from tessera.web.security import safe_next
 
@@ -240,7 +240,7 @@ def edit(app_id: str, rt_key: str, record_id: int):
     records = common.engine_objects().records
     record = records.get(app.id, rt.key, record_id, common.who())
     form = forms.find_form(app, rt, request.args.get("form"))
-    spec = forms.spec(app, rt, form, _locked(app, rt), editing=True)
+    spec = forms.spec(app, rt, form, _locked(app, rt), editing=True, record=record)
     if request.method == "GET":
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(
@@ -296,7 +296,7 @@ def _conflict(app: App, rt: RecordType, record_id: int, version: int | None, exc
     newer = [e for e in entries if e["action"] == "update"][
         : max(0, details.get("version", 1) - (version or 0))
     ]
-    return {"message": exc.message, "details": details, "entries": newer}
+    return {"message": translated(exc.message), "details": details, "entries": newer}
 
 
 def _render_form(
@@ -399,7 +399,7 @@ def delete(app_id: str, rt_key: str, record_id: int):
     try:
         common.engine_objects().records.delete(app.id, rt.key, record_id, common.actor())
     except Conflict as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         return redirect(url_for("records.show", app_id=app.id, rt_key=rt.key, record_id=record_id))
     flash(_("Deleted."), "ok")
     default = url_for("views.all_records", app_id=app.id, rt_key=rt.key)

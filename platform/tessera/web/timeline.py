@@ -1,7 +1,7 @@
 """The 360° view of a record: its key numbers and one timeline of everything about it.
 
 The timeline merges the record's own audit entries (created, changed...) with the records
-that link to it — follow-ups, deals, orders, tickets, whatever the app declares —
+that link to it (plain or polymorphic links) — follow-ups, deals, orders, tickets —
 discovered from the reverse links of the Meta, each read through the query layer as the
 signed-in user (so only what they may see), newest first. ``kind`` narrows it to the
 record's own changes (``self``) or to one linking record type. Key numbers are the
@@ -16,6 +16,7 @@ from typing import Any
 from flask import url_for
 from markupsafe import Markup
 
+from tessera.fields import polylinks
 from tessera.meta.model import App, Field, RecordType
 from tessera.web import common, present
 from tessera.web.i18n import label
@@ -40,13 +41,20 @@ def key_numbers(app: App, rt: RecordType, record: dict) -> list[tuple[str, Marku
 
 
 def reverse_links(app: App, rt: RecordType) -> list[tuple[RecordType, Field]]:
-    """(record type, link field) pairs whose link points at ``rt``, readable by the user."""
+    """(record type, link field) pairs pointing at ``rt`` (links and polymorphic links
+    that may point at it), of record types the user may read."""
     return [
         (src, f)
         for src in app.record_types
         for f in src.fields
-        if f.type == "link" and f.opt("to") == rt.key and common.readable(app, src)
+        if _points_at(f, rt) and common.readable(app, src)
     ]
+
+
+def _points_at(f: Field, rt: RecordType) -> bool:
+    if f.type == "poly_link":
+        return rt.key in polylinks.targets(f)
+    return f.type == "link" and f.opt("to") == rt.key
 
 
 def build(
@@ -59,7 +67,7 @@ def build(
         page = common.engine_objects().queries.list(
             app.id,
             src.key,
-            filter={"field": link.key, "op": "eq", "value": record_id},
+            filter={"field": link.key, "op": "eq", "value": _value(link, rt, record_id)},
             sort="-created_at",
             limit=PER_KIND,
             user_id=common.who(),
@@ -76,6 +84,11 @@ def build(
             entries += [_linked(app, src, link, row, facts) for row in page.rows]
     entries.sort(key=lambda e: (_aware(e["at"]), e["order"]), reverse=True)
     return {"entries": entries[:MAX_ENTRIES], "kinds": kinds, "kind": kind}
+
+
+def _value(link: Field, rt: RecordType, record_id: int):
+    """What the link holds when it points at this record (``{type, id}`` for a poly link)."""
+    return {"type": rt.key, "id": record_id} if link.type == "poly_link" else record_id
 
 
 def _own(entry: dict) -> dict:

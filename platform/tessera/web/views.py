@@ -9,7 +9,7 @@ and writes only through ``Records``. Query-string settings: ``sort`` (``-field,f
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,13 +26,14 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.datastructures import MultiDict
 
-from tessera import prefs
+from tessera import prefs, timezones
 from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.meta.model import App, Field, RecordType, View, thaw
+from tessera.records.service import summary
 from tessera.storage.naming import SYSTEM_COLUMNS
 from tessera.web import charts, common, dashboards, present
 from tessera.web.hostile import db_int, maybe_int, page_number
-from tessera.web.i18n import label
+from tessera.web.i18n import ago, label, translated, user_zone
 from tessera.web.kanban import lane_values, lanes_json, sum_fields, totals
 from tessera.web.kanban import lanes as lanes_of
 from tessera.web.security import safe_next
@@ -166,6 +167,7 @@ def table(app: App, rt: RecordType, v: View):
         limit=size,
         offset=(page_no - 1) * size,
         user_id=common.who(),
+        zone=user_zone(),
         with_total=True,
     )
     columns = [c for c in v.columns if rt.has_field(c.split(".")[0])] or [f.key for f in rt.fields][
@@ -227,6 +229,7 @@ def kanban(app: App, rt: RecordType, v: View):
     rows = common.engine_objects().queries.list(
         app.id, rt.key, filter=filt, q=q, sort=sort_arg(v) or None, limit=BOARD_LIMIT,
         user_id=common.who(),
+        zone=user_zone(),
     ).rows  # fmt: skip
     shown = [c for c in v.columns if rt.has_field(c.split(".")[0])]
     card_fields = [c for c in shown if c != rt.title][:4] or _card_fields(rt)
@@ -302,15 +305,15 @@ def _fresh_lanes(app: App, v: View, data) -> list[dict]:
 
 
 def _move_failed(app: App, v: View, exc: RecordError):
-    message = exc.message
-    if isinstance(exc, ValidationFailed):
-        message = "; ".join(f"{k}: {', '.join(m)}" for k, m in exc.fields.items()) or message
+    message = translated(exc.message)
+    if isinstance(exc, ValidationFailed) and exc.fields:
+        message = translated(summary(app.record_type(v.record_type), exc.fields))
     if isinstance(exc, Conflict) and getattr(exc, "details", None):
         d = exc.details
         message = _(
-            "%(who)s changed this card at %(when)s. Reload to see their change.",
+            "%(who)s changed this card %(when)s. Reload to see their change.",
             who=d.get("updated_by") or _("Someone"),
-            when=d.get("updated_at") or "?",
+            when=ago(d.get("updated_at")),
         )
     if common.wants_json():
         return {"error": {"code": exc.code, "message": message}}, exc.status
@@ -327,11 +330,13 @@ def calendar(app: App, rt: RecordType, v: View):
     """A month or week of records placed on their date; click a day to add one there."""
     f = rt.field(v.date_field)
     mode = "week" if request.args.get("mode") == "week" else "month"
-    anchor = _date_arg(request.args.get("date")) or datetime.now(UTC).date()
+    zone = user_zone()
+    today = timezones.today(zone)
+    anchor = _date_arg(request.args.get("date")) or today
     first, last = _range(anchor, mode)
     within = [
-        {"field": f.key, "op": "gte", "value": _bound(f, first)},
-        {"field": f.key, "op": "lt", "value": _bound(f, last + timedelta(days=1))},
+        {"field": f.key, "op": "gte", "value": _bound(f, first, zone)},
+        {"field": f.key, "op": "lt", "value": _bound(f, last + timedelta(days=1), zone)},
     ]
     rows = (
         common.engine_objects()
@@ -342,13 +347,14 @@ def calendar(app: App, rt: RecordType, v: View):
             sort=f.key,
             limit=BOARD_LIMIT,
             user_id=common.who(),
+            zone=user_zone(),
         )
         .rows
     )
     by_day: dict[date, list] = {}
     for r in rows:
         value = r.get(f.key)
-        day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+        day = timezones.to_local(value, zone).date() if isinstance(value, datetime) else value
         by_day.setdefault(day, []).append(r)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
@@ -362,7 +368,7 @@ def calendar(app: App, rt: RecordType, v: View):
         by_day=by_day,
         mode=mode,
         anchor=anchor,
-        today=datetime.now(UTC).date(),
+        today=today,
         date_field=f,
         prev_date=(anchor - step) if step else _shift_month(anchor, -1),
         next_date=(anchor + step) if step else _shift_month(anchor, 1),
@@ -397,8 +403,11 @@ def _shift_month(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _bound(f: Field, day: date) -> str:
-    return day.isoformat() if f.type == "date" else f"{day.isoformat()}T00:00:00+00:00"
+def _bound(f: Field, day: date, zone) -> str:
+    """A day's first instant in the reader's zone (a date field: the day itself)."""
+    if f.type == "date":
+        return day.isoformat()
+    return timezones.from_local(datetime.combine(day, time.min), zone).isoformat()
 
 
 # -- chart ---------------------------------------------------------------------------------
