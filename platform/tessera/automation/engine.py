@@ -23,16 +23,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tessera import timezones
+from tessera import prefill, timezones
 from tessera.automation import actions as registry
 from tessera.automation import (
     builtin,  # noqa: F401  (registers the built-in actions)
     tables,
 )
 from tessera.automation.actions import ActionError, StepContext
+from tessera.automation.builtin import truthy
 from tessera.automation.render import Moment, RecordView, UserView, render_value
 from tessera.automation.timing import parse_duration
-from tessera.automation.workflows import find_workflow, fires_on, paused, workflows_of
+from tessera.automation.workflows import (
+    event_subject,
+    find_workflow,
+    fires_on,
+    paused,
+    workflows_of,
+)
 from tessera.errors import Conflict, NotFound
 from tessera.fields import for_field, polylinks
 from tessera.meta.model import App, RecordType, Workflow, thaw
@@ -145,11 +152,13 @@ class Engine:
             "changes": payload.get("changes", {}),
             "user_id": (payload.get("actor") or {}).get("user_id"),
         }
+        record_id, start_vars = event_subject(event)
         return self.ensure_run(
             key=f"evt:{event['id']}|{event['app_id']}|{wf.key}|{event['record_id']}",
             app_id=event["app_id"],
             wf=wf,
-            record_id=event["record_id"],
+            record_id=record_id,
+            start_vars=start_vars,
             trigger=event["event"],
             event_id=event["id"],
             depth=depth,
@@ -173,6 +182,7 @@ class Engine:
         status: str = "pending",
         error: str | None = None,
         claim: bool = False,
+        start_vars: Mapping[str, Any] | None = None,
     ) -> int:
         """The run for ``key``: created if new, the existing one's id otherwise."""
         row = {
@@ -187,7 +197,7 @@ class Engine:
             "status": status,
             "error": error,
             "context": dict(context),
-            "vars": {},
+            "vars": dict(start_vars or {}),
             "attempt": 1,
             "created_at": self.now(),
         }
@@ -484,7 +494,14 @@ class RunState:
             "now": self.engine.now(),
             "run_id": self.run.get("id"),
             "workflow": self.wf.key,
+            "form_link": self._form_link,
         }
+
+    def _form_link(self, form_key: str, values: Mapping[str, Any] | None = None) -> str:
+        """A link to one of the app's public forms, prefilled with signed ``values``."""
+        if not any(f.key == form_key and f.public for f in self.app.forms):
+            raise ActionError(f"form_link: the app has no public form {form_key!r}")
+        return prefill.link(self.engine.config, self.app.id, form_key, dict(values or {}))
 
     def _view(self, rt: RecordType, values: Mapping[str, Any]) -> RecordView:
         def follow(key: str, value: Any) -> Any:
@@ -549,14 +566,14 @@ class RunState:
         if step and step["status"] == "done":
             branch = step["output"]["branch"]
         else:
-            result = self.condition(action["condition"])
+            if "test" in action:  # a rendered template instead of a condition on the record
+                params = {"test": thaw(action["test"])}
+                result = truthy(render_value(params["test"], self.context()))
+            else:
+                params = {"condition": thaw(action["condition"])}
+                result = self.condition(action["condition"])
             branch = "then" if result else "else"
-            self._record(
-                path,
-                "if",
-                {"condition": thaw(action["condition"])},
-                {"branch": branch, "result": result},
-            )
+            self._record(path, "if", params, {"branch": branch, "result": result})
         self.run_steps(action.get(branch) or (), f"{path}.{branch}.")
 
     def _wait(self, action: Mapping[str, Any], path: str) -> None:
@@ -777,6 +794,10 @@ class RunState:
             self.vars[output["name"]] = output["value"]
         elif name == "create_record" and action.get("as"):
             self.vars[action["as"]] = output.get("record_id")
+        elif name == "find_records" and action.get("as"):
+            self.vars[action["as"]] = list(output.get("record_ids") or [])
+        elif name == "assign" and action.get("as"):
+            self.vars[action["as"]] = output.get("user_id")
 
     def _recover(self, ctx: StepContext) -> dict | None:
         """A record write committed by a worker that died before marking its step done."""
