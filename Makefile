@@ -22,6 +22,7 @@ install: $(STAMP)
 run: install
 	$(FLASK) init
 	$(FLASK) user ensure-admin
+	$(FLASK) demo --offer
 	@echo "serving on http://$(BIND)"
 	$(VENV)/bin/gunicorn --bind $(BIND) --workers $(WEB_PROCESSES) --threads $(WEB_THREADS) \
 	  --keep-alive 5 --graceful-timeout 20 --access-logfile - 'app:create_app()'

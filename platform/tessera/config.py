@@ -11,6 +11,7 @@ ENV_KEYS = (
     "REDIS_URL",
     "SECRET_KEY",
     "TESSERA_INSTANCE",
+    "PUBLIC_BASE_URL",  # e.g. https://crm.example.com: absolute links in e-mails (form_link)
     "PREFERRED_URL_SCHEME",  # "https": Secure cookies and HSTS (see tessera.web.headers)
 )
 

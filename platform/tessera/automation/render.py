@@ -28,6 +28,7 @@ from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from tessera.automation import datefilters
 from tessera.errors import TesseraError
 
 MAX_RANGE = 10_000
@@ -172,6 +173,7 @@ _BINOPS: dict[str, tuple[Callable[[Any, Any], None], Callable[[Any, Any], Any]]]
 _ENV = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, optimized=False)
 _ENV.globals["range"] = _bounded_range
 _ENV.globals.pop("namespace", None)
+_ENV.filters.update(datefilters.FILTERS)
 for _name, _check in {
     "center": _check_width_args,
     "indent": _check_width_args,

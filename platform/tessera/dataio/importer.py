@@ -171,7 +171,10 @@ class Importer:
         if self.options.workflows == "summary":
             from tessera.dataio.undo import write_summary_event
 
-            write_summary_event(self.t, self.app.id, self.rt.key, self.actor, result.counts)
+            write_summary_event(
+                self.t, self.app.id, self.rt.key, self.actor, result.counts,
+                self.file_name or self.path.name,
+            )  # fmt: skip
         return result
 
     def _undo(self) -> None:

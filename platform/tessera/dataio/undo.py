@@ -87,17 +87,27 @@ def _restore_updates(tessera, app_id: str, entries: list[dict], actor: Actor) ->
     return sum(len(p) for p in by_type.values())
 
 
-def write_summary_event(tessera: Any, app_id: str, rt_key: str, actor: Actor, counts: dict) -> None:
+def write_summary_event(
+    tessera: Any,
+    app_id: str,
+    rt_key: str,
+    actor: Actor,
+    counts: dict,
+    file_name: str | None = None,
+) -> None:
     """One ``import.finished`` outbox event for the whole import (workflows: summary).
 
     Its record_type is ``_import`` (record_id 0), so record triggers never mistake it for
-    a record change; the payload names the record type, the import and its counts.
+    a record change; the payload names the record type, the import, its file and counts.
+    Workflows with ``trigger: {on: import.finished}`` on that record type receive it
+    (:func:`tessera.automation.workflows.fires_on`) and read it as ``vars.import``.
     """
     with tessera.engine.begin() as conn:
         conn.execute(
             outbox.insert().values(
                 event=SUMMARY_EVENT, app_id=app_id, record_type="_import", record_id=0,
                 payload={"record_type": rt_key, "import": actor.ref, "counts": counts,
+                         "file_name": file_name,
                          "actor": {"kind": actor.kind, "ref": actor.ref,
                                    "user_id": actor.user_id}},
                 depth=actor.depth, created_at=datetime.now(UTC),

@@ -38,7 +38,14 @@ LIST_OPS = {"in", "not_in"}
 DAYS_OPS = {"within_last_days", "within_next_days"}
 CHANGE_OPS = {"changed", "changed_to", "changed_from"}
 #: triggers that fire on one record, so the workflow must name its record type
-RECORD_TRIGGERS = {"record.created", "record.updated", "record.deleted", "field.changed", "date"}
+RECORD_TRIGGERS = {
+    "record.created",
+    "record.updated",
+    "record.deleted",
+    "field.changed",
+    "date",
+    "import.finished",
+}
 #: readable system columns: conditions, columns and sorts may use them
 QUERYABLE_SYSTEM = set(SYSTEM_COLUMNS)
 OPERATIONS = ("create", "read", "update", "delete")

@@ -174,16 +174,18 @@ class Records:
         dry_run: bool = False,
         _single: bool = False,
         conn: sa.Connection | None = None,
+        at: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Create many records all-or-nothing; errors are keyed by row index.
 
         ``events=False`` writes the audit entries but no outbox events (an import that
         must not fire workflows per row). ``dry_run=True`` runs every check, raises the
-        same ValidationFailed, and writes nothing (returns []).
+        same ValidationFailed, and writes nothing (returns []). ``at`` records another
+        moment than now as their creation (history loaded after the fact: sample data).
         """
         app, rt, table = self.resolve(app_id, rt_key)
         rows, ref_errors = self._resolve_refs(app, rt, list(rows))
-        now = self.clock()
+        now = at or self.clock()
         cleaned, errors = self._clean_rows(rt, rows, creating=True, now=now, actor=actor)
         _merge(errors, ref_errors)
         outer = conn

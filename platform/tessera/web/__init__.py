@@ -63,7 +63,8 @@ def init_app(app: Flask) -> None:
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
         f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS};"
-        f"{forms.TRANSLATIONS};{FIELDBEH_TRANSLATIONS};{deletion.TRANSLATIONS}",
+        f"{forms.TRANSLATIONS};{FIELDBEH_TRANSLATIONS};{public.TRANSLATIONS};"
+        f"{deletion.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)

@@ -363,6 +363,7 @@ def _t():
 
 def _job(job_id: int) -> dict:
     try:
+        service.reap_stale(_t(), job_id=job_id)  # a job whose process died ends here
         j = service.get_job(_t(), job_id)
     except TesseraError:
         abort(404, _("That import does not exist."))

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
-from tessera import signin
+from tessera import prefill, signin
 from tessera.errors import ValidationFailed
 from tessera.meta.model import App, Form
 from tessera.records.actor import Actor
@@ -25,6 +26,8 @@ from tessera.web import automation, common, forms, uploads
 from tessera.web.i18n import label_locale
 
 bp = Blueprint("public", __name__)
+#: the Chinese catalogue of the strings added with prefilled links (CRM 2.0.0)
+TRANSLATIONS = Path(__file__).resolve().parent / "translations_crm"
 HONEYPOT = "website_url"
 
 
@@ -93,6 +96,7 @@ def submit(app_id: str, form_key: str):
     app, form = public_form(app_id, form_key)
     rt = app.record_type(form.record_type)
     spec = forms.spec(app, rt, form)
+    preset = _prefilled(app, form)
     if request.method == "GET":
         return _page(app, spec, forms.initial(spec, None))
     if request.form.get(HONEYPOT):
@@ -101,15 +105,32 @@ def submit(app_id: str, form_key: str):
     if not limiter().allow(key, *form_limit(form)):
         message = _("Too many submissions from your address. Please wait a minute and try again.")
         return _page(app, spec, forms.posted_values(spec, request.form), notice=message), 429
-    return _create(app, form, spec)
+    return _create(app, form, spec, preset)
 
 
-def _create(app: App, form: Form, spec: forms.FormSpec):
+def _prefilled(app: App, form: Form) -> dict:
+    """The signed values of the link's ``prefill`` parameter (see tessera.prefill); 400 if bad.
+
+    The form's query string stays on the POST (the form posts to its own URL), so the
+    same values are checked again when it is submitted.
+    """
+    token = request.args.get("prefill")
+    if not token:
+        return {}
+    try:
+        values = prefill.read(current_app.config["SECRET_KEY"], app.id, form.key, token)
+    except prefill.PrefillError as exc:
+        abort(400, _("This link is not valid: %(reason)s", reason=_(str(exc))))
+    rt = app.record_type(form.record_type)
+    return {k: v for k, v in values.items() if rt.has_field(k)}
+
+
+def _create(app: App, form: Form, spec: forms.FormSpec, preset: dict | None = None):
     raw, errors = forms.read_submission(
         spec, request.form, request.files, _instance(), on_saved=uploads.saved
     )
     hidden = forms.hidden_fields(app, spec, raw, None, None)
-    raw = {k: v for k, v in raw.items() if k not in hidden}
+    raw = {k: v for k, v in raw.items() if k not in hidden} | (preset or {})
     if errors:
         return _page(app, spec, forms.posted_values(spec, request.form), errors=errors), 422
     actor = Actor(user_id=None, kind="user", ref=f"public-form:{form.key}", locale=label_locale())
