@@ -13,7 +13,7 @@ from contextlib import suppress
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from flask_babel import gettext as _
 
 from tessera.access.rules import rights
