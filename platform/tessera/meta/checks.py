@@ -716,6 +716,9 @@ class Checker(ChartChecks):
 
     def check_form(self, path: str, form: dict) -> None:
         """Section fields exist once each; visible_when names form fields."""
+        if form.get("rate_limit") is not None and not form.get("public"):
+            hint = "add public: true, or remove rate_limit (signed-in forms are not limited)"
+            self.add(f"{path}.rate_limit", "rate_limit only applies to a public form", hint)
         rt = self.record_type_exists(form, path)
         if rt is None:
             return
