@@ -226,7 +226,7 @@ class Engine:
         started = time.perf_counter()
         try:
             with self._heartbeat.running():
-                status = self._execute(run)
+                status, closed = self._execute(run, started)
         except _Suspend as wait:
             self._finish(run_id, "waiting", started, resume_at=wait.resume_at)
             return "waiting"
@@ -238,7 +238,8 @@ class Engine:
         except Exception as exc:  # any failure of a step lands in the run log
             self._fail(run_id, exc, started)
             raise
-        self._finish(run_id, status, started)
+        if not closed:  # else the last step's transaction finished the run already
+            self._finish(run_id, status, started)
         return status
 
     def _release(self, run_id: int) -> None:
@@ -300,8 +301,8 @@ class Engine:
             row = claimed.mappings().first()
             return dict(row) if row is not None else None
 
-    def _finish(self, run_id, status, started, resume_at=None) -> None:
-        now = self.now()
+    def finish_values(self, status: str, started: float, resume_at=None) -> dict[str, Any]:
+        """The run row's columns once it ends (or waits): the lease is given up."""
         values = {
             "status": status,
             "lease_owner": None,
@@ -309,7 +310,11 @@ class Engine:
             "resume_at": resume_at,
         }
         if status != "waiting":
-            values |= {"finished_at": now, "duration_ms": _ms(started)}
+            values |= {"finished_at": self.now(), "duration_ms": _ms(started)}
+        return values
+
+    def _finish(self, run_id, status, started, resume_at=None) -> None:
+        values = self.finish_values(status, started, resume_at)
         with self.tessera.engine.begin() as conn:
             relaxed(conn)
             conn.execute(
@@ -353,7 +358,8 @@ class Engine:
                 runs.update().where(runs.c.id == run_id, runs.c.status == "failed").values(values)
             )
 
-    def _execute(self, run: dict) -> str:
+    def _execute(self, run: dict, started: float) -> tuple[str, bool]:
+        """Run the steps; (status, True when the last step's transaction closed the run)."""
         wf = find_workflow(self.tessera, run["app_id"], run["workflow_key"])
         if wf is None:
             raise ActionError(
@@ -365,13 +371,14 @@ class Engine:
             with self.tessera.engine.begin() as conn:
                 conn.execute(runs.update().where(runs.c.id == run["id"]).values(condition=ok))
             if not ok:
-                return "skipped"
+                return "skipped", False
         elif run["condition"] is False:
-            return "skipped"
+            return "skipped", False
         if state.record is None and wf.record_type and run["record_id"] is not None:
-            return "skipped"  # the record was deleted before the run started
+            return "skipped", False  # the record was deleted before the run started
+        state.started = started
         state.run_steps(wf.actions, "")
-        return "done"
+        return "done", state.closed
 
     # -- test mode ----------------------------------------------------------------------
     def test_run(self, app_id: str, wf_key: str, record_id: int | None) -> dict[str, Any]:
@@ -408,6 +415,9 @@ class RunState:
         self.record = self._load_record()
         self.old = self._old_values()
         self._steps = self._load_steps()
+        #: set by Engine._execute: the last top-level step then also finishes the run
+        self.started: float | None = None
+        self.closed = False  # the run row was finished in the last step's transaction
 
     def _load_steps(self) -> dict[str, dict]:
         """Steps already recorded for this run (one query, instead of one per step)."""
@@ -545,7 +555,8 @@ class RunState:
             elif do == "wait":
                 self._wait(action, path)
             else:
-                self._step(action, path)
+                last = not prefix and i == len(actions) - 1
+                self._step(action, path, last=last)
 
     def _done(self, path: str) -> dict | None:
         return self._steps.get(path)
@@ -625,7 +636,7 @@ class RunState:
                 runs.update().where(runs.c.id == self.run["id"]).values(vars=_jsonable(self.vars))
             )
 
-    def _step(self, action: Mapping[str, Any], path: str) -> None:
+    def _step(self, action: Mapping[str, Any], path: str, last: bool = False) -> None:
         name = action["do"]
         impl = registry.get(name)
         step = self._done(path)
@@ -650,7 +661,7 @@ class RunState:
                 self._record(path, name, params, recovered)
                 self._apply(name, action, recovered)
                 return
-        self._perform(impl, effect, ctx, action, path, params)
+        self._perform(impl, effect, ctx, action, path, params, last)
 
     def _params(self, impl, action: Mapping[str, Any]) -> dict[str, Any]:
         """The action's parameters rendered against the run's current context."""
@@ -676,14 +687,16 @@ class RunState:
             config=self.engine.config, event_id=self.run.get("event_id"),
         )  # fmt: skip
 
-    def _perform(self, impl, effect, ctx, action, path, params) -> None:
+    def _perform(self, impl, effect, ctx, action, path, params, last: bool = False) -> None:
         name, started = action["do"], time.perf_counter()
         try:
             if effect in ("local", "control", "record"):
-                self._atomic(impl, effect, ctx, action, path, params, started)
+                close = last and self.started is not None and not self.dry_run
+                self._atomic(impl, effect, ctx, action, path, params, started, close)
                 if effect == "record":
                     self.tessera.records._committed()  # wake the relay: the write is visible
-                    self.record = self._load_record() or self.record  # later steps see it
+                    if not close:  # later steps see the write
+                        self.record = self._load_record() or self.record
                 return
             with self.tessera.engine.begin() as conn:
                 self._fence(conn)
@@ -698,12 +711,15 @@ class RunState:
             self._mark_failed(path, name, params, exc, started)
             raise
 
-    def _atomic(self, impl, effect, ctx, action, path, params, started) -> None:
+    def _atomic(self, impl, effect, ctx, action, path, params, started, close=False) -> None:
         """The step's effect and its "done" mark commit together (exactly once).
 
-        A record write through the records service joins this transaction (``conn=``);
-        when ``update_record`` meets a newer version of the record, the record is read
-        again and the values re-evaluated (AUTOMATION_CONFLICT_TRIES times).
+        With ``close`` (the run's last step) the run row is finished in the same
+        transaction too, instead of a lease renewal now and a commit of its own after:
+        one transaction per simple run's bookkeeping. A record write through the records
+        service joins this transaction (``conn=``); when ``update_record`` meets a newer
+        version of the record, the record is read again and the values re-evaluated
+        (AUTOMATION_CONFLICT_TRIES times).
         """
         name = action["do"]
         tries = max(1, int(self.engine.config.get("AUTOMATION_CONFLICT_TRIES", 20)))
@@ -719,6 +735,9 @@ class RunState:
                     self._write_step(
                         conn, path, name, "done", params, output, duration=_ms(started)
                     )
+                    if close:
+                        self._fence(conn, self.engine.finish_values("done", self.started))
+                        self.closed = True
                 return
             except Conflict:
                 if effect != "record" or attempt == tries - 1 or self.record is None:
@@ -729,17 +748,19 @@ class RunState:
                 params = self._params(impl, action)
                 ctx = self._ctx(path)
 
-    def _fence(self, conn) -> None:
-        """Renew the run's lease in this transaction; fail when another executor owns it.
+    def _fence(self, conn, values: Mapping[str, Any] | None = None) -> None:
+        """Renew the run's lease in this transaction (or write ``values``, e.g. finish the
+        run); fail when another executor owns it.
 
         On PostgreSQL the row lock taken here also keeps a second executor's transaction
         for the same run waiting until this one ends (and then finding it is not owner).
         """
-        now = self.engine.now()
+        if values is None:
+            values = {"lease_until": self.engine.now() + self.engine.lease}
         owned = conn.execute(
             runs.update()
             .where(runs.c.id == self.run["id"], runs.c.lease_owner == self.engine.owner)
-            .values(lease_until=now + self.engine.lease)
+            .values(values)
         ).rowcount
         if owned != 1:
             raise LeaseLost(f"run {self.run['id']}: lease lost to another executor; stopped")
