@@ -72,6 +72,12 @@ def _zh(page) -> None:
     page.wait_for_load_state()
 
 
+def _en(page) -> None:
+    """English (the choice is remembered per user, and the tests share users)."""
+    page.click("button.lang[value='en']")
+    page.wait_for_load_state()
+
+
 def _painted(page, count: int) -> None:
     boxes = page.locator(".chart-box:has(canvas)")
     boxes.first.wait_for()
@@ -86,6 +92,7 @@ def test_my_day_home_for_a_sales_rep(cpage):
     page = cpage
     sign_in(page, "rita")
     page.goto("/")
+    _en(page)
     assert page.get_by_text("My day").first.is_visible()
     for title in ("My follow-ups due", "My deals closing this month", "My tickets",
                   "My won amount this month"):  # fmt: skip
@@ -110,6 +117,7 @@ def test_dashboards_draw_their_charts(cpage, key, title_en, title_zh, charts):
     page = cpage
     sign_in(page, "boss")
     page.goto(f"/a/crm/v/{key}")
+    _en(page)
     assert page.locator("h1").inner_text() == title_en
     _painted(page, charts)
     shot(page, f"crm_{key}_en")

@@ -693,6 +693,18 @@ class Checker(ChartChecks):
                 msg = f'cannot total "{name}" in lane headers: it is a {total.get("type")}'
                 self.add(f"{path}.sums[{i}]", msg, "name number, currency or formula fields")
 
+    def view_table(self, path: str, view: dict, rt: str) -> None:
+        """A table's group_by names a select, boolean, link (to one type) or user field."""
+        if view.get("group_by") is None:
+            return
+        f = self.field_exists(view.get("group_by"), f"{path}.group_by", rt)
+        if f is not None and not _row_group_field(f):
+            ok = [k for k, v in self.fields(rt).items() if _row_group_field(v)]
+            hint = f"fields that can group rows: {', '.join(ok)}" if ok else None
+            what = f'"{f["key"]}" is a {f.get("type")}'
+            msg = f"a table groups rows by a select, boolean, link or user field; {what}"
+            self.add(f"{path}.group_by", msg, hint)
+
     def view_calendar(self, path: str, view: dict, rt: str) -> None:
         """A calendar places records by a date or datetime field."""
         for key in ("date_field", "end_field"):
@@ -906,3 +918,10 @@ def semantic_problems(data: Any) -> list[Problem]:
     if not isinstance(data, dict):
         return []
     return Checker(data).run()
+
+
+def _row_group_field(f: dict) -> bool:
+    """True for a field a table view can group its rows by."""
+    return f.get("type") in ("select", "boolean", "user") or (
+        f.get("type") == "link" and isinstance(f.get("to"), str)
+    )
