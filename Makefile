@@ -22,6 +22,7 @@ install: $(STAMP)
 run: install
 	$(FLASK) init
 	$(FLASK) user ensure-admin
+	$(FLASK) demo --offer
 	@echo "serving on http://$(BIND)"
 	$(VENV)/bin/gunicorn --bind $(BIND) --workers $(WEB_PROCESSES) --threads $(WEB_THREADS) \
 	  --keep-alive 5 --graceful-timeout 20 --access-logfile - 'app:create_app()'
@@ -42,9 +43,10 @@ browser:
 
 # Two passes: the engine, web, API and worker tests spread over TEST_WORKERS processes;
 # then, alone on the machine, the suites whose timing is part of what they check (real
-# browser journeys; worker kills, Redis restarts and cut connections of the fault suite).
+# browser journeys; worker kills, Redis restarts and cut connections of the fault suite;
+# gunicorn + RQ worker processes of the multi-process suite).
 TEST_WORKERS ?= 2
-SERIAL_SUITES := tests/browser tests/automation/faults
+SERIAL_SUITES := tests/browser tests/automation/faults tests/multiproc
 
 test: lint browser
 	$(PY) -m pytest -n $(TEST_WORKERS) $(addprefix --ignore=,$(SERIAL_SUITES))

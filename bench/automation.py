@@ -7,8 +7,9 @@ Measures, in one run and on one machine:
 - event-to-action latency: a record created one at a time (spaced, so nothing queues) to
   its workflow's ``notify`` step committed, from the outbox ``created_at`` to the step's
   commit time; p50 / p99;
-- one worker's throughput on that simple action: ``--bulk`` records created while the
-  worker is stopped, then one worker started; actions per second from first to last step;
+- throughput on that simple action: ``--bulk`` records created while no worker runs, then
+  one worker (and then two, ``--workers``) started; actions per second from first to last
+  step, and the scaling of two workers over one (target: >= 1.8x);
 - RQ's bare baseline in the same run: a no-op job's enqueue-to-end time (p50 / p99) and
   one worker's no-op jobs per second.
 Uses its own SQLite file (or ``--database-url``), a unique queue, and cleans up. Prints
@@ -84,7 +85,7 @@ class Setup:
             }
         )
         self.t = self.flask.extensions["tessera"]
-        self.worker: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
         self.log = open(tmp / "worker.log", "w")  # noqa: SIM115 - closed in close()
 
     def install(self) -> None:
@@ -100,24 +101,33 @@ class Setup:
         installer.install(self.t.engine, app, yaml.safe_dump(TEMPLATE))
         self.t.registry.reload()
 
-    def start_worker(self, *extra: str) -> None:
-        """One ``flask --app app worker`` process."""
-        self.worker = subprocess.Popen(
-            [FLASK, "--app", "app", "worker", *extra],
-            cwd=REPO,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a process group: stopping reaches RQ's scheduler child
-        )
+    def start_worker(self, *extra: str, count: int = 1) -> None:
+        """``count`` ``flask --app app worker`` processes, started together."""
+        for i in range(count):
+            self.workers.append(
+                subprocess.Popen(
+                    [FLASK, "--app", "app", "worker", "--name", f"{self.queue}-{i}", *extra],
+                    cwd=REPO,
+                    env=self.env,
+                    stdout=self.log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a process group: stopping reaches its children
+                )
+            )
         time.sleep(2.0)  # import + connect + first sweep before measuring
 
     def stop_worker(self) -> None:
-        """Stop the worker (SIGTERM, then wait)."""
-        if self.worker and self.worker.poll() is None:
-            os.killpg(self.worker.pid, signal.SIGTERM)
-            self.worker.wait(30)
-        self.worker = None
+        """Stop the workers (SIGTERM, then wait)."""
+        for worker in self.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+        for worker in self.workers:
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:  # a warm shutdown stuck: the figures are taken
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(10)
+        self.workers = []
 
     def close(self) -> None:
         """Stop everything and forget the queue."""
@@ -175,16 +185,16 @@ def latency(s: Setup, events: int, gap: float) -> dict[str, float]:
     return {"p50_ms": pct(ms, 50), "p99_ms": pct(ms, 99), "mean_ms": statistics.fmean(ms)}
 
 
-def throughput(s: Setup, bulk: int) -> dict[str, float]:
-    """One worker's actions per second over a backlog of ``bulk`` events."""
+def throughput(s: Setup, bulk: int, workers: int = 1) -> dict[str, float]:
+    """``workers`` workers' actions per second over a backlog of ``bulk`` events."""
     s.stop_worker()
     s.t.automation.stop()
     since = last_event(s.t)
     s.t.records.bulk_create("benchauto", "item", [{"name": f"bulk{i}"} for i in range(bulk)])
-    s.start_worker()
+    s.start_worker(count=workers)
     times = wait_done(s.t, bulk, since)
     done = sorted(b for _, b in times)
-    return {"actions": bulk, "per_second": (bulk - 1) / (done[-1] - done[0])}
+    return {"actions": bulk, "workers": workers, "per_second": (bulk - 1) / (done[-1] - done[0])}
 
 
 def rq_baseline(s: Setup, jobs: int, bulk: int, gap: float) -> dict[str, float]:
@@ -237,6 +247,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
     )
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--workers", type=int, default=2, help="also measure this many workers")
+    parser.add_argument("--skip-latency", action="store_true", help="throughput figures only")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO / "platform"))
@@ -245,13 +257,18 @@ def main(argv: list[str] | None = None) -> dict:
         s = Setup(url, args.redis_url, Path(tmp))
         try:
             s.install()
-            s.start_worker()
-            lat = latency(s, args.events, args.gap)
+            lat = base = None
+            if not args.skip_latency:
+                s.start_worker()
+                lat = latency(s, args.events, args.gap)
             thr = throughput(s, args.bulk)
-            base = rq_baseline(s, args.events, args.bulk, args.gap)
+            many = throughput(s, args.bulk, args.workers) if args.workers > 1 else None
+            if not args.skip_latency:
+                base = rq_baseline(s, args.events, args.bulk, args.gap)
         finally:
             s.close()
-    figures = {"database": url.split(":")[0], "latency": lat, "throughput": thr, "rq_noop": base}
+    figures = {"database": url.split(":")[0], "latency": lat, "throughput": thr,
+               "throughput_many": many, "rq_noop": base}  # fmt: skip
     report(figures)
     if args.json:
         print(json.dumps(figures))
@@ -260,13 +277,21 @@ def main(argv: list[str] | None = None) -> dict:
 
 def report(f: dict) -> None:
     """Print the figures next to RQ's bare no-op numbers and the targets."""
-    lat, thr, base = f["latency"], f["throughput"], f["rq_noop"]
-    print(f"automation benchmark ({f['database']}, real Redis, one worker process)")
-    print(f"  event -> action latency  p50 {lat['p50_ms']:7.1f} ms   p99 {lat['p99_ms']:7.1f} ms"
-          f"   (target p50 < 50, p99 < 250)")  # fmt: skip
-    print(f"  RQ no-op enqueue -> end  p50 {base['p50_ms']:7.1f} ms   p99 {base['p99_ms']:7.1f} ms")
+    lat, thr, many, base = f["latency"], f["throughput"], f["throughput_many"], f["rq_noop"]
+    print(f"automation benchmark ({f['database']}, real Redis, worker processes)")
+    if lat:
+        print(f"  event -> action latency  p50 {lat['p50_ms']:7.1f} ms   "
+              f"p99 {lat['p99_ms']:7.1f} ms   (target p50 < 50, p99 < 250)")  # fmt: skip
+    if base:
+        print(f"  RQ no-op enqueue -> end  p50 {base['p50_ms']:7.1f} ms   "
+              f"p99 {base['p99_ms']:7.1f} ms")  # fmt: skip
     print(f"  simple actions / s, one worker {thr['per_second']:8.0f}   (target >= 500)")
-    print(f"  RQ no-op jobs / s, one worker  {base['per_second']:8.0f}")
+    if many:
+        ratio = many["per_second"] / thr["per_second"]
+        print(f"  simple actions / s, {many['workers']} workers {many['per_second']:7.0f}   "
+              f"{ratio:.2f}x one worker (target >= 1.8x)")  # fmt: skip
+    if base:
+        print(f"  RQ no-op jobs / s, one worker  {base['per_second']:8.0f}")
 
 
 if __name__ == "__main__":

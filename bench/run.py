@@ -538,6 +538,11 @@ def automation_rows() -> list[tuple[str, str, str, str]]:
              f"{base['per_second']:,.0f}/s (RQ no-op jobs)",
              f"{base['per_second'] / thr['per_second']:.2f}x"),
         ]  # fmt: skip
+        if f.get("throughput_many"):
+            many = f["throughput_many"]
+            rows.append((f"{name}: simple actions/s, {many['workers']} workers",
+                         f"{many['per_second']:,.0f}/s", f"{thr['per_second']:,.0f}/s (one worker)",
+                         f"{many['per_second'] / thr['per_second']:.2f}x"))  # fmt: skip
     return rows
 
 

@@ -477,10 +477,22 @@ def init_cmd() -> None:
 @click.command("demo")
 @click.argument("app_id", required=False)
 @click.option("--force", is_flag=True, help="Add the sample records even if the app has records.")
+@click.option(
+    "--scale", type=click.FloatRange(0.01, 10), default=1.0, show_default=True,
+    help="Generate this fraction (or multiple) of the generated sample records.",
+)  # fmt: skip
+@click.option(
+    "--offer", is_flag=True,
+    help="Only when the apps have no records yet: ask first (load without asking when not a "
+    "terminal is not done; a hint is printed instead). For `make run`.",
+)  # fmt: skip
 @with_appcontext
-def demo_cmd(app_id: str | None, force: bool) -> None:
+def demo_cmd(app_id: str | None, force: bool, scale: float, offer: bool) -> None:
     """Load sample data (a built-in template's demo.yaml) into installed apps."""
-    from tessera.demo import DemoError, load_demo
+    if offer and not _offer_demo():
+        return
+    from tessera.access.demo import demo_people
+    from tessera.demo import DemoError, demo_size, load_demo
 
     t = _tessera()
     done = False
@@ -488,24 +500,43 @@ def demo_cmd(app_id: str | None, force: bool) -> None:
         app = _load(str(folder))
         if (app_id and app.id != app_id) or app.id not in t.registry.apps:
             continue
+        # the people first: generated records are dealt to them (owners, assignees)
+        people = demo_people(t, t.registry.app(app.id))
+        started = time.perf_counter()
         try:
-            counts = load_demo(t, app.id, folder / "demo.yaml", force=force)
+            with click.progressbar(
+                length=demo_size(folder / "demo.yaml", scale),
+                label=f"loading demo data into {app.id}",
+                file=sys.stderr,
+            ) as bar:  # fmt: skip
+                counts = load_demo(
+                    t, app.id, folder / "demo.yaml", force=force, scale=scale,
+                    progress=lambda _rt, n: bar.update(n),
+                )  # fmt: skip
         except DemoError as exc:
             _fail(f"demo data not loaded: {exc}")
         done = True
         summary = ", ".join(f"{n} {key}" for key, n in counts.items())
-        click.echo(f"loaded demo data into {app.id}: {summary}")
-        _demo_people(t, t.registry.app(app.id))
+        seconds = time.perf_counter() - started
+        click.echo(f"loaded demo data into {app.id} in {seconds:.1f} s: {summary}")
+        for name, role, password in people:
+            click.echo(f"  demo user {name} ({role} in {app.id}), password: {password}")
     if not done:
         _fail(f"no demo data for {app_id or 'the installed apps'} (run: flask --app app init)")
 
 
-def _demo_people(t, app) -> None:
-    """Create and print one demo user per role the app declares."""
-    from tessera.access.demo import demo_people
+def _offer_demo() -> bool:
+    """``demo --offer``: True when the user wants sample data in an empty database."""
+    from tessera.demo import has_records
 
-    for name, role, password in demo_people(t, app):
-        click.echo(f"  demo user {name} ({role} in {app.id}), password: {password}")
+    t = _tessera()
+    if any(has_records(t, app) for app in t.registry.apps.values()):
+        return False
+    if not sys.stdin.isatty():
+        click.echo("the database is empty; load sample data with: flask --app app demo")
+        return False
+    return click.confirm("The database is empty. Load the demo data (a year of a sample CRM)?",
+                         default=True)  # fmt: skip
 
 
 def register(app: Flask) -> None:

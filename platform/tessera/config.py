@@ -11,6 +11,7 @@ ENV_KEYS = (
     "REDIS_URL",
     "SECRET_KEY",
     "TESSERA_INSTANCE",
+    "PUBLIC_BASE_URL",  # e.g. https://crm.example.com: absolute links in e-mails (form_link)
     "PREFERRED_URL_SCHEME",  # "https": Secure cookies and HSTS (see tessera.web.headers)
 )
 
@@ -37,6 +38,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for key in ENV_KEYS:
         if os.environ.get(key):
             cfg[key] = os.environ[key]
+    # the zone of users who have none of their own (and of the app's schedules)
+    cfg["TIME_ZONE"] = os.environ.get("TESSERA_TIME_ZONE") or "UTC"
     if os.environ.get("TESSERA_PROXY_HOPS"):
         cfg["PROXY_HOPS"] = int(os.environ["TESSERA_PROXY_HOPS"])
     cfg.update(overrides or {})

@@ -11,12 +11,14 @@ leaves no trace but its audit entries.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tessera.demogen import GenerateError, Generator
 from tessera.errors import RecordError, TesseraError
 from tessera.meta.model import RecordType
 from tessera.records.actor import Actor
@@ -30,23 +32,63 @@ class DemoError(TesseraError):
     """The demo file is malformed or a record in it was refused."""
 
 
-def load_demo(tessera: Any, app_id: str, path: Path, *, force: bool = False) -> dict[str, int]:
-    """Create the records of ``path`` in app ``app_id``; how many per record type."""
+def load_demo(
+    tessera: Any,
+    app_id: str,
+    path: Path,
+    *,
+    force: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+    scale: float = 1.0,
+) -> dict[str, int]:
+    """Create the records of ``path`` in app ``app_id``; how many per record type.
+
+    A ``_generate`` section (see :mod:`tessera.demogen`) adds generated records after the
+    listed ones; ``progress(record_type, n)`` is told of every batch written.
+    """
     app = tessera.registry.app(app_id)
     data = _read(path)
+    spec = data.pop("_generate", None)
     if not force and _has_records(tessera, app):
         raise DemoError(f"app {app_id!r} already has records; use --force to add the demo anyway")
     created: list[tuple[str, int]] = []
+    counts: dict[str, int] = {}
     try:
         _create_all(tessera, app, data, path, created)
+        if spec is not None:
+            where = f"{path.name}: _generate"
+            gen = Generator(tessera, app_id, spec, ACTOR, where, progress, scale=scale)
+            try:
+                counts = gen.run()
+            except GenerateError as exc:
+                _undo_generated(tessera, app_id, gen)
+                raise DemoError(str(exc)) from None
     except DemoError:
         for rt_key, record_id in reversed(created):
             tessera.records.delete(app_id, rt_key, record_id, ACTOR)
         raise
-    counts: dict[str, int] = {}
     for rt_key, _ in created:
         counts[rt_key] = counts.get(rt_key, 0) + 1
     return counts
+
+
+def demo_size(path: Path, scale: float = 1.0) -> int:
+    """Roughly how many records ``path`` creates (for a progress bar)."""
+    data = _read(path)
+    spec = data.pop("_generate", None) or {}
+    listed = sum(len(v) for v in data.values())
+    steps = spec.get("steps") if isinstance(spec, dict) else None
+    return listed + sum(round(int(s.get("estimate", s.get("count", 0)) or 0) * scale)
+                        for s in steps or () if isinstance(s, dict)
+                        and isinstance(s.get("estimate", s.get("count")), int))  # fmt: skip
+
+
+def _undo_generated(tessera: Any, app_id: str, gen: Generator) -> None:
+    """Delete what a failed generation wrote (children first)."""
+    for rt_key in reversed(list(gen.rows)):
+        for row in reversed(gen.rows[rt_key]):
+            if "_id" in row:
+                tessera.records.delete(app_id, rt_key, row["_id"], ACTOR)
 
 
 def _read(path: Path) -> dict[str, list[dict]]:
@@ -54,9 +96,15 @@ def _read(path: Path) -> dict[str, list[dict]]:
         data = yaml.safe_load(path.read_text("utf-8")) or {}
     except yaml.YAMLError as exc:
         raise DemoError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+    listed = {k: v for k, v in data.items() if k != "_generate"} if isinstance(data, dict) else None
+    if listed is None or not all(isinstance(v, list) for v in listed.values()):
         raise DemoError(f"{path}: expected a mapping of record type -> list of records")
     return data
+
+
+def has_records(tessera: Any, app) -> bool:
+    """True when any record type of ``app`` holds a record."""
+    return _has_records(tessera, app)
 
 
 def _has_records(tessera: Any, app) -> bool:

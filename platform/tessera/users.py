@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import re
 import zoneinfo
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -194,6 +196,39 @@ def session_user(engine: sa.Engine, user_id: Any, gen: Any) -> dict[str, Any] | 
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     return dict(row) if row else None
+
+
+def note_sign_in(engine: sa.Engine, user_id: int, browser_locale: str | None) -> bool:
+    """Record a sign-in; the first one keeps ``browser_locale`` as the user's language
+    (chosen once, then theirs to change on their profile). True on the first sign-in."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        first = conn.execute(
+            users.update()
+            .where(users.c.id == user_id, users.c.signed_in_at.is_(None))
+            .values(signed_in_at=now)
+        ).rowcount
+        if not first:
+            conn.execute(users.update().where(users.c.id == user_id).values(signed_in_at=now))
+        elif browser_locale:
+            with contextlib.suppress(UserError):
+                locale = check_locale(browser_locale)
+                conn.execute(users.update().where(users.c.id == user_id).values(locale=locale))
+    return bool(first)
+
+
+def save_preferences(
+    engine: sa.Engine, user_id: int, *, locale: str | None = None, timezone: str | None = None
+) -> None:
+    """Keep the user's chosen language and/or time zone (each checked; None leaves it)."""
+    values: dict[str, Any] = {}
+    if locale is not None:
+        values["locale"] = check_locale(locale)
+    if timezone is not None:
+        values["timezone"] = check_timezone(timezone)
+    if values:
+        with engine.begin() as conn:
+            conn.execute(users.update().where(users.c.id == user_id).values(**values))
 
 
 def end_sessions(engine: sa.Engine, user_id: int) -> None:

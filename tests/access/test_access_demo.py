@@ -7,7 +7,7 @@ import re
 
 def test_demo_creates_a_user_per_role_who_sees_their_share(runner, flask_app):
     assert runner.invoke(args=["init"]).exit_code == 0
-    result = runner.invoke(args=["demo"])
+    result = runner.invoke(args=["demo", "--scale", "0.05"])
     assert result.exit_code == 0, result.output + result.stderr
     found = re.findall(r"demo user (\w+) \((\w+) in crm\), password: (\S+)", result.output)
     made = {name: password for name, _role, password in found}

@@ -123,7 +123,7 @@ def test_the_crm_ships_the_roles_with_english_and_chinese_labels():
         assert {"en", "zh-CN"} <= set(app.role(key).label)
     assert app.role("finance").permission("customer").fields["credit_limit"] == "write"
     assert app.role("sales_rep").permission("customer").fields["tier"] == "read"
-    assert app.version == "1.1.0"
+    assert app.version == "2.0.0"
 
 
 def _flow(key: str, **extra) -> dict:

@@ -109,11 +109,11 @@ def test_attachments_download_only_for_readers(flask_app, world):
 def test_kanban_drag_and_bulk_edit_obey_the_rules(flask_app, t, world):
     rep = login(flask_app.test_client(), "rep1")
     csrf = _csrf(rep)
-    move = {"value": "customer", "_csrf": csrf}
+    move = {"value": "active", "_csrf": csrf}
     assert rep.post("/a/crm/v/lifecycle/move", data={**move, "id": world["c1"]}).status_code == 302
     rep.post("/a/crm/v/lifecycle/move", data={**move, "id": world["c2"]})  # "no such card"
     stages = {n: t.records.get("crm", "customer", world[n])["stage"] for n in ("c1", "c2")}
-    assert stages["c1"] == "customer" and stages["c2"] != "customer"
+    assert stages["c1"] == "active" and stages["c2"] != "active"
     mgr = login(flask_app.test_client(), "mgr")
     ids = [str(world[n]) for n in ("c1", "c2", "c3")]
     form = {"ids": ids, "action": "set", "set": "tier=high", "_csrf": _csrf(mgr)}

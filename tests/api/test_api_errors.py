@@ -132,7 +132,7 @@ def test_record_validation_rule_is_422(api, tessera, before):
 
 def test_bad_link_is_422(api, tessera, before):
     resp = api.post(f"{BASE}/order", json={"ref": "O-9", "customer": 99})
-    assert_error(resp, 422, "validation_failed", {"customer": ["no customer with id 99"]})
+    assert_error(resp, 422, "validation_failed", {"customer": ["no Customer with id 99"]})
     assert counts(tessera.engine) == before
 
 
@@ -302,7 +302,7 @@ def test_delete_blocked_by_restrict_link_is_409(api, tessera, acme):
     api.post(f"{BASE}/order", json={"ref": "O-1", "customer": 1})
     snapshot = counts(tessera.engine)
     error = assert_error(api.delete(f"{BASE}/customer/1"), 409, "conflict")
-    assert "order" in error["message"]
+    assert "Order records #1" in error["message"]
     assert counts(tessera.engine) == snapshot
 
 

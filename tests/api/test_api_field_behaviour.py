@@ -167,3 +167,15 @@ def test_openapi_describes_the_new_behaviour(desk):
     assert found["properties"]["body"]["contentMediaType"] == "text/html"
     assert found["properties"]["first_reply_at"]["readOnly"] is True
     assert found["properties"]["price"]["x-currency-field"] == "currency_code"
+
+
+def test_rich_text_is_sanitised_on_import_and_workflow_writes_too(desk):
+    records = desk.records
+    evil = '<p>ok<script>steal()</script><img src=x onerror="steal()"></p>'
+    imported = Actor(user_id=desk.uid, kind="import", ref="job/1")
+    (row,) = records.bulk_create("desk", "ticket", [{"title": "I", "body": evil}], imported)
+    assert row["body"] == "<p>ok</p>"
+    robot = Actor(kind="workflow", ref="run/2")
+    out = records.update("desk", "ticket", row["id"], {"body": evil + "<b>more</b>"}, robot)
+    assert out["body"] == "<p>ok</p><b>more</b>"
+    assert row["owner"] == desk.uid  # $me on an import: whoever started it

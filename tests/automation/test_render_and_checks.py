@@ -63,6 +63,7 @@ def test_registry_lists_builtins_and_suggests_names():
     assert actions.names() == sorted(
         [
             "assign",
+            "find_records",
             "create_record",
             "decrement",
             "increment",

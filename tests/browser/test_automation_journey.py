@@ -129,6 +129,7 @@ def test_recipes_installed_in_the_ui_run_on_ui_changes(apage, auto_server):
     # resolve it in the edit form: the survey recipe writes to the local mail outbox
     page.goto(ticket_url + "/edit")
     page.select_option("#f-status", "resolved")
+    page.fill("#f-resolution", "Put the fire out.")  # the CRM asks how it was resolved
     page.click("button:has-text('Save')")
     page.wait_for_url(ticket_url)
     reload_until(page, "/automation/mail", "#mails", "Recipe survey")

@@ -141,7 +141,7 @@ def test_public_form_signed_out(page, live_server):
         live_server["app"]
         .extensions["tessera"]
         .queries.list(
-            "crm", "customer", filter={"field": "email", "op": "eq", "value": "visitor@example.com"}
+            "crm", "lead", filter={"field": "email", "op": "eq", "value": "visitor@example.com"}
         )
     )
     assert [r["name"] for r in found.rows] == ["Web Visitor"]

@@ -76,8 +76,8 @@ def test_export_csv_view_filter_sort_columns_bom_and_neutralised(crm, runner, tm
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [
         ["Name", "Company", "Lifecycle stage", "Total spent", "Last purchase"],
-        ["华为", "", "Lead", "1234.50", "2024-03-05"],
-        ["'=cmd|' /C calc'!A0", "'@evil", "Lead", "900.00", ""],
+        ["华为", "", "Potential", "1234.50", "2024-03-05"],
+        ["'=cmd|' /C calc'!A0", "'@evil", "Potential", "900.00", ""],
     ]
     zh = io.BytesIO()
     assert export_view(crm, "crm", "high_value", "csv", zh, user_id=None, locale="zh-CN") == 2

@@ -164,7 +164,7 @@ def test_bulk_update_is_all_or_nothing_and_audited(crm):
     with pytest.raises(ValidationFailed) as info:
         crm.records.bulk_update("crm", "customer", [(a["id"], {"name": "A2"}),
                                                      (b["id"], {"email": "a@x.cn"})])  # fmt: skip
-    assert info.value.rows == {"1": {"email": ["a@x.cn is already used by another customer"]}}
+    assert info.value.rows == {"1": {"email": ["a@x.cn is already used by another Customer"]}}
     out = crm.records.bulk_update(
         "crm", "customer", [(a["id"], {"name": "A2"}), (b["id"], {"tier": "high"})]
     )

@@ -70,7 +70,7 @@ def test_bad_links_are_422_with_the_field_named(api, sales):
     resp = api.post(
         "/api/v1/sales/follow_up", json={"subject": "x", "regarding": {"type": "deal", "id": 5}}
     )
-    assert resp.get_json()["error"]["fields"] == {"regarding": ["no deal with id 5"]}
+    assert resp.get_json()["error"]["fields"] == {"regarding": ["no Deal with id 5"]}
     bad = {"field": "regarding", "op": "eq", "value": {"type": "stage"}}
     resp = api.get("/api/v1/sales/follow_up", query_string={"filter": json.dumps(bad)})
     assert resp.status_code == 400

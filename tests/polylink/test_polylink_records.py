@@ -76,7 +76,7 @@ def test_every_input_form_and_the_by_value_reference(world):
 
 
 BAD_VALUES = [
-    ({"type": "customer", "id": 999}, "no customer with id 999"),
+    ({"type": "customer", "id": 999}, "no Customer with id 999"),
     (
         {"type": "stage", "id": 1},
         '"stage" is not a record type this link points at (one of lead, customer, deal)',
@@ -113,7 +113,7 @@ def test_bulk_create_checks_each_row(world):
     ]
     with pytest.raises(ValidationFailed) as info:
         sales.records.bulk_create("sales", "follow_up", rows)
-    assert info.value.rows == {"1": {"regarding": [f"no lead with id {lead['id'] + 50}"]}}
+    assert info.value.rows == {"1": {"regarding": [f"no Lead with id {lead['id'] + 50}"]}}
 
 
 def test_on_delete_cascade_restrict_and_set_null(world):

@@ -103,7 +103,7 @@ def test_move_sets_the_link_and_returns_fresh_lane_totals(board, sales):
         headers={"X-CSRF-Token": token, "Accept": "application/json"},
     )
     assert resp.status_code == 422
-    assert "no stage with id 999" in resp.get_json()["error"]["message"]
+    assert "no Stage with id 999" in resp.get_json()["error"]["message"]
     assert sales.records.get("sales", "deal", deals[2]["id"])["stage"] == stages["Propose"]
 
 

@@ -131,11 +131,11 @@ def test_update_unknown_record_is_not_found(records):
 def test_links_must_exist(records, tessera):
     with pytest.raises(ValidationFailed) as info:
         records.create("tracker", "task", {"title": "T", "project": 42})
-    assert info.value.fields["project"] == ["no project with id 42"]
+    assert info.value.fields["project"] == ["no Project with id 42"]
     with pytest.raises(ValidationFailed) as info:
         records.create("tracker", "project", {"name": "P", "owner": 77, "members": [5]})
     assert "no user with id 77" in info.value.fields["owner"][0]
-    assert "no person with id 5" in info.value.fields["members"][0]
+    assert "no Person with id 5" in info.value.fields["members"][0]
     assert _rows(tessera, "task") == 0
 
 
@@ -175,7 +175,7 @@ def test_on_delete_rules(records, tessera):
     stone = records.create("tracker", "milestone", {"name": "m", "project": p["id"]})
     with pytest.raises(Conflict) as info:
         records.delete("tracker", "project", p["id"])
-    assert f"#{stone['id']}" in info.value.message and "restrict" in info.value.message
+    assert f"#{stone['id']}" in info.value.message and "cannot delete" in info.value.message
     assert _rows(tessera, "task") == 1  # nothing was deleted
     records.delete("tracker", "milestone", stone["id"])
     records.delete("tracker", "project", p["id"])

@@ -46,6 +46,6 @@ def test_a_row_linking_a_hidden_record_is_refused_in_its_cell(clerk):
     rows = [{"product": open_id, "qty": 1}, {"product": hidden, "qty": 1}]
     with pytest.raises(ValidationFailed) as err:
         t.records.create("shop", "order", {"code": "X1", "items": rows}, actor)
-    assert err.value.fields == {"items[1].product": [f"you cannot see product #{hidden}"]}
+    assert err.value.fields == {"items[1].product": [f"you cannot see Product #{hidden}"]}
     made = t.records.create("shop", "order", {"code": "X2", "items": rows[:1]}, actor)
     assert t.records.get("shop", "order", made["id"], actor.user_id)["items"][0]["qty"] == 1

@@ -71,7 +71,7 @@ def test_bad_rows_name_row_and_field_and_write_nothing(tessera, records, product
                                           {"product": 999, "qty": 0, "colour": "red"}]},
         )  # fmt: skip
     fields = err.value.fields
-    assert fields["items[1].product"] == ["no product with id 999"]
+    assert fields["items[1].product"] == ["no Product with id 999"]
     assert (
         fields["items[1].qty"] == ["must be at least 1"] or "at least" in fields["items[1].qty"][0]
     )

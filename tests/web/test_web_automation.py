@@ -232,7 +232,7 @@ def users_id(t, username: str) -> int:
 # -- workflows, pause/resume, test mode -------------------------------------------------------
 def test_workflows_page_lists_state_warnings_and_pauses(t, client):
     page = html(client.get("/automation/"))
-    for key in ("follow_up_reminder", "satisfaction_survey", "mail_me", "hook", "fragile"):
+    for key in ("follow_up_reminder", "ticket_resolved", "mail_me", "hook", "fragile"):
         assert f'data-workflow="{key}"' in page
     assert "http://localhost/hooks/ops/hook" in page  # the incoming URL is shown
     loop_row = page[page.index('data-workflow="loop"') :].split("</tr>")[0]

@@ -109,3 +109,7 @@ def test_edit_form_fixes_set_once_and_shows_per_record_currency(desk, client):
     page = client.get(f"/a/desk/r/ticket/{row['id']}").get_data(as_text=True)
     assert "R-1" in page and "R-2" not in page
     assert "USD 12.50" in page and "2h" in page
+    # an empty set_once field may still be filled once on edit
+    empty = desk.records.create("desk", "ticket", {"title": "C", "consent": True})
+    html = client.get(f"/a/desk/r/ticket/{empty['id']}/edit").get_data(as_text=True)
+    assert 'name="ref"' in html

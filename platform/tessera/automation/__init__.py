@@ -9,12 +9,13 @@ recipes (``workflows/*.yaml``) are installed by :mod:`.recipes`; :mod:`.checks` 
 definition problems and write/trigger loops.
 
 Actions: update_record, create_record, increment, decrement, notify, send_email, webhook,
-wecom, dingtalk, feishu, assign, wait, set_variable, if.
+wecom, dingtalk, feishu, assign, wait, set_variable, if, find_records.
 
 Triggers: record.created, record.updated, record.deleted, field.changed (on creation too,
 when a watched field got a value), schedule (cron + timezone), date (field + offset + at),
 form.submitted (:func:`.runs.submit_form`), webhook (:func:`.runs.receive_webhook`),
-manual (:func:`.runs.run_manual`).
+manual (:func:`.runs.run_manual`), import.finished (one event per import whose workflows
+option is "summary"; the run has no record and reads ``vars.import``).
 
 Guarantees: internal effects (record writes, notifications, local mail) are exactly once
 — the effect and its step's "done" mark commit in one transaction, fenced by the run's

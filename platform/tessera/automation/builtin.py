@@ -194,16 +194,33 @@ def _has(app: App, params: Mapping[str, Any]) -> bool:
     return isinstance(params.get("record_type"), str) and app.has_record_type(params["record_type"])
 
 
-def resolve_users(conn: sa.Connection, targets: Any) -> list[int]:
-    """User ids from ids, usernames, ``role:NAME`` and ``admins`` (empty entries skipped)."""
+def resolve_users(conn: sa.Connection, targets: Any, app_id: str | None = None) -> list[int]:
+    """User ids from ids, usernames, ``role:NAME`` and ``admins`` (empty entries skipped).
+
+    ``role:NAME`` means the users whose account role is NAME and, given ``app_id``, the
+    users holding the app's role NAME (the roles a template declares).
+    """
     items = targets if isinstance(targets, list | tuple) else str(targets).split(",")
     found: list[int] = []
     for item in items:
-        found.extend(_users_for(conn, item))
+        found.extend(_users_for(conn, item, app_id))
     return list(dict.fromkeys(found))
 
 
-def _users_for(conn: sa.Connection, item: Any) -> list[int]:
+def role_holders(role: str, app_id: str | None) -> sa.ColumnElement[bool]:
+    """Active users with account role ``role`` or, in ``app_id``, the app role ``role``."""
+    from tessera.access.tables import user_roles
+
+    held = users.c.role == role
+    if app_id is not None:
+        in_app = sa.select(user_roles.c.user_id).where(
+            user_roles.c.app_id == app_id, user_roles.c.role == role
+        )
+        held = sa.or_(held, users.c.id.in_(in_app))
+    return sa.and_(held, users.c.active.is_(True))
+
+
+def _users_for(conn: sa.Connection, item: Any, app_id: str | None = None) -> list[int]:
     active = users.c.active.is_(True)
     text = str(item).strip() if item is not None else ""
     if text in ("", "None"):
@@ -211,7 +228,7 @@ def _users_for(conn: sa.Connection, item: Any) -> list[int]:
     if isinstance(item, int) or text.isdigit():
         query = sa.select(users.c.id).where(users.c.id == int(text), active)
     elif text.startswith("role:"):
-        query = sa.select(users.c.id).where(users.c.role == text[5:], active).order_by(users.c.id)
+        query = sa.select(users.c.id).where(role_holders(text[5:], app_id)).order_by(users.c.id)
     elif text == "admins":
         query = sa.select(users.c.id).where(users.c.is_admin.is_(True), active).order_by(users.c.id)
     else:
@@ -230,7 +247,7 @@ class Notify(Action):
 
     def run(self, ctx, params):
         """Insert one notification per recipient in the step's transaction."""
-        ids = resolve_users(ctx.conn, params["to"])
+        ids = resolve_users(ctx.conn, params["to"], ctx.app.id)
         record = ctx.record or {}
         rows = [
             {
@@ -251,7 +268,7 @@ class Notify(Action):
     def preview(self, ctx, params):
         """The recipients it would notify."""
         with ctx.tessera.engine.connect() as conn:
-            ids = resolve_users(conn, params["to"])
+            ids = resolve_users(conn, params["to"], ctx.app.id)
         return {"would": "notify", "recipients": ids, "message": params["message"]}
 
 
@@ -473,10 +490,13 @@ class Feishu(Robot):
 
 
 class Assign(Action):
-    """Set a user field to one user of ``role``: round_robin (default) or least_loaded."""
+    """Set a user field to one user of ``role``: round_robin (default) or least_loaded.
+
+    ``role`` is an account role or a role the app declares; ``as`` keeps the user id.
+    """
 
     name, label, effect = "assign", "Assign", "record"
-    required, optional = ("role",), ("field", "strategy")
+    required, optional = ("role",), ("field", "strategy", "as")
 
     def check(self, params, app, rt):
         """The field is a user field; the strategy is known."""
@@ -496,9 +516,7 @@ class Assign(Action):
         with tx as conn:
             ids = list(
                 conn.scalars(
-                    sa.select(users.c.id)
-                    .where(users.c.role == role, users.c.active.is_(True))
-                    .order_by(users.c.id)
+                    sa.select(users.c.id).where(role_holders(role, ctx.app.id)).order_by(users.c.id)
                 )
             )
             if not ids:
@@ -568,14 +586,88 @@ class SetVariable(Action):
 
 
 class If(Action):
-    """Run ``then`` when ``condition`` holds for the record, else ``else``."""
+    """Run ``then`` when ``condition`` holds (or ``test`` renders true), else ``else``."""
 
     name, label, effect = "if", "If / else", "control"
-    required, raw = ("condition", "then"), ("condition", "then", "else")
+    required, raw = ("then",), ("condition", "test", "then", "else")
+
+    def check(self, params, app, rt):
+        """Exactly one of condition / test; a test is a template that compiles."""
+        from tessera.automation.render import template_problem
+
+        problems = super().check(params, app, rt)
+        if ("condition" in params) == ("test" in params):
+            problems.append(Problem("condition", '"if" needs either "condition" or "test"'))
+        elif "test" in params and (bad := template_problem(str(params["test"]))):
+            problems.append(Problem("test", bad))
+        return problems
+
+
+def truthy(value: Any) -> bool:
+    """A rendered ``test``: true unless empty, false, no, 0 or none (any case)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "no", "0", "none", "0.0")
+    return bool(value)
+
+
+class FindRecords(Action):
+    """Find records of ``record_type`` matching ``where``; ``as`` keeps their ids (a list).
+
+    ``where`` is the condition language, its values rendered first (so it can compare with
+    the triggering record: ``value: "{{ record.phone }}"``); at most ``limit`` ids (default
+    20, at most 500), newest first. Reads only: the step writes nothing.
+    """
+
+    name, label, effect = "find_records", "Find records", "local"
+    required, optional = ("record_type", "where", "as"), ("limit",)
+
+    def check(self, params, app, rt):
+        """The record type exists; as is a variable name; limit is 1..500."""
+        problems = super().check(params, app, rt)
+        if "record_type" in params and not _has(app, params):
+            problems.append(Problem("record_type", f'no record type "{params["record_type"]}"'))
+        if "where" in params and not isinstance(params["where"], Mapping):
+            problems.append(Problem("where", "must be a condition ({field, op, value}, all, any)"))
+        limit = params.get("limit", 20)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500:
+            problems.append(Problem("limit", "must be a whole number from 1 to 500"))
+        return problems
+
+    def find(self, ctx: StepContext, params) -> list[int]:
+        """Ids of the matching records (no access rules: the workflow's own lookup)."""
+        from tessera.query import conditions
+
+        app, reg = ctx.app, ctx.tessera.registry
+        rt = app.record_type(params["record_type"])
+        tables = {r.key: reg.table(app.id, r.key) for r in app.record_types}
+        try:
+            clause = conditions.to_sql(
+                params["where"], rt, app, tables, me=None, now=ctx.tessera.records.clock(),
+                path="where",
+            )  # fmt: skip
+        except conditions.ConditionError as exc:
+            raise ActionError(f"find_records: {exc}") from None
+        table = tables[rt.key]
+        query = (
+            sa.select(table.c.id).where(clause).order_by(table.c.id.desc())
+            .limit(int(params.get("limit", 20)))
+        )  # fmt: skip
+        tx = nullcontext(ctx.conn) if ctx.conn is not None else ctx.tessera.engine.connect()
+        with tx as conn:
+            return [int(i) for i in conn.scalars(query)]
+
+    def run(self, ctx, params):
+        """The ids found (the engine keeps them in ``vars[as]``)."""
+        ids = self.find(ctx, params)
+        return {"record_type": params["record_type"], "record_ids": ids, "count": len(ids)}
+
+    def preview(self, ctx, params):
+        """What it would find (it only reads)."""
+        return self.run(ctx, params)
 
 
 for _action in (
     UpdateRecord(), CreateRecord(), Increment(), Decrement(), Notify(), SendEmail(), Webhook(),
-    WeCom(), DingTalk(), Feishu(), Assign(), Wait(), SetVariable(), If(),
+    WeCom(), DingTalk(), Feishu(), Assign(), Wait(), SetVariable(), If(), FindRecords(),
 ):  # fmt: skip
     register(_action)

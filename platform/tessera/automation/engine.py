@@ -18,20 +18,28 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 
+from tessera import prefill, timezones
 from tessera.automation import actions as registry
 from tessera.automation import (
     builtin,  # noqa: F401  (registers the built-in actions)
     tables,
 )
 from tessera.automation.actions import ActionError, StepContext
-from tessera.automation.render import RecordView, UserView, render_value
+from tessera.automation.builtin import truthy
+from tessera.automation.render import Moment, RecordView, UserView, render_value
 from tessera.automation.timing import parse_duration
-from tessera.automation.workflows import find_workflow, fires_on, paused, workflows_of
+from tessera.automation.workflows import (
+    event_subject,
+    find_workflow,
+    fires_on,
+    paused,
+    workflows_of,
+)
 from tessera.errors import Conflict, NotFound
 from tessera.fields import for_field, polylinks
 from tessera.meta.model import App, RecordType, Workflow, thaw
@@ -144,11 +152,13 @@ class Engine:
             "changes": payload.get("changes", {}),
             "user_id": (payload.get("actor") or {}).get("user_id"),
         }
+        record_id, start_vars = event_subject(event)
         return self.ensure_run(
             key=f"evt:{event['id']}|{event['app_id']}|{wf.key}|{event['record_id']}",
             app_id=event["app_id"],
             wf=wf,
-            record_id=event["record_id"],
+            record_id=record_id,
+            start_vars=start_vars,
             trigger=event["event"],
             event_id=event["id"],
             depth=depth,
@@ -172,6 +182,7 @@ class Engine:
         status: str = "pending",
         error: str | None = None,
         claim: bool = False,
+        start_vars: Mapping[str, Any] | None = None,
     ) -> int:
         """The run for ``key``: created if new, the existing one's id otherwise."""
         row = {
@@ -186,7 +197,7 @@ class Engine:
             "status": status,
             "error": error,
             "context": dict(context),
-            "vars": {},
+            "vars": dict(start_vars or {}),
             "attempt": 1,
             "created_at": self.now(),
         }
@@ -215,7 +226,7 @@ class Engine:
         started = time.perf_counter()
         try:
             with self._heartbeat.running():
-                status = self._execute(run)
+                status, closed = self._execute(run, started)
         except _Suspend as wait:
             self._finish(run_id, "waiting", started, resume_at=wait.resume_at)
             return "waiting"
@@ -227,7 +238,8 @@ class Engine:
         except Exception as exc:  # any failure of a step lands in the run log
             self._fail(run_id, exc, started)
             raise
-        self._finish(run_id, status, started)
+        if not closed:  # else the last step's transaction finished the run already
+            self._finish(run_id, status, started)
         return status
 
     def _release(self, run_id: int) -> None:
@@ -289,8 +301,8 @@ class Engine:
             row = claimed.mappings().first()
             return dict(row) if row is not None else None
 
-    def _finish(self, run_id, status, started, resume_at=None) -> None:
-        now = self.now()
+    def finish_values(self, status: str, started: float, resume_at=None) -> dict[str, Any]:
+        """The run row's columns once it ends (or waits): the lease is given up."""
         values = {
             "status": status,
             "lease_owner": None,
@@ -298,7 +310,11 @@ class Engine:
             "resume_at": resume_at,
         }
         if status != "waiting":
-            values |= {"finished_at": now, "duration_ms": _ms(started)}
+            values |= {"finished_at": self.now(), "duration_ms": _ms(started)}
+        return values
+
+    def _finish(self, run_id, status, started, resume_at=None) -> None:
+        values = self.finish_values(status, started, resume_at)
         with self.tessera.engine.begin() as conn:
             relaxed(conn)
             conn.execute(
@@ -342,7 +358,8 @@ class Engine:
                 runs.update().where(runs.c.id == run_id, runs.c.status == "failed").values(values)
             )
 
-    def _execute(self, run: dict) -> str:
+    def _execute(self, run: dict, started: float) -> tuple[str, bool]:
+        """Run the steps; (status, True when the last step's transaction closed the run)."""
         wf = find_workflow(self.tessera, run["app_id"], run["workflow_key"])
         if wf is None:
             raise ActionError(
@@ -354,13 +371,14 @@ class Engine:
             with self.tessera.engine.begin() as conn:
                 conn.execute(runs.update().where(runs.c.id == run["id"]).values(condition=ok))
             if not ok:
-                return "skipped"
+                return "skipped", False
         elif run["condition"] is False:
-            return "skipped"
+            return "skipped", False
         if state.record is None and wf.record_type and run["record_id"] is not None:
-            return "skipped"  # the record was deleted before the run started
+            return "skipped", False  # the record was deleted before the run started
+        state.started = started
         state.run_steps(wf.actions, "")
-        return "done"
+        return "done", state.closed
 
     # -- test mode ----------------------------------------------------------------------
     def test_run(self, app_id: str, wf_key: str, record_id: int | None) -> dict[str, Any]:
@@ -397,6 +415,9 @@ class RunState:
         self.record = self._load_record()
         self.old = self._old_values()
         self._steps = self._load_steps()
+        #: set by Engine._execute: the last top-level step then also finishes the run
+        self.started: float | None = None
+        self.closed = False  # the run row was finished in the last step's transaction
 
     def _load_steps(self) -> dict[str, dict]:
         """Steps already recorded for this run (one query, instead of one per step)."""
@@ -473,7 +494,14 @@ class RunState:
             "now": self.engine.now(),
             "run_id": self.run.get("id"),
             "workflow": self.wf.key,
+            "form_link": self._form_link,
         }
+
+    def _form_link(self, form_key: str, values: Mapping[str, Any] | None = None) -> str:
+        """A link to one of the app's public forms, prefilled with signed ``values``."""
+        if not any(f.key == form_key and f.public for f in self.app.forms):
+            raise ActionError(f"form_link: the app has no public form {form_key!r}")
+        return prefill.link(self.engine.config, self.app.id, form_key, dict(values or {}))
 
     def _view(self, rt: RecordType, values: Mapping[str, Any]) -> RecordView:
         def follow(key: str, value: Any) -> Any:
@@ -492,9 +520,21 @@ class RunState:
                 return self._view(self.app.record_type(parts[0]), linked) if linked else None
             if f.type == "user":
                 return self._user(value)
+            if f.type == "datetime" and isinstance(value, datetime):
+                return Moment.of(value, self._zone(rt, values))
             return value
 
         return RecordView(values, follow, rt.title)
+
+    def _zone(self, rt: RecordType, values: Mapping[str, Any]) -> tzinfo:
+        """Where the record's times are read: its owner's zone, else the app's."""
+        owner = values.get("owner") if rt.has_field("owner") else None
+        name = None
+        if isinstance(owner, int):
+            with self.tessera.engine.connect() as conn:
+                name = conn.execute(sa.select(users.c.timezone).where(users.c.id == owner)).scalar()
+        config = self.tessera.config
+        return timezones.zone(name, config.get("AUTOMATION_TIMEZONE") or config.get("TIME_ZONE"))
 
     def _user(self, user_id: int) -> UserView:
         def load(uid: int) -> dict | None:
@@ -515,7 +555,8 @@ class RunState:
             elif do == "wait":
                 self._wait(action, path)
             else:
-                self._step(action, path)
+                last = not prefix and i == len(actions) - 1
+                self._step(action, path, last=last)
 
     def _done(self, path: str) -> dict | None:
         return self._steps.get(path)
@@ -525,14 +566,14 @@ class RunState:
         if step and step["status"] == "done":
             branch = step["output"]["branch"]
         else:
-            result = self.condition(action["condition"])
+            if "test" in action:  # a rendered template instead of a condition on the record
+                params = {"test": thaw(action["test"])}
+                result = truthy(render_value(params["test"], self.context()))
+            else:
+                params = {"condition": thaw(action["condition"])}
+                result = self.condition(action["condition"])
             branch = "then" if result else "else"
-            self._record(
-                path,
-                "if",
-                {"condition": thaw(action["condition"])},
-                {"branch": branch, "result": result},
-            )
+            self._record(path, "if", params, {"branch": branch, "result": result})
         self.run_steps(action.get(branch) or (), f"{path}.{branch}.")
 
     def _wait(self, action: Mapping[str, Any], path: str) -> None:
@@ -595,7 +636,7 @@ class RunState:
                 runs.update().where(runs.c.id == self.run["id"]).values(vars=_jsonable(self.vars))
             )
 
-    def _step(self, action: Mapping[str, Any], path: str) -> None:
+    def _step(self, action: Mapping[str, Any], path: str, last: bool = False) -> None:
         name = action["do"]
         impl = registry.get(name)
         step = self._done(path)
@@ -620,7 +661,7 @@ class RunState:
                 self._record(path, name, params, recovered)
                 self._apply(name, action, recovered)
                 return
-        self._perform(impl, effect, ctx, action, path, params)
+        self._perform(impl, effect, ctx, action, path, params, last)
 
     def _params(self, impl, action: Mapping[str, Any]) -> dict[str, Any]:
         """The action's parameters rendered against the run's current context."""
@@ -646,14 +687,16 @@ class RunState:
             config=self.engine.config, event_id=self.run.get("event_id"),
         )  # fmt: skip
 
-    def _perform(self, impl, effect, ctx, action, path, params) -> None:
+    def _perform(self, impl, effect, ctx, action, path, params, last: bool = False) -> None:
         name, started = action["do"], time.perf_counter()
         try:
             if effect in ("local", "control", "record"):
-                self._atomic(impl, effect, ctx, action, path, params, started)
+                close = last and self.started is not None and not self.dry_run
+                self._atomic(impl, effect, ctx, action, path, params, started, close)
                 if effect == "record":
                     self.tessera.records._committed()  # wake the relay: the write is visible
-                    self.record = self._load_record() or self.record  # later steps see it
+                    if not close:  # later steps see the write
+                        self.record = self._load_record() or self.record
                 return
             with self.tessera.engine.begin() as conn:
                 self._fence(conn)
@@ -668,8 +711,15 @@ class RunState:
             self._mark_failed(path, name, params, exc, started)
             raise
 
-    def _atomic(self, impl, effect, ctx, action, path, params, started) -> None:
+    def _atomic(self, impl, effect, ctx, action, path, params, started, close=False) -> None:
         """The step's effect and its "done" mark commit together (exactly once).
+
+        With ``close`` (the run's last step) the run row is finished in the same
+        transaction too, instead of a lease renewal now and a commit of its own after:
+        one transaction and one update of the run row for a simple run's bookkeeping.
+        That update is the fence then: it matches only while this executor owns the run,
+        so an executor that lost its lease rolls its effect back; a rival claiming the
+        run meanwhile waits on the row lock and then finds it finished.
 
         A record write through the records service joins this transaction (``conn=``);
         when ``update_record`` meets a newer version of the record, the record is read
@@ -682,13 +732,17 @@ class RunState:
                 with self.tessera.engine.begin() as conn:
                     if effect != "record":
                         relaxed(conn)  # an internal write losing a crash is redone: no loss
-                    self._fence(conn)
+                    if not close:  # else the closing update below is the fence
+                        self._fence(conn)
                     ctx.conn = conn
                     output = self._local(impl, ctx, params)
                     self._apply(name, action, output)
                     self._write_step(
                         conn, path, name, "done", params, output, duration=_ms(started)
                     )
+                    if close:
+                        self._fence(conn, self.engine.finish_values("done", self.started))
+                        self.closed = True
                 return
             except Conflict:
                 if effect != "record" or attempt == tries - 1 or self.record is None:
@@ -699,17 +753,19 @@ class RunState:
                 params = self._params(impl, action)
                 ctx = self._ctx(path)
 
-    def _fence(self, conn) -> None:
-        """Renew the run's lease in this transaction; fail when another executor owns it.
+    def _fence(self, conn, values: Mapping[str, Any] | None = None) -> None:
+        """Renew the run's lease in this transaction (or write ``values``, e.g. finish the
+        run); fail when another executor owns it.
 
         On PostgreSQL the row lock taken here also keeps a second executor's transaction
         for the same run waiting until this one ends (and then finding it is not owner).
         """
-        now = self.engine.now()
+        if values is None:
+            values = {"lease_until": self.engine.now() + self.engine.lease}
         owned = conn.execute(
             runs.update()
             .where(runs.c.id == self.run["id"], runs.c.lease_owner == self.engine.owner)
-            .values(lease_until=now + self.engine.lease)
+            .values(values)
         ).rowcount
         if owned != 1:
             raise LeaseLost(f"run {self.run['id']}: lease lost to another executor; stopped")
@@ -743,6 +799,10 @@ class RunState:
             self.vars[output["name"]] = output["value"]
         elif name == "create_record" and action.get("as"):
             self.vars[action["as"]] = output.get("record_id")
+        elif name == "find_records" and action.get("as"):
+            self.vars[action["as"]] = list(output.get("record_ids") or [])
+        elif name == "assign" and action.get("as"):
+            self.vars[action["as"]] = output.get("user_id")
 
     def _recover(self, ctx: StepContext) -> dict | None:
         """A record write committed by a worker that died before marking its step done."""

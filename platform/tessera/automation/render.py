@@ -19,6 +19,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +28,7 @@ from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from tessera.automation import datefilters
 from tessera.errors import TesseraError
 
 MAX_RANGE = 10_000
@@ -171,6 +173,7 @@ _BINOPS: dict[str, tuple[Callable[[Any, Any], None], Callable[[Any, Any], Any]]]
 _ENV = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, optimized=False)
 _ENV.globals["range"] = _bounded_range
 _ENV.globals.pop("namespace", None)
+_ENV.filters.update(datefilters.FILTERS)
 for _name, _check in {
     "center": _check_width_args,
     "indent": _check_width_args,
@@ -218,6 +221,24 @@ class UserView:
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class Moment(datetime):
+    """A date-time field's value in a workflow's text: prints as the wall-clock time in the
+    record owner's (else the app's) zone — "2026-12-08 10:00", not a UTC ISO string.
+    It is still the same moment (a datetime) when a step writes it into a field."""
+
+    def __str__(self) -> str:
+        zone = getattr(self, "zone", None) or UTC
+        return f"{datetime.astimezone(self, zone):%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def of(cls, value: datetime, zone: tzinfo) -> Moment:
+        """``value`` (aware, or naive meaning UTC) as a Moment shown in ``zone``."""
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        moment = cls.fromtimestamp(aware.timestamp(), UTC)
+        moment.zone = zone
+        return moment
 
 
 class RecordView:

@@ -26,13 +26,33 @@ from tessera.errors import NotFound
 from tessera.meta.model import Workflow, thaw
 from tessera.query import conditions
 from tessera.query.policy import scoped_select
+from tessera.storage.system import users
+from tessera.users import time_zones
 
 log = logging.getLogger("tessera.automation")
 plans = tables.schedules
 
 
 def _zone(auto) -> str | None:
-    return auto.config.get("AUTOMATION_TIMEZONE")
+    """The app's zone for schedules: AUTOMATION_TIMEZONE, else the installation's TIME_ZONE."""
+    return auto.config.get("AUTOMATION_TIMEZONE") or auto.config.get("TIME_ZONE")
+
+
+def _owner_zone(auto, app_id: str, wf: Workflow, record: Mapping[str, Any]) -> str | None:
+    """The time zone of the record's owner (its ``owner`` user field, else its creator):
+    "the day before at 09:00" is 09:00 where the person who gets the reminder lives."""
+    app = auto.tessera.registry.apps.get(app_id)
+    rt = app.record_type(wf.record_type) if app and app.has_record_type(wf.record_type) else None
+    owner_key = (
+        "owner" if rt and rt.has_field("owner") and rt.field("owner").type == "user" else None
+    )
+    user_id = record.get(owner_key) if owner_key else None
+    user_id = user_id or record.get("created_by")
+    if not isinstance(user_id, int):
+        return None
+    with auto.tessera.engine.connect() as conn:
+        zone = conn.execute(sa.select(users.c.timezone).where(users.c.id == user_id)).scalar()
+    return zone if zone in time_zones() else None
 
 
 def _add_plan(auto, conn, app_id: str, wf: Workflow, record_id: int | None, due: datetime) -> int:
@@ -83,9 +103,10 @@ def plan_record(
     auto, app_id: str, wf: Workflow, record: Mapping[str, Any] | None, record_id: int
 ) -> None:
     """(Re-)plan a date workflow for one record; a deleted record (None) cancels its plan."""
-    due = (
-        date_due(record.get(wf.trigger["field"]), thaw(wf.trigger), _zone(auto)) if record else None
-    )
+    due = None
+    if record:
+        zone = _owner_zone(auto, app_id, wf, record) or _zone(auto)
+        due = date_due(record.get(wf.trigger["field"]), thaw(wf.trigger), zone)
     with auto.tessera.engine.begin() as conn:
         _cancel(conn, app_id, wf.key, record_id)
         if due is None or due <= auto.engine.now():

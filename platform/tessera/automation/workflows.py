@@ -15,6 +15,9 @@ from tessera.meta.model import Workflow
 
 #: events from the outbox, and the trigger kinds each can fire
 RECORD_EVENTS = {"record.created", "record.updated", "record.deleted"}
+#: one event per finished import (tessera.dataio, workflows "summary"): its outbox row has
+#: record_type "_import" and names the imported record type in its payload
+IMPORT_FINISHED = "import.finished"
 #: per-job memo of workflow lists and paused sets (see :func:`batch`)
 _memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar("automation_memo", default=None)
 
@@ -91,6 +94,9 @@ def set_paused(engine: sa.Engine, app_id: str, key: str, value: bool) -> None:
 
 def fires_on(wf: Workflow, event: Mapping[str, Any]) -> bool:
     """True when outbox ``event`` is one that ``wf``'s trigger listens to."""
+    if event["event"] == IMPORT_FINISHED:
+        rt_key = (event["payload"] or {}).get("record_type")
+        return wf.enabled and wf.trigger.get("on") == IMPORT_FINISHED and wf.record_type == rt_key
     if not wf.enabled or wf.record_type != event["record_type"]:
         return False
     on, name = wf.trigger.get("on"), event["event"]
@@ -100,3 +106,17 @@ def fires_on(wf: Workflow, event: Mapping[str, Any]) -> bool:
         changed = set((event["payload"] or {}).get("changes", {}))
         return bool(changed & set(wf.trigger.get("fields", ())))
     return False
+
+
+def event_subject(event: Mapping[str, Any]) -> tuple[int | None, dict[str, Any]]:
+    """(record id, initial run variables) of a run started by outbox ``event``.
+
+    A record event's run is about its record; an ``import.finished`` run is about no
+    record and starts with ``vars.import`` = the import's id, file name and counts.
+    """
+    if event["event"] != IMPORT_FINISHED:
+        return event["record_id"], {}
+    payload = event["payload"] or {}
+    info = {"id": payload.get("import"), "file_name": payload.get("file_name"),
+            "record_type": payload.get("record_type"), **(payload.get("counts") or {})}  # fmt: skip
+    return None, {"import": info}

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
+from tessera import timezones
 from tessera.access.rules import rights, strip, visible_app
 from tessera.errors import NotFound
 from tessera.fields import for_field
@@ -59,21 +60,25 @@ def export_view(
     extra_filter: dict | None = None,
     sort: Any = None,
     q: str | None = None,
+    zone: dt.tzinfo | None = None,
 ) -> int:
     """Write the view's rows to ``out`` as ``csv`` or ``xlsx``; how many rows."""
     headers, rows, sheet = view_rows(
         t, app_id, view_key, user_id=user_id, locale=locale, extra_filter=extra_filter,
-        sort=sort, q=q,
+        sort=sort, q=q, zone=zone,
     )  # fmt: skip
     writer = write_xlsx if fmt == "xlsx" else write_csv
     return writer(headers, rows, out, sheet=sheet)
 
 
-def view_rows(t, app_id, view_key, *, user_id, locale="en", extra_filter=None, sort=None, q=None):
+def view_rows(
+    t, app_id, view_key, *, user_id, locale="en", extra_filter=None, sort=None, q=None, zone=None
+):
     """(headers, lazy rows, sheet title) of a view: the rows are read page by page.
 
     Scoped to what ``user_id`` may read: rows through the access policy, columns of
-    fields they may not read left out.
+    fields they may not read left out. Date-times are written in ``zone`` (the reader's;
+    default UTC), as the wall-clock time a spreadsheet shows; dates stay dates.
     """
     full, _, _ = t.records.resolve(app_id, _rt_key(t, app_id, view_key))
     v = view_key if isinstance(view_key, View) else find_view(full, view_key)
@@ -86,7 +91,9 @@ def view_rows(t, app_id, view_key, *, user_id, locale="en", extra_filter=None, s
     _, _, table = t.records.resolve(app.id, rt.key)
     t.queries.where(app, rt, table, filter=filt, q=q, user_id=user_id)  # bad input: now,
     parse_sort(rt, order)  # not half-way through a streamed download
-    rows = _rows(t, app, rt, columns, filt, order, q, user_id, locale)
+    rows = _rows(t, app, rt, columns, filt, order, q, user_id, locale, zone)
+    if zone is not None:
+        rows = _in_zone(rows, zone)
     headers = [column_label(app, rt, c, locale) for c in columns]
     return headers, rows, pick_label(v.label, locale, v.key)
 
@@ -164,13 +171,22 @@ def column_label(app: App, rt: RecordType, path: str, locale: str) -> str:
     return text
 
 
-def _rows(t, app, rt, columns, filt, sort, q, user_id, locale) -> Iterator[list[Any]]:
+def _in_zone(rows: Iterator[list[Any]], zone: dt.tzinfo) -> Iterator[list[Any]]:
+    """Rows with their (naive UTC) date-time cells as naive wall-clock times in ``zone``."""
+    for row in rows:
+        yield [
+            timezones.to_local(c, zone).replace(tzinfo=None) if isinstance(c, dt.datetime) else c
+            for c in row
+        ]
+
+
+def _rows(t, app, rt, columns, filt, sort, q, user_id, locale, zone=None) -> Iterator[list[Any]]:
     cursor = None
     plan = [_cell_reader(app, rt, c, locale) for c in columns]
     while True:
         page = t.queries.list(
             app.id, rt.key, filter=filt, sort=sort, q=q, limit=PAGE, cursor=cursor,
-            user_id=user_id,
+            user_id=user_id, zone=zone,
         )  # fmt: skip
         linked = _linked(t, app, rt, columns, page.rows, user_id)
         for row in page.rows:

@@ -13,10 +13,13 @@ report, so the browser polls it and the CLI prints it. Running:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
 import threading
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +32,16 @@ from tessera.dataio.undo import undo_import
 from tessera.errors import NotFound, TesseraError
 from tessera.records.actor import Actor
 
+log = logging.getLogger("tessera.dataio")
 RUNNING = ("checking", "running")
-#: a running job silent this long has lost its process (a batch reports far more often)
+#: a running job silent this long has lost its process: while a job runs, a heartbeat
+#: thread renews its ``updated_at`` every quarter of it (IMPORT_STALE_SECONDS overrides)
 STALE_SECONDS = 300
+#: why a stale job failed, in words (shown on the job page and by the CLI)
+STALE_ERROR = (
+    "the import stopped without finishing (the process running it ended: a worker "
+    "restart or crash); what it had written was undone — start it again"
+)
 
 
 def _now() -> datetime:
@@ -116,13 +126,93 @@ def update_job(t: Any, job_id: int, **values: Any) -> None:
         conn.execute(import_jobs.update().where(import_jobs.c.id == job_id).values(**values))
 
 
-def is_stale(job: dict[str, Any]) -> bool:
-    """A running job whose process has not reported for STALE_SECONDS (it was lost)."""
+def stale_seconds(t: Any) -> float:
+    """How long a running job may stay silent before it counts as lost."""
+    value = t.config.get("IMPORT_STALE_SECONDS") if t is not None else None
+    return float(STALE_SECONDS if value is None else value)
+
+
+def is_stale(job: dict[str, Any], t: Any = None) -> bool:
+    """A running job whose process has not beaten for ``stale_seconds`` (it was lost)."""
     seen = job.get("updated_at")
     if job["status"] not in RUNNING or seen is None:
         return False
     seen = seen if seen.tzinfo else seen.replace(tzinfo=UTC)
-    return (_now() - seen).total_seconds() > STALE_SECONDS
+    return (_now() - seen).total_seconds() > stale_seconds(t)
+
+
+def reap_stale(t: Any, app_id: str | None = None, job_id: int | None = None) -> list[int]:
+    """Fail the running jobs whose process is gone and undo what they wrote; their ids.
+
+    A job writes batch by batch (one transaction per batch), so a process that died
+    mid-job leaves the batches it finished: they are read back from the audit log (the
+    import's ref) and undone, as a failed import undoes itself. The job is claimed with a
+    conditional update first, so two processes looking at once never both undo it.
+    Called wherever jobs are looked at (the job page and its polling, the job list,
+    cancel), so a lost job ends by itself, not only by Cancel.
+    """
+    cutoff = _now() - timedelta(seconds=stale_seconds(t))
+    where = [import_jobs.c.status.in_(RUNNING), import_jobs.c.updated_at < cutoff]
+    if app_id is not None:
+        where.append(import_jobs.c.app_id == app_id)
+    if job_id is not None:
+        where.append(import_jobs.c.id == job_id)
+    with t.engine.connect() as conn:
+        found = conn.execute(sa.select(import_jobs.c.id, import_jobs.c.status,
+                                       import_jobs.c.updated_at).where(*where)).all()  # fmt: skip
+    reaped = []
+    for jid, status, seen in found:
+        with t.engine.begin() as conn:  # claim: only if nobody beat or reaped it since
+            claimed = conn.execute(
+                import_jobs.update()
+                .where(import_jobs.c.id == jid, import_jobs.c.status == status,
+                       import_jobs.c.updated_at == seen)
+                .values(status="failed", error=STALE_ERROR, finished_at=_now(),
+                        updated_at=_now())
+            ).rowcount  # fmt: skip
+        if not claimed:
+            continue
+        job = get_job(t, jid)
+        if status == "running":  # a dry run ("checking") wrote nothing
+            actor = Actor(user_id=job["created_by"], kind="import", ref=str(jid))
+            try:
+                undo_import(t, job["app_id"], str(jid), actor, force=True)
+            except Exception as exc:  # noqa: BLE001 - the job must still say what happened
+                log.exception("import #%s: undoing the lost job failed", jid)
+                update_job(t, jid, error=f"{STALE_ERROR}. Undoing it failed too: {exc}")
+        reaped.append(jid)
+    return reaped
+
+
+@contextlib.contextmanager
+def heartbeat(t: Any, job_id: int) -> Iterator[None]:
+    """While the block runs, renew the job's ``updated_at`` every quarter stale time.
+
+    A batch may take long (a slow database, an undo); the beat, not the progress,
+    tells a live job from one whose process died.
+    """
+    stop = threading.Event()
+    interval = max(stale_seconds(t) / 4, 0.05)
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            try:
+                with t.engine.begin() as conn:
+                    conn.execute(
+                        import_jobs.update()
+                        .where(import_jobs.c.id == job_id, import_jobs.c.status.in_(RUNNING))
+                        .values(updated_at=_now())
+                    )
+            except Exception as exc:  # noqa: BLE001 - keep beating through an outage
+                log.warning("import #%s heartbeat failed (%s); retrying", job_id, exc)
+
+    thread = threading.Thread(target=beat, name=f"tessera-import-beat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def update_options(t: Any, job_id: int, options: ImportOptions) -> None:
@@ -154,13 +244,15 @@ def execute(t: Any, job_id: int, mode: str) -> Result | None:
         t, job["app_id"], job["record_type"], job["file_path"], options, actor,
         file_name=job["file_name"], max_bytes=max_bytes(t),
         progress=lambda n, r: _progress(t, job_id, n, r),
-        cancelled=lambda: bool(get_job(t, job_id)["cancel"]),
+        cancelled=lambda: _should_stop(t, job_id),
     )  # fmt: skip
     update_job(t, job_id, status="checking" if mode == "check" else "running")
     try:
-        result = importer.check() if mode == "check" else importer.run()
+        with heartbeat(t, job_id):
+            result = importer.check() if mode == "check" else importer.run()
     except Cancelled:
-        update_job(t, job_id, status="cancelled", finished_at=_now())
+        if get_job(t, job_id)["status"] in RUNNING:  # a reaped job stays failed
+            update_job(t, job_id, status="cancelled", finished_at=_now())
         return None
     except TesseraError as exc:
         update_job(t, job_id, status="failed", error=str(exc), finished_at=_now())
@@ -171,6 +263,12 @@ def execute(t: Any, job_id: int, mode: str) -> Result | None:
         raise
     _finish(t, job_id, mode, result, options, job)
     return result
+
+
+def _should_stop(t: Any, job_id: int) -> bool:
+    """Cancel asked, or the job was declared lost meanwhile (this process was too slow)."""
+    job = get_job(t, job_id)
+    return bool(job["cancel"]) or job["status"] not in RUNNING
 
 
 def _progress(t: Any, job_id: int, processed: int, result: Result) -> None:
@@ -200,14 +298,10 @@ def cancel(t: Any, job_id: int) -> None:
     A running job that lost its process (no progress for STALE_SECONDS) is ended here:
     what it wrote is undone and it is marked failed.
     """
+    if reap_stale(t, job_id=job_id):
+        return
     job = get_job(t, job_id)
-    if is_stale(job):
-        actor = Actor(user_id=job["created_by"], kind="import", ref=str(job_id))
-        undo_import(t, job["app_id"], str(job_id), actor, force=True)
-        update_job(t, job_id, status="failed", finished_at=_now(),
-                   error="the import stopped without finishing (its process ended); what it "
-                   "had written was undone — start it again")  # fmt: skip
-    elif job["status"] in RUNNING:
+    if job["status"] in RUNNING:
         update_job(t, job_id, cancel=True)
     elif job["status"] in ("pending", "checked", "refused"):
         update_job(t, job_id, status="cancelled", finished_at=_now())
@@ -241,7 +335,8 @@ def remembered_mapping(t: Any, app_id: str, rt_key: str) -> dict:
 
 
 def recent_jobs(t: Any, app_id: str, limit: int = 20) -> list[dict]:
-    """The latest imports of an app, newest first."""
+    """The latest imports of an app, newest first (lost ones failed first)."""
+    reap_stale(t, app_id=app_id)
     query = (
         sa.select(import_jobs)
         .where(import_jobs.c.app_id == app_id)

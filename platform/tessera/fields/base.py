@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from tessera.errors import FieldValueError
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 _REGISTRY: dict[str, FieldType] = {}
@@ -96,7 +97,7 @@ class FieldType:
             return None
         problems = self.validate(field, value)
         if problems:
-            raise FieldValueError("; ".join(problems))
+            raise FieldValueError(Msg.join(problems))
         return value
 
     def clean(self, field: Field, raw: Any) -> Any:
@@ -104,11 +105,11 @@ class FieldType:
         value = self.coerce(field, raw)
         if self.is_empty(value):
             if field.required:
-                raise FieldValueError("required")
+                raise FieldValueError(Msg("required"))
             return None
         problems = self.validate(field, value)
         if problems:
-            raise FieldValueError("; ".join(problems))
+            raise FieldValueError(Msg.join(problems))
         return value
 
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from tessera.errors import FieldValueError
 from tessera.fields import spreadsheet
 from tessera.fields.base import FieldType
+from tessera.messages import Msg
 from tessera.meta.model import Field, pick_label
 
 _TRUE = frozenset({"true", "on", "1", "yes", "y", "t"})
@@ -52,7 +53,7 @@ class BooleanType(FieldType):
             return True
         if word in _FALSE:
             return False
-        raise FieldValueError("not yes or no (expected true or false)")
+        raise FieldValueError(Msg("not yes or no (expected true or false)"))
 
     def from_cell(self, field: Field, cell: Any) -> Any:
         """是/否, yes/no, 1/0, ✓/✗."""
@@ -116,7 +117,7 @@ def option_label(field: Field, value: str, locale: str) -> str:
 def _match(field: Field, raw: Any) -> str:
     """The option value ``raw`` names (a value, or a label in any locale)."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        raise FieldValueError("must be one of the options (text)")
+        raise FieldValueError(Msg("must be one of the options (text)"))
     text = raw.strip() if isinstance(raw, str) else str(raw).strip()
     options, values, known = _options(field)
     if text in known:
@@ -126,7 +127,9 @@ def _match(field: Field, raw: Any) -> str:
         labels = [label] if isinstance(label, str) else list((label or {}).values())
         if any(text.casefold() == str(x).casefold() for x in labels):
             return str(option["value"])
-    raise FieldValueError(f'"{text}" is not one of: {", ".join(values)}')
+    raise FieldValueError(
+        Msg('"%(value)s" is not one of: %(options)s', value=text, options=", ".join(values))
+    )
 
 
 class SelectType(FieldType):
@@ -157,7 +160,7 @@ class SelectType(FieldType):
         if isinstance(value, list) and len(value) == 1:
             value = value[0]
         if isinstance(value, list):
-            raise FieldValueError("has more than one value")
+            raise FieldValueError(Msg("has more than one value"))
         return self.coerce_valid(new_field, value)
 
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from tessera.errors import FieldValueError
 from tessera.fields.base import FieldType
 from tessera.fields.numbers import NUMBER_OPERATORS
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 UNITS = {
@@ -55,7 +56,7 @@ def parse_duration(raw: Any) -> int:
     else:
         raise FieldValueError(_DURATION_HINT)
     if seconds < 0 or seconds > MAX_SECONDS:
-        raise FieldValueError("must be between 0 and a few thousand years")
+        raise FieldValueError(Msg("must be between 0 and a few thousand years"))
     return int(seconds.to_integral_value())
 
 
@@ -146,18 +147,18 @@ def _bound(field: Field, name: str) -> int | None:
 def parse_time(raw: Any) -> dt.time:
     """A time of day from ``HH:MM[:SS]`` or a ``time`` object."""
     if isinstance(raw, dt.datetime):
-        raise FieldValueError("not a time of day (expected HH:MM, without a date)")
+        raise FieldValueError(Msg("not a time of day (expected HH:MM, without a date)"))
     if isinstance(raw, dt.time):
         return raw.replace(tzinfo=None, microsecond=0)
     text = raw.strip() if isinstance(raw, str) else ""
     match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
     if not match:
-        raise FieldValueError("not a time of day (expected HH:MM)")
+        raise FieldValueError(Msg("not a time of day (expected HH:MM)"))
     hour, minute, second = (int(g or 0) for g in match.groups())
     try:
         return dt.time(hour, minute, second)
     except ValueError:
-        raise FieldValueError("not a time of day (expected HH:MM, 00:00 to 23:59)") from None
+        raise FieldValueError(Msg("not a time of day (expected HH:MM, 00:00 to 23:59)")) from None
 
 
 def format_time(value: dt.time) -> str:

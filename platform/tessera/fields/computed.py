@@ -36,6 +36,7 @@ from tessera.fields.base import FieldType, get
 from tessera.fields.numbers import DEFAULT_PRECISION, NUMBER_OPERATORS, parse_decimal
 from tessera.fields.temporal import DATE_OPERATORS, parse_datetime
 from tessera.fields.text import TEXT_OPERATORS
+from tessera.messages import Msg
 from tessera.meta.model import Field, freeze
 
 RESULTS = ("number", "text", "boolean", "date", "currency")
@@ -87,7 +88,7 @@ class AutoNumberType(FieldType):
         if raw is None or raw == "":
             return None
         if isinstance(raw, bool) or not isinstance(raw, str | int):
-            raise FieldValueError("must be text")
+            raise FieldValueError(Msg("must be text"))
         return str(raw).strip() or None
 
     def format(self, field: Field, value: Any, locale: str = "en") -> str:
@@ -172,14 +173,14 @@ class FormulaType(FieldType):
 def _rounded(raw: Any, scale: int) -> Any:
     """A number rounded half-up to ``scale`` (int when scale is 0)."""
     if isinstance(raw, dt.date):
-        raise FieldValueError("the formula gave a date, not a number")
+        raise FieldValueError(Msg("the formula gave a date, not a number"))
     number = parse_decimal(raw)
     try:
         exact = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
     except InvalidOperation:
-        raise FieldValueError("is too large") from None
+        raise FieldValueError(Msg("is too large")) from None
     if abs(exact) >= Decimal(10) ** (DEFAULT_PRECISION - scale):
-        raise FieldValueError("is too large")  # would not fit the Numeric(18, scale) column
+        raise FieldValueError(Msg("is too large"))  # would not fit the Numeric(18, scale) column
     return int(exact) if scale == 0 else exact
 
 
@@ -190,7 +191,7 @@ def _as_date(raw: Any) -> dt.date:
         return raw
     if isinstance(raw, str):
         return get("date").coerce(None, raw)  # type: ignore[arg-type]  # date ignores field
-    raise FieldValueError("the formula did not give a date")
+    raise FieldValueError(Msg("the formula did not give a date"))
 
 
 def _as_text(raw: Any) -> str:

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 from tessera.errors import FieldValueError
 from tessera.fields.base import FieldType
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 UPLOADS = "uploads"
@@ -63,7 +64,7 @@ def sanitize_filename(filename: str) -> str:
     name = re.split(r"[\\/]", name)[-1]
     name = _BAD_CHARS.sub("", name).strip().strip(".").strip()
     if not name:
-        raise FieldValueError("not a valid file name")
+        raise FieldValueError(Msg("not a valid file name"))
     if len(name) > MAX_NAME:
         stem, dot, ext = name.rpartition(".")
         keep = ext if dot and len(ext) <= 16 else ""
@@ -82,7 +83,7 @@ def upload_path(instance_path: str | os.PathLike, metadata: Mapping[str, Any]) -
     root = uploads_dir(instance_path)
     path = (root / checked["path"]).resolve()
     if root not in path.parents:
-        raise FieldValueError("file path is outside the upload folder")
+        raise FieldValueError(Msg("file path is outside the upload folder"))
     return path
 
 
@@ -136,7 +137,9 @@ def _write_temp(root: Path, stream: BinaryIO, max_bytes: int | None) -> tuple[st
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
-                    raise FieldValueError(f"file is larger than {_size(max_bytes)}")
+                    raise FieldValueError(
+                        Msg("file is larger than %(size)s", size=_size(max_bytes))
+                    )
                 sha.update(chunk)
                 out.write(chunk)
     except BaseException:
@@ -234,7 +237,7 @@ class AttachmentType(FieldType):
         if field.opt("multiple"):
             return files
         if len(files) > 1:
-            raise FieldValueError("only one file is allowed")
+            raise FieldValueError(Msg("only one file is allowed"))
         return files[0]
 
     def validate(self, field: Field, value: Any) -> list[str]:
@@ -250,7 +253,9 @@ class AttachmentType(FieldType):
                     f"(accepted: {', '.join(patterns)})"
                 )
             if limit_mb is not None and meta["size"] > float(limit_mb) * 1024 * 1024:
-                problems.append(f'"{meta["name"]}" is larger than {limit_mb} MB')
+                problems.append(
+                    Msg('"%(name)s" is larger than %(mb)s MB', name=meta["name"], mb=limit_mb)
+                )
         return problems
 
     def is_empty(self, value: Any) -> bool:

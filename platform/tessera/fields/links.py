@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from tessera.errors import FieldValueError
 from tessera.fields.base import FieldType
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 LINK_OPERATORS = frozenset({"eq", "ne", "in", "not_in", "is_empty", "is_not_empty"})
@@ -38,7 +39,7 @@ def parse_id(raw: Any) -> int:
     if isinstance(raw, str) and raw.strip().isdigit():
         raw = int(raw.strip())
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw <= MAX_ID:
-        raise FieldValueError("not a record id (expected a positive whole number)")
+        raise FieldValueError(Msg("not a record id (expected a positive whole number)"))
     return raw
 
 

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from tessera.errors import FieldValueError
 from tessera.fields import spreadsheet
 from tessera.fields.base import FieldType
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 NUMBER_OPERATORS = frozenset(
@@ -42,24 +43,24 @@ _PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def parse_decimal(raw: Any, *, suffix: str = "") -> Decimal:
-    """A Decimal from a JSON number or a form string; FieldValueError("not a number")."""
+    """A Decimal from a JSON number or a form string; FieldValueError(Msg("not a number"))."""
     if isinstance(raw, bool):
-        raise FieldValueError("not a number")
+        raise FieldValueError(Msg("not a number"))
     if isinstance(raw, int | Decimal):
         return Decimal(raw)
     if isinstance(raw, float):
         if raw != raw or raw in (float("inf"), float("-inf")):
-            raise FieldValueError("not a number")
+            raise FieldValueError(Msg("not a number"))
         return Decimal(repr(raw))
     if not isinstance(raw, str):
-        raise FieldValueError("not a number")
+        raise FieldValueError(Msg("not a number"))
     text = raw.strip().lstrip("¥$€£").strip()
     if suffix and text.endswith(suffix):
         text = text[: -len(suffix)].strip()
     if _GROUPED.fullmatch(text):
         text = text.replace(",", "")
     if not _PLAIN.fullmatch(text):
-        raise FieldValueError("not a number")
+        raise FieldValueError(Msg("not a number"))
     return Decimal(text)
 
 
@@ -72,8 +73,10 @@ def range_problem(value: Any, low: Any, high: Any) -> str | None:
     if not (too_low or too_high):
         return None
     if low is not None and high is not None:
-        return f"must be between {_plain(low)} and {_plain(high)}"
-    return f"must be at least {_plain(low)}" if too_low else f"must be at most {_plain(high)}"
+        return Msg("must be between %(low)s and %(high)s", low=_plain(low), high=_plain(high))
+    if too_low:
+        return Msg("must be at least %(low)s", low=_plain(low))
+    return Msg("must be at most %(high)s", high=_plain(high))
 
 
 def _plain(number: Decimal) -> str:
@@ -113,11 +116,11 @@ class NumberType(FieldType):
         try:
             exact = number.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN")
         except InvalidOperation:  # more digits than Decimal's context holds
-            raise FieldValueError("is too large") from None
+            raise FieldValueError(Msg("is too large")) from None
         if number != exact:
             if scale == 0:
-                raise FieldValueError("must be a whole number")
-            raise FieldValueError(f"must have at most {scale} decimal places")
+                raise FieldValueError(Msg("must be a whole number"))
+            raise FieldValueError(Msg("must have at most %(n)s decimal places", n=scale))
         return int(exact) if scale == 0 else exact
 
     def from_cell(self, field: Field, cell: Any) -> Any:
@@ -133,7 +136,7 @@ class NumberType(FieldType):
 
     def _size_problem(self, field: Field, value: Any) -> str | None:
         if isinstance(value, int):
-            return None if abs(value) <= INT64_MAX else "is too large"
+            return None if abs(value) <= INT64_MAX else Msg("is too large")
         whole_digits = self.precision(field) - self.scale(field)
         if abs(value) >= Decimal(10) ** whole_digits:
             return f"is too large (at most {whole_digits} digits before the decimal point)"
@@ -232,7 +235,7 @@ class RatingType(FieldType):
             return None
         number = parse_decimal(raw)
         if number != number.to_integral_value():
-            raise FieldValueError("must be a whole number")
+            raise FieldValueError(Msg("must be a whole number"))
         return int(number)
 
     def from_cell(self, field: Field, cell: Any) -> Any:
@@ -244,7 +247,11 @@ class RatingType(FieldType):
 
     def validate(self, field: Field, value: Any) -> list[str]:
         """1..max."""
-        return [] if 1 <= value <= self.top(field) else [f"must be between 1 and {self.top(field)}"]
+        return (
+            []
+            if 1 <= value <= self.top(field)
+            else [Msg("must be between %(low)s and %(high)s", low=1, high=self.top(field))]
+        )
 
     def format(self, field: Field, value: Any, locale: str = "en") -> str:
         """``★★★☆☆``."""

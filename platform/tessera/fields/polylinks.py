@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from tessera.errors import FieldValueError
 from tessera.fields.base import FieldType
 from tessera.fields.links import parse_id
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 SEPARATOR = ":"
@@ -51,7 +52,9 @@ def split(value: Any) -> tuple[str, int] | None:
 def type_of(field: Field, raw: Any) -> str:
     """The record type named by ``raw`` (a key), checked against the field's targets."""
     if not isinstance(raw, str) or not raw:
-        raise FieldValueError(f"needs a record type: one of {', '.join(targets(field))}")
+        raise FieldValueError(
+            Msg("needs a record type: one of %(types)s", types=", ".join(targets(field)))
+        )
     if raw not in targets(field):
         raise FieldValueError(
             f'"{raw}" is not a record type this link points at (one of {", ".join(targets(field))})'

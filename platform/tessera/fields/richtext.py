@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from tessera.errors import FieldValueError
 from tessera.fields.base import FieldType
 from tessera.fields.text import TEXT_OPERATORS
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 TAGS = frozenset(
@@ -73,7 +74,7 @@ class RichTextType(FieldType):
         if raw is None:
             return None
         if not isinstance(raw, str):
-            raise FieldValueError("must be text (HTML)")
+            raise FieldValueError(Msg("must be text (HTML)"))
         clean = sanitize(raw)
         return clean if plain_text(clean) or "<hr" in clean else None
 

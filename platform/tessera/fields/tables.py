@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from tessera.errors import FieldValueError
 from tessera.fields.base import FieldType, for_field
+from tessera.messages import Msg
 from tessera.meta.children import row_fields
 from tessera.meta.model import Field
 
@@ -57,7 +58,7 @@ class TableType(FieldType):
             except ValueError:
                 raise FieldValueError("not a list of rows (expected a JSON array)") from None
         if not isinstance(raw, list | tuple):
-            raise FieldValueError("must be a list of rows (objects of field values)")
+            raise FieldValueError(Msg("must be a list of rows (objects of field values)"))
         rows, errors = [], {}
         for i, item in enumerate(raw):
             rows.append(self._row(field, i, item, errors))
@@ -73,7 +74,7 @@ class TableType(FieldType):
         cells = {f.key: f for f in row_fields(field)}
         for key in item:
             if key not in cells:
-                errors.setdefault(f"{where}.{key}", []).append("unknown field")
+                errors.setdefault(f"{where}.{key}", []).append(Msg("unknown field"))
         row = {}
         for f in cells.values():
             ft = for_field(f)
@@ -91,9 +92,11 @@ class TableType(FieldType):
         low = max(int(field.opt("min_rows") or 0), 1 if field.required else 0)
         high = int(field.opt("max_rows") or DEFAULT_MAX_ROWS)
         if len(rows) < low:
-            raise FieldValueError("required" if low == 1 else f"needs at least {low} rows")
+            raise FieldValueError(
+                Msg("required") if low == 1 else Msg("needs at least %(n)s rows", n=low)
+            )
         if len(rows) > high:
-            raise FieldValueError(f"at most {high} rows (got {len(rows)})")
+            raise FieldValueError(Msg("at most %(n)s rows (got %(got)s)", n=high, got=len(rows)))
         return rows
 
     def json_schema(self, field: Field) -> dict[str, Any]:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from tessera.errors import FieldValueError
 from tessera.fields import spreadsheet
 from tessera.fields.base import FieldType, for_field
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 DATE_OPERATORS = frozenset(
@@ -50,16 +51,16 @@ DATE_OPERATORS = frozenset(
 def parse_date(raw: Any) -> dt.date:
     """A date from ``YYYY-MM-DD`` or a date object (not a date-time)."""
     if isinstance(raw, dt.datetime):
-        raise FieldValueError("not a date (expected YYYY-MM-DD, without a time)")
+        raise FieldValueError(Msg("not a date (expected YYYY-MM-DD, without a time)"))
     if isinstance(raw, dt.date):
         return raw
     text = raw.strip() if isinstance(raw, str) else None
     if not text or len(text) != 10:
-        raise FieldValueError("not a date (expected YYYY-MM-DD)")
+        raise FieldValueError(Msg("not a date (expected YYYY-MM-DD)"))
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise FieldValueError("not a date (expected YYYY-MM-DD)") from None
+        raise FieldValueError(Msg("not a date (expected YYYY-MM-DD)")) from None
 
 
 def parse_datetime(raw: Any) -> dt.datetime:
@@ -71,7 +72,7 @@ def parse_datetime(raw: Any) -> dt.datetime:
     elif isinstance(raw, str) and raw.strip():
         value = _datetime_from_text(raw.strip())
     else:
-        raise FieldValueError("not a date and time (expected YYYY-MM-DDTHH:MM)")
+        raise FieldValueError(Msg("not a date and time (expected YYYY-MM-DDTHH:MM)"))
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC)
@@ -85,7 +86,7 @@ def _datetime_from_text(text: str) -> dt.datetime:
             return dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise FieldValueError("not a date and time (expected YYYY-MM-DDTHH:MM)") from None
+        raise FieldValueError(Msg("not a date and time (expected YYYY-MM-DDTHH:MM)")) from None
 
 
 def _bound(field: Field, name: str, parse: Any) -> Any:
@@ -102,11 +103,11 @@ def _bound(field: Field, name: str, parse: Any) -> Any:
 def range_problem(value: Any, low: Any, high: Any, show: Any) -> str | None:
     """The message for a date outside ``low``..``high``, or None."""
     if low is not None and high is not None and not low <= value <= high:
-        return f"must be between {show(low)} and {show(high)}"
+        return Msg("must be between %(low)s and %(high)s", low=show(low), high=show(high))
     if low is not None and value < low:
-        return f"must be on or after {show(low)}"
+        return Msg("must be on or after %(low)s", low=show(low))
     if high is not None and value > high:
-        return f"must be on or before {show(high)}"
+        return Msg("must be on or before %(high)s", high=show(high))
     return None
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from tessera.errors import FieldValueError
 from tessera.fields.base import FieldType, for_field
+from tessera.messages import Msg
 from tessera.meta.model import Field
 
 TEXT_OPERATORS = frozenset(
@@ -56,7 +57,7 @@ class TextType(FieldType):
         if raw is None:
             return None
         if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-            raise FieldValueError("must be text")
+            raise FieldValueError(Msg("must be text"))
         return self.normalise(str(raw)) or None
 
     def normalise(self, text: str) -> str:
@@ -68,11 +69,11 @@ class TextType(FieldType):
         problems = []
         limit = self.max_length(field)
         if limit and len(value) > limit:
-            problems.append(f"must be at most {limit} characters")
+            problems.append(Msg("must be at most %(n)s characters", n=limit))
         pattern = field.opt("pattern")
         if pattern and not _matches(pattern, value):
             hint = field.opt("pattern_message")
-            problems.append(hint or f"does not match the required pattern {pattern}")
+            problems.append(hint or Msg("does not match the required pattern %(p)s", p=pattern))
         shape = self.check_shape(value)
         if shape:
             problems.append(shape)
@@ -127,7 +128,7 @@ class EmailType(TextType):
 
     def check_shape(self, value: str) -> str | None:
         """``name@example.com`` shape."""
-        return None if _EMAIL.fullmatch(value) else "not a valid e-mail address"
+        return None if _EMAIL.fullmatch(value) else Msg("not a valid e-mail address")
 
 
 class PhoneType(TextType):
@@ -144,7 +145,7 @@ class PhoneType(TextType):
         """Between 5 and 20 digits in an allowed shape."""
         digits = sum(c.isdigit() for c in value)
         if not _PHONE.fullmatch(value) or not 5 <= digits <= 20:
-            return "not a valid phone number"
+            return Msg("not a valid phone number")
         return None
 
 
@@ -169,7 +170,7 @@ class UrlType(TextType):
             parts = None
         ok = parts and parts.scheme in ("http", "https") and parts.hostname
         if not ok or any(c.isspace() for c in value):
-            return "not a valid URL (expected http:// or https://...)"
+            return Msg("not a valid URL (expected http:// or https://...)")
         return None
 
 

@@ -15,7 +15,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,12 +79,15 @@ class Queries:
         expand: list[str] | None = None,
         user_id: Any = None,
         with_total: bool = False,
+        zone: tzinfo | None = None,
     ) -> Page:
         """A page of records matching ``filter`` and ``q``, ordered by ``sort``.
 
         ``user_id`` (an id, a Principal, or None for the system) scopes the rows, and
         fields that user may not read are neither returned nor usable in filter,
         sort, search, ``fields`` or ``expand`` (they are reported as unknown).
+        ``zone`` is the reader's time zone: relative dates ("today", "this week") in a
+        filter are their days there (default: UTC).
         """
         app, rt, table = self.records.resolve(app_id, rt_key)
         who = principal(self.registry.engine, user_id)
@@ -92,14 +95,14 @@ class Queries:
         seen_rt = seen_app.record_type(rt_key)
         limit = _limit(limit)
         keys = parse_sort(seen_rt, sort)
-        where = self.where(seen_app, seen_rt, table, filter=filter, q=q, user_id=who)
+        where = self.where(seen_app, seen_rt, table, filter=filter, q=q, user_id=who, zone=zone)
         query = scoped_select(app, rt, table, who, *_columns(seen_rt, table, fields, keys))
         query = query.where(*where)
         if cursor:
             query = query.where(_after(rt, table, keys, decode_cursor(cursor, len(keys))))
         skip = 0 if cursor or not offset else _offset(offset)
         dialect = self.registry.engine.dialect.name
-        filled = self._rejects_empty(app, rt, filter, user_id, keys[0].field)
+        filled = self._rejects_empty(app, rt, filter, user_id, keys[0].field, zone)
         query = _paged(query, table, keys, limit + 1, skip, dialect, filled)
         with self.registry.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
@@ -113,6 +116,12 @@ class Queries:
         page.rows = [strip(seen_rights, r) for r in rows]
         return page
 
+    def now(self, zone: tzinfo | None = None, now: datetime | None = None) -> datetime:
+        """``now`` (default: the clock's moment), in ``zone`` when given (relative dates
+        are that zone's days)."""
+        moment = now or self.clock()
+        return moment.astimezone(zone) if zone is not None else moment
+
     def where(
         self,
         app: App,
@@ -122,6 +131,7 @@ class Queries:
         filter=None,
         q=None,
         user_id=None,
+        zone: tzinfo | None = None,
         now: datetime | None = None,
     ) -> list:
         """The WHERE clauses for a filter and a search text (validated; BadRequest).
@@ -141,7 +151,7 @@ class Queries:
                 )
             clauses.append(
                 conditions.to_sql(
-                    filter, rt, app, self._tables(app), me=user_id, now=now or self.clock()
+                    filter, rt, app, self._tables(app), me=user_id, now=self.now(zone, now)
                 )
             )
         if q:
@@ -152,11 +162,11 @@ class Queries:
             clauses.append(search_condition(rt, table, q, dialect, indexed=indexed))
         return clauses
 
-    def _rejects_empty(self, app: App, rt: RecordType, filter, user_id, key: str) -> bool:
+    def _rejects_empty(self, app: App, rt: RecordType, filter, user_id, key: str, zone) -> bool:
         # The filter was checked by where(); compiling it again is cheap and cannot fail.
         if not filter:
             return False
-        compiled = conditions.compile(filter, rt, app, me=user_id, now=self.clock())
+        compiled = conditions.compile(filter, rt, app, me=user_id, now=self.now(zone))
         return compiled.rejects_empty(key)
 
     def _tables(self, app: App) -> dict[str, sa.Table]:
@@ -223,6 +233,7 @@ class Queries:
         filter: dict | None = None,
         q: str | None = None,
         user_id: Any = None,
+        zone: tzinfo | None = None,
         series: str | None = None,
         now: datetime | None = None,
     ) -> list[dict[str, Any]]:
@@ -239,7 +250,9 @@ class Queries:
         who = principal(self.registry.engine, user_id)
         seen_app = visible_app(app, who)
         seen = seen_app.record_type(rt_key)
-        where = self.where(seen_app, seen, table, filter=filter, q=q, user_id=who, now=now)
+        where = self.where(
+            seen_app, seen, table, filter=filter, q=q, user_id=who, zone=zone, now=now
+        )
         cols = [_measure(seen, table, fn, key) for fn, key in measures]
         dialect = self.registry.engine.dialect.name
         groups = []

@@ -20,6 +20,7 @@ from tessera.access.rules import Rights, grants_match, rights, sql_condition, st
 from tessera.access.tables import record_shares
 from tessera.errors import Forbidden, NotFound
 from tessera.fields import polylinks
+from tessera.messages import Label, Msg, field_label
 from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
 from tessera.query.policy import principal
@@ -41,7 +42,7 @@ class Guard:
     def create(self, raw_rows: list[Mapping[str, Any]]) -> None:
         """Refuse the create outright, or the fields the writer may not write."""
         if not self.rights.can("create"):
-            raise Forbidden(f"your roles do not allow creating {self.rt.key} records")
+            raise Forbidden(Msg("your roles do not allow creating %(rt)s records", rt=self._rt))
         for raw in raw_rows:  # an empty value (a blank form input) writes nothing
             if isinstance(raw, Mapping):
                 given = (k for k, v in raw.items() if v not in (None, "", []))
@@ -61,8 +62,12 @@ class Guard:
         record = {"created_by": self.who.user_id, "updated_by": self.who.user_id, **record}
         if not grants_match(self.app, self.rt, grants, record, self.who, resolve=resolve):
             raise Forbidden(
-                f"your roles allow creating {self.rt.key} records only within "
-                f"{_scopes(grants)}; this one is outside"
+                Msg(
+                    "your roles allow creating %(rt)s records only within %(scopes)s; "
+                    "this one is outside",
+                    rt=self._rt,
+                    scopes=_scopes(grants),
+                )
             )
 
     # -- update / delete ---------------------------------------------------------------
@@ -71,8 +76,12 @@ class Guard:
         if self._matches(conn, table, record_id, operation):
             return
         if self._matches(conn, table, record_id, "read"):
-            raise Forbidden(f"your roles do not allow {_ing(operation)} {self.rt.key} #{record_id}")
-        raise NotFound(f"{self.rt.key} #{record_id} does not exist")
+            raise Forbidden(_not_allowed(operation, self._rt, record_id))
+        raise NotFound(Msg("%(rt)s #%(id)s does not exist", rt=self._rt, id=record_id))
+
+    @property
+    def _rt(self) -> Label:
+        return Label(self.rt.label, self.rt.key)
 
     def _matches(self, conn, table, record_id, operation) -> bool:
         cond = sql_condition(self.app, self.rt, table, self.who, operation)
@@ -85,9 +94,14 @@ class Guard:
         """Refuse writing fields the writer may only read (or not see at all)."""
         bad = sorted(k for k in keys if self.rights.level(k) != "write")
         if bad:
+            names = ", ".join(str(field_label(self.rt.field_map.get(k)) or k) for k in bad)
             raise Forbidden(
-                f"your roles do not allow changing {', '.join(bad)} on {self.rt.key}",
-                {k: ["read-only for your roles"] for k in bad},
+                Msg(
+                    "your roles do not allow changing %(fields)s on %(rt)s",
+                    fields=names,
+                    rt=self._rt,
+                ),
+                {k: [Msg("read-only for your roles")] for k in bad},
             )
 
     def updated_in_scope(self, conn, record: Mapping[str, Any], resolve) -> None:
@@ -97,8 +111,13 @@ class Guard:
             return
         if not grants_match(self.app, self.rt, grants, record, self.who, resolve=resolve):
             raise Forbidden(
-                f"this change would take {self.rt.key} #{record['id']} outside what your "
-                f"roles may update ({_scopes(grants)})"
+                Msg(
+                    "this change would take %(rt)s #%(id)s outside what your roles may "
+                    "update (%(scopes)s)",
+                    rt=self._rt,
+                    id=record["id"],
+                    scopes=_scopes(grants),
+                )
             )
 
     def _shared_edit(self, conn, record_id: int) -> bool:
@@ -147,7 +166,11 @@ class Guard:
         hidden = sorted(exist - seen)
         if hidden:
             errs.setdefault(key, []).append(
-                f"you cannot see {target_rt.key} {', '.join(f'#{i}' for i in hidden)}"
+                Msg(
+                    "you cannot see %(rt)s %(ids)s",
+                    rt=Label(target_rt.label, target_rt.key),
+                    ids=", ".join(f"#{i}" for i in hidden),
+                )
             )
 
     # -- reads -----------------------------------------------------------------------------
@@ -186,5 +209,9 @@ def _scopes(grants) -> str:
     return " or ".join(names) or "nothing"
 
 
-def _ing(operation: str) -> str:
-    return {"update": "updating", "delete": "deleting", "read": "reading"}.get(operation, operation)
+def _not_allowed(operation: str, rt: Label, record_id: int) -> Msg:
+    if operation == "update":
+        return Msg("your roles do not allow updating %(rt)s #%(id)s", rt=rt, id=record_id)
+    if operation == "delete":
+        return Msg("your roles do not allow deleting %(rt)s #%(id)s", rt=rt, id=record_id)
+    return Msg("your roles do not allow reading %(rt)s #%(id)s", rt=rt, id=record_id)

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tessera.fields import for_field
+from tessera.messages import Label, Msg
 from tessera.meta.children import ORDER, PARENT, child_record_type, is_table, row_fields
 from tessera.meta.model import App, Field, RecordType
 from tessera.records.values import compute_formulas
@@ -128,11 +129,21 @@ def check_refs(conn: sa.Connection, registry, app: App, rt: RecordType, cleaned,
             target = users if cell.type == "user" else registry.table(app.id, cell.opt("to"))
             ids = set(wanted.values())
             found = set(conn.scalars(sa.select(target.c.id).where(target.c.id.in_(ids))))
-            what = "user" if cell.type == "user" else cell.opt("to")
+            what = (
+                Msg("user")
+                if cell.type == "user"
+                else (
+                    Label(app.record_type(cell.opt("to")).label, cell.opt("to"))
+                    if app.has_record_type(cell.opt("to") or "")
+                    else cell.opt("to")
+                )
+            )
             for (i, j), rid in wanted.items():
                 if rid not in found:
                     key = f"{f.key}[{j}].{cell.key}"
-                    errors.setdefault(i, {}).setdefault(key, []).append(f"no {what} with id {rid}")
+                    errors.setdefault(i, {}).setdefault(key, []).append(
+                        Msg("no %(what)s with id %(ids)s", what=what, ids=str(rid))
+                    )
 
 
 def blockers_message(parent: RecordType, f: Field, cell: Field, blockers: list) -> str:

@@ -20,14 +20,16 @@ import sqlalchemy as sa
 from tessera.access.rules import rights, strip
 from tessera.errors import Conflict, FieldValueError, NotFound, ValidationFailed
 from tessera.fields import for_field, polylinks
+from tessera.messages import Label, Msg, field_label
 from tessera.meta.children import PARENT, child_record_type, child_types, find_child
-from tessera.meta.model import App, RecordType, pick_label
+from tessera.meta.model import App, RecordType
 from tessera.query import conditions
 from tessera.query.policy import principal, scoped_select
 from tessera.records import behaviour, log, refs
 from tessera.records import rows as table_rows
 from tessera.records.actor import SYSTEM, Actor
 from tessera.records.guard import Guard, guard_for
+from tessera.records.impact import Blockers, DeleteImpact, Tally
 from tessera.records.values import Errors, clean_input, compute_formulas
 from tessera.storage.system import reserve_sequence, users
 
@@ -64,9 +66,9 @@ class Records:
         """(App, RecordType, Table) for a path, or NotFound naming what is missing."""
         app = self.registry.apps.get(app_id)
         if app is None:
-            raise NotFound(f"no app {app_id!r} is installed")
+            raise NotFound(Msg("no app “%(app)s” is installed", app=app_id))
         if not app.has_record_type(rt_key):
-            raise NotFound(f"app {app_id!r} has no record type {rt_key!r}")
+            raise NotFound(Msg("app “%(app)s” has no record type “%(rt)s”", app=app_id, rt=rt_key))
         return app, app.record_type(rt_key), self.registry.table(app_id, rt_key)
 
     # -- reads ------------------------------------------------------------------------
@@ -83,7 +85,7 @@ class Records:
             query = scoped_select(app, rt, table, who).where(table.c.id == record_id)
             row = conn.execute(query).mappings().first()
             if row is None:
-                raise NotFound(f"{rt_key} #{record_id} does not exist")
+                raise NotFound(_missing(rt, record_id))
             found = self.attach(conn, app, rt, [dict(row)], who)[0]
             return strip(rights(app, rt, who), found)
 
@@ -172,16 +174,18 @@ class Records:
         dry_run: bool = False,
         _single: bool = False,
         conn: sa.Connection | None = None,
+        at: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Create many records all-or-nothing; errors are keyed by row index.
 
         ``events=False`` writes the audit entries but no outbox events (an import that
         must not fire workflows per row). ``dry_run=True`` runs every check, raises the
-        same ValidationFailed, and writes nothing (returns []).
+        same ValidationFailed, and writes nothing (returns []). ``at`` records another
+        moment than now as their creation (history loaded after the fact: sample data).
         """
         app, rt, table = self.resolve(app_id, rt_key)
         rows, ref_errors = self._resolve_refs(app, rt, list(rows))
-        now = self.clock()
+        now = at or self.clock()
         cleaned, errors = self._clean_rows(rt, rows, creating=True, now=now, actor=actor)
         _merge(errors, ref_errors)
         outer = conn
@@ -194,7 +198,7 @@ class Records:
                 self._check_unique(conn, rt, table, cleaned, errors)
                 self._finish_values(conn, app, rt, cleaned, errors, actor, now)
                 if errors:
-                    raise _failed(errors, single=_single)
+                    raise _failed(rt, errors, single=_single)
                 if guard:
                     self._created_in_scope(conn, guard, cleaned)
                 if dry_run:
@@ -342,7 +346,7 @@ class Records:
                 self._check_unique(conn, rt, table, cleaned, errors, exclude_id=record_id)
                 self._finish_values(conn, app, rt, cleaned, errors, actor, now, current=current)
                 if errors:
-                    raise _failed(errors, single=True)
+                    raise _failed(rt, errors, single=True)
                 if guard:
                     merged = {**current, **values, **many}
                     reader = self._linked_reader(conn, app, rt, merged)
@@ -422,7 +426,7 @@ class Records:
                         if one:
                             errors[i] = one[0]
                 if errors:
-                    raise _failed(errors, single=False)
+                    raise _failed(rt, errors, single=False)
                 if guard:
                     self._bulk_updated_in_scope(conn, guard, currents, cleaned)
                 if dry_run:
@@ -461,15 +465,13 @@ class Records:
             found.update({r["id"]: r for r in self.attach(conn, app, rt, rows)})
         for i, rid in enumerate(ids):
             if rid not in found:
-                errors.setdefault(i, {}).setdefault("_record", []).append(
-                    f"{rt.key} #{rid} does not exist"
-                )
+                errors.setdefault(i, {}).setdefault("_record", []).append(_missing(rt, rid))
         if len(set(ids)) != len(ids):
             seen: set[int] = set()
             for i, rid in enumerate(ids):
                 if rid in seen:
                     errors.setdefault(i, {}).setdefault("_record", []).append(
-                        f"{rt.key} #{rid} is changed twice in one batch"
+                        Msg("%(rt)s #%(id)s is changed twice in one batch", rt=_rt(rt), id=rid)
                     )
                 seen.add(rid)
         return [found.get(rid) for rid in ids]
@@ -545,7 +547,7 @@ class Records:
         for key, delta in deltas.items():
             f = rt.field_map.get(key)
             if f is None or f.type not in ("number", "currency", "percent", "rating"):
-                errors.setdefault(0, {}).setdefault(key, []).append("is not a number field")
+                errors.setdefault(0, {}).setdefault(key, []).append(Msg("is not a number field"))
                 continue
             base = current.get(key) or 0
             try:
@@ -560,7 +562,7 @@ class Records:
         with self.registry.engine.connect() as conn:
             self._check_unique(conn, rt, table, cleaned, errors, exclude_id=exclude_id)
         if errors:
-            return _failed(errors, single=single)
+            return _failed(rt, errors, single=single)
         return Conflict(
             f"the database refused the change (a concurrent write?): "
             f"{str(exc.orig).splitlines()[0]}"
@@ -569,7 +571,7 @@ class Records:
     def _current(self, conn, app, rt, table, record_id, version) -> dict:
         row = self._row(conn, table, record_id, lock=True)
         if row is None:
-            raise NotFound(f"{rt.key} #{record_id} does not exist")
+            raise NotFound(_missing(rt, record_id))
         current = self.attach(conn, app, rt, [dict(row)])[0]
         if version is not None and int(version) != current["version"]:
             raise self._stale(conn, rt, current, version)
@@ -584,10 +586,15 @@ class Records:
         when = current["updated_at"]
         if when is not None and when.tzinfo is None:  # SQLite drops the zone; we store UTC
             when = when.replace(tzinfo=UTC)
-        message = (
-            f"{rt.key} #{current['id']} was changed by {who or 'someone else'} at "
-            f"{when.isoformat() if when else '?'} (version {current['version']}, "
-            f"you sent {version}); reload and try again"
+        message = Msg(
+            "%(rt)s #%(id)s was changed by %(who)s at %(when)s (version %(version)s, "
+            "you sent %(sent)s); reload and try again",
+            rt=_rt(rt),
+            id=current["id"],
+            who=who or Msg("someone else"),
+            when=when.isoformat() if when else "?",
+            version=current["version"],
+            sent=version,
         )
         err = Conflict(message)
         err.details = {
@@ -649,12 +656,44 @@ class Records:
             self._delete(conn, app, rt, table, current, actor, now, budget=[MAX_CASCADE])
         self._committed()
 
-    def _delete(self, conn, app, rt, table, current, actor, now, budget) -> None:
+    def delete_impact(
+        self, app_id: str, rt_key: str, record_id: int, actor: Actor = SYSTEM
+    ) -> DeleteImpact:
+        """What deleting the record would also delete or unlink, or why it is refused.
+
+        Runs the real delete with a tally and rolls it back, so the counts follow the
+        very rules :meth:`delete` applies (see ``records.impact``).
+        """
+        app, rt, table = self.resolve(app_id, rt_key)
+        tally = Tally()
+        with self.registry.engine.connect() as conn:
+            tx = conn.begin()
+            try:
+                guard = guard_for(conn, app, rt, actor)
+                if guard:
+                    guard.existing(conn, table, record_id, "delete")
+                current = self._current(conn, app, rt, table, record_id, None)
+                budget = [MAX_CASCADE]
+                self._delete(conn, app, rt, table, current, actor, self.clock(), budget, tally)
+            except Conflict as exc:
+                impact = DeleteImpact.of(tally, rt.key)
+                impact.refused, impact.blockers = exc.message, getattr(exc, "blockers", None)
+                return impact
+            finally:
+                tx.rollback()
+        return DeleteImpact.of(tally, rt.key)
+
+    def _delete(self, conn, app, rt, table, current, actor, now, budget, tally=None) -> None:
         budget[0] -= 1
         if budget[0] < 0:
-            raise Conflict(f"delete would cascade to more than {MAX_CASCADE} records; refused")
+            raise Conflict(
+                Msg("delete would cascade to more than %(n)s records; refused", n=MAX_CASCADE)
+            )
+        target = (rt.key, current["id"])
         for src_rt, link in self._incoming(app, rt.key):
-            self._on_delete(conn, app, src_rt, link, (rt.key, current["id"]), actor, now, budget)
+            self._on_delete(conn, app, src_rt, link, target, actor, now, budget, tally)
+        if tally is not None:  # counted before the database cascades its own rows away
+            tally.before_delete(conn, self.registry, app, rt, current["id"])
         conn.execute(table.delete().where(table.c.id == current["id"]))
         before = log.json_values(
             rt, {f.key: current.get(f.key) for f in rt.fields if f.key in current}
@@ -686,7 +725,7 @@ class Records:
                 if f.type == "link" and f.opt("to") == rt_key and f.key != PARENT:
                     yield child, f
 
-    def _on_delete(self, conn, app, src_rt, link, target, actor, now, budget) -> None:
+    def _on_delete(self, conn, app, src_rt, link, target, actor, now, budget, tally) -> None:
         """Apply ``link``'s on_delete rule to the records linking to ``target`` (type, id)."""
         src_table = self.registry.table(app.id, src_rt.key)
         rule = link.opt("on_delete", "restrict")
@@ -695,16 +734,20 @@ class Records:
         if rule == "restrict":
             blockers = conn.execute(query.limit(6)).mappings().all()
             if blockers:
-                raise Conflict(
+                exc = Conflict(
                     _restrict_message(app, src_rt, link, blockers),
                     {"_record": [_linked_from(app, src_rt, b) for b in blockers[:5]]},
                 )
+                exc.blockers = _blockers(app, src_rt, link, blockers)  # for words in the UI
+                raise exc
             return
         for row in conn.execute(query).mappings().all():
             child = self.attach(conn, app, src_rt, [dict(row)])[0]
             if rule == "cascade":
-                self._delete(conn, app, src_rt, src_table, child, actor, now, budget)
+                self._delete(conn, app, src_rt, src_table, child, actor, now, budget, tally)
             else:
+                if tally is not None:
+                    tally.cleared[(src_rt.key, link.key)] += 1
                 self._apply_update(
                     conn, app, src_rt, src_table, child, {link.key: None}, {}, actor, now
                 )
@@ -727,12 +770,16 @@ class Records:
                 continue
             target = users if f.type == "user" else self.registry.table(app.id, f.opt("to"))
             found = set(conn.scalars(sa.select(target.c.id).where(target.c.id.in_(every))))
-            what = "user" if f.type == "user" else f.opt("to")
+            what = Msg("user") if f.type == "user" else _rt(app.record_type(f.opt("to")))
             for i, ids in wanted.items():
                 missing = sorted(ids - found)
                 if missing:
                     errors.setdefault(i, {}).setdefault(f.key, []).append(
-                        f"no {what} with id {', '.join(map(str, missing))}"
+                        Msg(
+                            "no %(what)s with id %(ids)s",
+                            what=what,
+                            ids=", ".join(map(str, missing)),
+                        )
                     )
 
     def _check_poly_refs(self, conn, app, f, cleaned, errors) -> None:
@@ -748,7 +795,11 @@ class Records:
             for rid in sorted(set(by_id) - found):
                 for i in by_id[rid]:
                     errors.setdefault(i, {}).setdefault(f.key, []).append(
-                        f"no {rt_key} with id {rid}"
+                        Msg(
+                            "no %(what)s with id %(ids)s",
+                            what=_rt(app.record_type(rt_key)),
+                            ids=str(rid),
+                        )
                     )
 
     def _check_unique(self, conn, rt, table, cleaned, errors, exclude_id=None) -> None:
@@ -837,7 +888,11 @@ class Records:
                 resolve=linked.load if linked else None,
             )
             if not ok:
-                message = pick_label(rule.message, actor.locale, "invalid record")
+                message = (
+                    Msg("%(rule)s", rule=Label(rule.message, locale=actor.locale))
+                    if rule.message
+                    else Msg("invalid record")
+                )
                 for key in rule.fields or ("_record",):
                     errs.setdefault(key, []).append(message)
 
@@ -895,10 +950,10 @@ class Records:
             if r is not None:
                 query = scoped_select(app, rt, table, who, table.c.id)
                 if conn.execute(query.where(table.c.id == record_id)).first() is None:
-                    raise NotFound(f"{rt_key} #{record_id} does not exist")
+                    raise NotFound(_missing(rt, record_id))
             entries = log.history(conn, app_id, rt_key, record_id)
         if not entries:
-            raise NotFound(f"{rt_key} #{record_id} has no history")
+            raise NotFound(Msg("%(rt)s #%(id)s has no history", rt=_rt(rt), id=record_id))
         if r is not None and r.hidden:
             entries = [{**e, "changes": strip(r, dict(e["changes"]))} for e in entries]
         return entries
@@ -977,24 +1032,50 @@ def _as_ids(value: Any) -> set:
     return set(value) if isinstance(value, list | tuple | set) else {value}
 
 
-def _linked_from(app: App, src_rt: RecordType, blocker) -> str:
-    """``linked from follow_up #3`` (a table row names its record: ``order #7``)."""
+def _linked_from(app: App, src_rt: RecordType, blocker) -> Msg:
+    """``linked from Follow-up #3`` (a table row names its record: ``Order #7 (Items)``)."""
     owner = find_child(app, src_rt.key)
     if owner is not None:
-        return f"linked from {owner[0].key} #{blocker[PARENT]} ({owner[1].key})"
-    return f"linked from {src_rt.key} #{blocker['id']}"
+        return Msg(
+            "linked from %(rt)s #%(id)s (%(field)s)",
+            rt=_rt(owner[0]),
+            id=blocker[PARENT],
+            field=field_label(owner[1]),
+        )
+    return Msg("linked from %(rt)s #%(id)s", rt=_rt(src_rt), id=blocker["id"])
 
 
-def _restrict_message(app: App, src_rt: RecordType, link, blockers) -> str:
+def _blockers(app: App, src_rt: RecordType, link, rows) -> Blockers:
+    """The restrict link refusing a delete (a table's rows name their parent record type)."""
+    owner = find_child(app, src_rt.key)
+    if owner is not None:
+        return Blockers(owner[0], link, [dict(r) for r in rows], table_field=owner[1])
+    return Blockers(src_rt, link, [dict(r) for r in rows])
+
+
+def _restrict_message(app: App, src_rt: RecordType, link, blockers) -> Msg | str:
     owner = find_child(app, src_rt.key)
     if owner is not None:
         return table_rows.blockers_message(owner[0], owner[1], link, blockers)
     ids = ", ".join(f"#{b['id']}" for b in blockers[:5])
-    more = " and more" if len(blockers) > 5 else ""
-    return (
-        f"cannot delete: {src_rt.key} records {ids}{more} link here through "
-        f"'{link.key}' (on_delete: restrict); delete or relink them first"
+    if len(blockers) > 5:
+        ids = Msg("%(ids)s and more", ids=ids)
+    return Msg(
+        "cannot delete: %(rt)s records %(ids)s link here through “%(field)s”; "
+        "delete or relink them first",
+        rt=_rt(src_rt),
+        ids=ids,
+        field=field_label(link),
     )
+
+
+def _rt(rt: RecordType) -> Label:
+    """A record type's label, for messages."""
+    return Label(rt.label, rt.key)
+
+
+def _missing(rt: RecordType, record_id: Any) -> Msg:
+    return Msg("%(rt)s #%(id)s does not exist", rt=_rt(rt), id=record_id)
 
 
 def _merge(errors: dict[int, Errors], more: dict[int, Errors]) -> None:
@@ -1009,14 +1090,15 @@ def _merge_one(errs: Errors, more: Errors) -> None:
         errs.setdefault(key, []).extend(messages)
 
 
-def _failed(errors: dict[int, Errors], *, single: bool) -> ValidationFailed:
+def _failed(rt: RecordType, errors: dict[int, Errors], *, single: bool) -> ValidationFailed:
     if single:
         fields = errors.get(0, {})
-        summary = "; ".join(f"{k}: {', '.join(v)}" for k, v in fields.items())
-        return ValidationFailed(f"invalid values — {summary}", fields)
+        return ValidationFailed(
+            Msg("invalid values — %(summary)s", summary=summary(rt, fields)), fields
+        )
     rows = {str(i): errs for i, errs in sorted(errors.items())}
     err = ValidationFailed(
-        f"{len(rows)} row(s) invalid; nothing was written",
+        Msg("%(n)s row(s) invalid; nothing was written", n=len(rows)),
         {f"rows[{i}].{k}": v for i, e in rows.items() for k, v in e.items()},
     )
     err.rows = rows
@@ -1037,5 +1119,19 @@ def _refuse_taken(errors, rt, key: str, by_value: dict, taken) -> None:
     for value, idxs in by_value.items():
         for i in idxs if taken(value, idxs) else idxs[1:]:
             errors.setdefault(i, {}).setdefault(key, []).append(
-                f"{value!s} is already used by another {rt.key}"
+                Msg("%(value)s is already used by another %(rt)s", value=str(value), rt=_rt(rt))
             )
+
+
+def summary(rt: RecordType, fields: Errors) -> Msg:
+    """Per-field problems as one message naming each field by its label, not its key."""
+    parts = []
+    for key, problems in fields.items():
+        joined = Msg.join(problems, ", ")
+        f = rt.field_map.get(key)
+        if key == "_record":
+            parts.append(joined)
+        else:
+            label = field_label(f) if f else key
+            parts.append(Msg("%(field)s: %(problems)s", field=label, problems=joined))
+    return Msg.join(parts)

@@ -15,6 +15,7 @@ from tessera import expr
 from tessera.errors import FieldValueError
 from tessera.fields import for_field
 from tessera.fields.tables import RowErrors
+from tessera.messages import Msg
 from tessera.meta.model import Field, RecordType
 from tessera.records import defaults as field_defaults
 from tessera.storage.naming import SYSTEM_COLUMNS
@@ -58,13 +59,13 @@ def clean_input(
                     )
                 if default is None:
                     if f.required:
-                        errors[f.key] = ["required"]
+                        errors[f.key] = [Msg("required")]
                     continue
                 _clean_one((f, ft, is_many), default, values, many, errors)
             elif f.type == "table" and f.opt("min_rows"):  # "needs at least 2 rows"
                 _clean_one((f, ft, is_many), [], values, many, errors)
             elif f.required:
-                errors[f.key] = ["required"]
+                errors[f.key] = [Msg("required")]
     return values, many, errors
 
 
@@ -92,11 +93,11 @@ def _plan(rt: RecordType) -> tuple[dict[str, tuple], list[tuple]]:
 
 def _input_problem(key: str, f: Field | None) -> str | None:
     if key in SYSTEM_COLUMNS:
-        return "is set by the system and cannot be written"
+        return Msg("is set by the system and cannot be written")
     if f is None:
-        return "unknown field"
+        return Msg("unknown field")
     if for_field(f).computed:
-        return "is computed and cannot be set"
+        return Msg("is computed and cannot be set")
     return None
 
 

@@ -32,6 +32,8 @@ users = sa.Table(
     # bumped to end every session of the user at once (sign-out everywhere, deactivation,
     # password reset): a session cookie carries the generation it was issued under
     sa.Column("session_gen", sa.Integer, nullable=False, server_default="0"),
+    # the last sign-in; NULL until the first, which keeps the browser's language and zone
+    sa.Column("signed_in_at", sa.DateTime(timezone=True)),
 )
 
 apps = sa.Table(

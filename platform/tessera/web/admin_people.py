@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 
 from tessera import tokens
 from tessera.access import audit, people
+from tessera.fields.choice import option_label
 from tessera.users import UserError, time_zones
 from tessera.web import common, i18n
 from tessera.web import people as web_people
@@ -436,6 +437,8 @@ def audit_log():
         action_label=action_label,
         via_label=via_label,
         detail_text=detail_text,
+        record_changes=record_changes,
+        record_name=record_name,
     )
 
 
@@ -483,6 +486,39 @@ def via_label(kind: str | None, ref: str | None) -> str:
     }
     found = audit.via(kind, ref)
     return words.get(found, found)
+
+
+def _record_type(app_id: str | None, rt_key: str | None):
+    app = common.engine_objects().registry.apps.get(app_id or "")
+    return app, (app.record_type(rt_key) if app and app.has_record_type(rt_key or "") else None)
+
+
+def record_name(row) -> str:
+    """``客户管理 · 客户 #1``: the app and record type of an audit row by their labels."""
+    app, rt = _record_type(row["app_id"], row["record_type"])
+    app_name = label(app.label, app.id) if app else row["app_id"]
+    rt_name = label(rt.label, rt.key) if rt else row["record_type"]
+    return f"{app_name} · {rt_name} #{row['record_id']}"
+
+
+def record_changes(row) -> list[tuple[str, str, str]]:
+    """(field label, old, new) of a record change, options shown by their labels."""
+    _app, rt = _record_type(row["app_id"], row["record_type"])
+    out = []
+    for key, pair in (row["detail"] or {}).items():
+        f = rt.field_map.get(key) if rt else None
+        old, new = pair if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+        out.append((label(f.label, key) if f else key, _shown(f, old), _shown(f, new)))
+    return out
+
+
+def _shown(f, value) -> str:
+    if value is None:
+        return ""
+    if f is not None and f.type in ("select", "multi_select"):
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(option_label(f, str(v), i18n.label_locale()) for v in values)
+    return str(value)
 
 
 def detail_text(detail: dict) -> str:

@@ -40,12 +40,16 @@ def login():
         return _failed(engine, target, username, address)
     throttle().succeed(username)
     signin.log_event(engine, "login", user_id=user["id"], subject=username, ip=address)
-    locale = session.get("locale")
+    locale = session.get("locale")  # chosen on the sign-in page: the user's choice
+    browser = request.accept_languages.best_match(["en", "zh-CN", "zh"])
+    first = users.note_sign_in(engine, user["id"], locale or browser)
+    if locale and not first:
+        users.save_preferences(engine, user["id"], locale=locale)
     session.clear()  # a fresh session: no fixation of a pre-login session id's data
     session["user_id"] = user["id"]
     session["gen"] = user["session_gen"]
-    if locale:
-        session["locale"] = locale
+    if first and not user.get("timezone"):
+        session["tz_probe"] = True  # base.html asks the browser for its zone once
     return redirect(target)
 
 
@@ -97,4 +101,8 @@ def set_language():
     locale = request.form.get("locale", "")
     if locale in UI_LOCALES:
         session["locale"] = locale
+        if g.user is not None:  # chosen once, kept on the user for every later session
+            users.save_preferences(
+                current_app.extensions["tessera"].engine, g.user["id"], locale=locale
+            )
     return redirect(safe_next(request.form.get("next"), url_for("shell.home")))

@@ -50,7 +50,7 @@ from tessera.errors import BadRequest, NotFound, RecordError, TemplateError, Tes
 from tessera.meta.model import thaw
 from tessera.web import common
 from tessera.web.hostile import db_int, maybe_int
-from tessera.web.i18n import label
+from tessera.web.i18n import label, translated
 from tessera.web.security import safe_next
 
 log = logging.getLogger("tessera.web.automation")
@@ -177,9 +177,9 @@ def test(app_id: str, wf_key: str):
         try:
             result = runs.test_workflow(_t(), app.id, wf_key, record_id)
         except NotFound as exc:
-            error, status = exc.message, 404
+            error, status = translated(exc.message), 404
         except TesseraError as exc:  # a step that cannot even be previewed
-            error = getattr(exc, "message", None) or str(exc)
+            error = translated(getattr(exc, "message", None) or str(exc))
     return render_template(
         "automation/test.html", app=app, wf=wf, record_id=record_id, result=result, error=error
     ), status
@@ -241,7 +241,7 @@ def retry(run_id: int):
     try:
         runs.retry_run(_t(), run_id)
     except BadRequest as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
     else:
         flash(_("Run #%(id)d is queued again from its failed step.", id=run_id), "ok")
     return redirect(url_for("automation.run_detail", run_id=run_id))
@@ -470,7 +470,7 @@ def run_manual(app_id: str):
         _readable(app.id, _rt_of(app.id, wf_key), ids)
         started = runs.run_manual(_t(), app.id, wf_key, ids, g.user["id"])
     except RecordError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc.message), "error")
         return redirect(back)
     name = label(wf["label"], wf_key)
     flash(

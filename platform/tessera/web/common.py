@@ -13,7 +13,7 @@ from tessera.errors import BadRequest, NotFound, RecordError
 from tessera.meta.model import App, RecordType, View
 from tessera.query.policy import principal
 from tessera.records.actor import Actor
-from tessera.web.i18n import label, label_locale
+from tessera.web.i18n import label, label_locale, translated
 from tessera.web.security import require_login
 
 ALL_PREFIX = "all-"  # pseudo view key of a record type's plain list: all-<record type>
@@ -125,12 +125,23 @@ def _record_error(exc: RecordError):
         404 if isinstance(exc, NotFound) else 400 if isinstance(exc, BadRequest) else exc.status
     )
     if wants_json():
-        return {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}, status
-    return render_template("error.html", status=status, message=exc.message), status
+        return {"error": error_body(exc)}, status
+    return render_template("error.html", status=status, message=translated(exc.message)), status
+
+
+def error_body(exc: RecordError) -> dict:
+    """The JSON error of a service refusal for the UI's scripts, in the reader's language."""
+    fields = {k: [translated(m) for m in v] for k, v in exc.fields.items()}
+    return {"code": exc.code, "message": translated(exc.message), "fields": fields}
 
 
 def _http_error(exc):
     message = exc.description if isinstance(exc.description, str) else str(exc)
+    if exc.description == type(exc).description:  # Werkzeug's English default
+        from tessera.web.errorpages import default_message
+
+        message = default_message(exc.code) or message
+    message = translated(message)
     if exc.code == 413:
         message = _("The upload is too large.")
     if wants_json():

@@ -35,7 +35,7 @@ from tessera.dataio.readers import FileProblem, open_table
 from tessera.errors import Conflict, TesseraError
 from tessera.fields import for_field
 from tessera.web import common
-from tessera.web.i18n import label_locale
+from tessera.web.i18n import label_locale, user_zone
 
 bp = Blueprint("dataio", __name__)
 common.protect(bp)
@@ -292,7 +292,7 @@ def export(app_id: str, view_key: str):
     headers, rows, sheet = view_rows(
         _t(), app.id, v, user_id=common.me(), locale=label_locale(),
         extra_filter={"all": extra} if extra else None, sort=sort_arg(v) or None,
-        q=request.args.get("q") or None,
+        q=request.args.get("q") or None, zone=user_zone(),
     )  # fmt: skip
     disposition = {"Content-Disposition": f'attachment; filename="{app.id}-{v.key}.{fmt}"'}
     if fmt == "csv":  # streamed as it is read: the download starts at once
@@ -363,6 +363,7 @@ def _t():
 
 def _job(job_id: int) -> dict:
     try:
+        service.reap_stale(_t(), job_id=job_id)  # a job whose process died ends here
         j = service.get_job(_t(), job_id)
     except TesseraError:
         abort(404, _("That import does not exist."))

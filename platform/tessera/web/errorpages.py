@@ -29,14 +29,25 @@ def http_error(exc: HTTPException):
     if exc.code is None or exc.code < 400:
         return exc
     message = exc.description if isinstance(exc.description, str) else exc.name
+    if exc.description == type(exc).description:  # Werkzeug's own English default text
+        message = default_message(exc.code) or message
     if exc.code == 413:
         message = _("The upload is too large.")
-    elif exc.code == 404 and not isinstance(exc.description, str):
-        message = _("There is nothing at this address.")
     response = page(exc.code, message)
     if exc.code == 405:
         response[2]["Allow"] = ", ".join(exc.valid_methods or ())
     return response
+
+
+def default_message(code: int) -> str | None:
+    """Our words, in the reader's language, for a status raised without a message."""
+    return {
+        400: _("Something is wrong with this request."),
+        403: _("You are not allowed to do this."),
+        404: _("There is nothing at this address."),
+        405: _("This address does not accept that kind of request."),
+        429: _("Too many requests. Wait a moment and try again."),
+    }.get(code)
 
 
 def unexpected(exc: Exception):

@@ -18,6 +18,7 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from tessera import timezones
 from tessera.errors import FieldValueError
 from tessera.fields import for_field, richtext
 from tessera.fields.files import save_upload
@@ -25,6 +26,7 @@ from tessera.meta.children import row_fields
 from tessera.meta.model import App, Field, Form, FormSection, RecordType, freeze
 from tessera.query import conditions
 from tessera.records import behaviour, defaults
+from tessera.web.i18n import user_zone
 
 LIST_TYPES = frozenset({"multi_select", "link_many"})
 #: the Chinese texts of the grid (registered in BABEL_TRANSLATION_DIRECTORIES)
@@ -115,12 +117,14 @@ def spec(
     locked: frozenset[str] = frozenset(),
     *,
     editing: bool = False,
+    record: dict | None = None,
 ) -> FormSpec:
     """The sections of ``form`` with their editable fields, unknown and ``locked`` keys skipped.
 
     ``locked`` are fields the user's roles make read-only: left off the form (the record
-    page shows them), so a save never writes them. ``read_only`` fields (and ``set_once``
-    ones when ``editing``) stay on the form as text and are never read from a submission.
+    page shows them), so a save never writes them. ``read_only`` fields (and, when
+    ``editing``, ``set_once`` ones the stored ``record`` already holds) stay on the form as
+    text and are never read from a submission; an empty set_once field may be filled once.
     """
     sections = []
     for s in form.sections:
@@ -134,9 +138,16 @@ def spec(
             sections.append(Section(s.title, fields, tab, columns))
     visible = {k: v for k, v in form.visible_when.items() if rt.has_field(k)}
     fixed = frozenset(
-        f.key for f in rt.fields if behaviour.read_only(f) or (editing and behaviour.set_once(f))
+        f.key
+        for f in rt.fields
+        if behaviour.read_only(f) or (editing and behaviour.set_once(f) and _filled(f, record))
     )
     return FormSpec(rt, form, sections, dict(visible), fixed)
+
+
+def _filled(f: Field, record: dict | None) -> bool:
+    """True unless ``record`` is given and holds no value for ``f``."""
+    return record is None or not for_field(f).is_empty(record.get(f.key))
 
 
 # -- values to and from the page -------------------------------------------------------------
@@ -154,12 +165,8 @@ def to_form(f: Field, value: Any) -> Any:
         return value  # poly_link: the stored "customer:3" is what its chooser posts
     if f.type in ("duration", "time"):  # as people type them ("1h 30m", "09:30")
         return for_field(f).format(f, value, "en")
-    if isinstance(value, datetime):
-        return (
-            value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
-            if value.tzinfo
-            else value.strftime("%Y-%m-%dT%H:%M")
-        )
+    if isinstance(value, datetime):  # entered and shown in the reader's zone
+        return timezones.to_local(value, user_zone()).strftime("%Y-%m-%dT%H:%M")
     if isinstance(value, date):
         return value.isoformat()
     return str(for_field(f).to_json(f, value))
@@ -174,7 +181,7 @@ def initial(
     ``now`` and ``{expr}`` are computed now. Prefill never fills a fixed (read-only) field.
     """
     values = {}
-    now = datetime.now(UTC)
+    now = datetime.now(user_zone())  # "today" is the reader's day
     for f in spec_.rt.fields:
         if record is not None:
             values[f.key] = to_form(f, record.get(f.key))
@@ -246,9 +253,22 @@ def read_submission(
             raw[f.key] = [v for v in form.getlist(f.key) if v != ""]
         elif f.type == "boolean":
             raw[f.key] = "true" in form.getlist(f.key)
+        elif f.type == "datetime" and f.key in form:
+            raw[f.key] = from_form(form.get(f.key, ""))
         elif f.key in form:
             raw[f.key] = form.get(f.key, "")
     return raw, errors
+
+
+def from_form(text: str) -> str:
+    """A ``datetime-local`` input (the reader's wall clock) as UTC ISO text for the
+    records service; text that is not a date-time goes on as it is (it reports it)."""
+    text = (text or "").strip()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return timezones.from_local(value, user_zone()).isoformat()
 
 
 def posted_rows(f: Field, form: MultiDict) -> list[dict[str, Any]]:

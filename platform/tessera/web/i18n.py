@@ -12,15 +12,15 @@ Moments are stored in UTC and shown in the signed-in user's time zone (``local_t
 
 from __future__ import annotations
 
-import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, g, request, session
-from flask_babel import Babel
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import Babel, format_timedelta, gettext
 
+from tessera import messages, timezones
+from tessera.messages import Label, Msg
 from tessera.meta.compile import humanize
 from tessera.meta.model import pick_label
 
@@ -35,7 +35,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=ui_locale)
     app.jinja_env.globals.update(
-        L=label, ui_locale=ui_locale, LANGUAGE_NAMES=LANGUAGE_NAMES, translated=translated
+        L=label,
+        ui_locale=ui_locale,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        translated=translated,
+        ago=ago,
+        moment_title=moment_title,
     )
 
 
@@ -44,14 +49,22 @@ def translated(message: Any) -> str:
 
     Never ``{{ _(message) }}`` in a template: Jinja's ``_`` marks its result safe HTML
     and %-formats it, so a template author's message would run as script on a public
-    form, and a ``%`` in it would crash the page. This looks the text up in the catalog
-    (the records service's English messages have translations) and returns a ``str``,
-    which autoescaping then escapes.
+    form, and a ``%`` in it would crash the page. A :class:`~tessera.messages.Msg` from
+    the engine is rendered from its message id and parameters (labels in the reader's
+    language); other text is looked up in the catalog as it is. Returns a ``str``, which
+    autoescaping then escapes.
     """
     from flask_babel import get_translations
 
+    gettext = get_translations().gettext
+    if isinstance(message, Msg | Label):
+        return messages.render(message, gettext, _label_of)
     text = str(message)
-    return str(get_translations().gettext(text)) if text else text
+    return str(gettext(text)) if text else text
+
+
+def _label_of(value: Label) -> str:
+    return label(value.value, value.key) if value.value or value.key else ""
 
 
 def normalize(locale: str | None) -> str | None:
@@ -90,13 +103,39 @@ def label(value: Any, key: str = "") -> str:
     return pick_label(value, label_locale(), humanize(key) if key else "")
 
 
+def user_zone() -> tzinfo:
+    """The signed-in user's time zone, else the installation's ``TIME_ZONE``, else UTC."""
+    user = g.get("user") if has_request_context() else None
+    default = current_app.config.get("TIME_ZONE") if current_app else None
+    return timezones.zone((user or {}).get("timezone"), default)
+
+
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) moment in the signed-in user's time zone, formatted; "" for None."""
     if value is None:
         return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    zone = (g.get("user") or {}).get("timezone")
-    if zone:
-        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
-            aware = aware.astimezone(ZoneInfo(zone))
-    return aware.strftime(fmt)
+    return timezones.to_local(value, user_zone()).strftime(fmt)
+
+
+def ago(value: datetime | str | None, now: datetime | None = None) -> str:
+    """``2 minutes ago`` / ``2分钟前`` for a stored moment (ISO text accepted); "" for None."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    moment = timezones.to_local(value, UTC)
+    delta = moment - (now or datetime.now(UTC))
+    if abs(delta.total_seconds()) < 45:
+        return gettext("just now")
+    return format_timedelta(delta, add_direction=True, threshold=1.0)
+
+
+def moment_title(value: datetime | None) -> str:
+    """The full local date and time with the zone's name, for a tooltip beside ``ago``."""
+    if value is None:
+        return ""
+    local = timezones.to_local(value, user_zone())
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip()

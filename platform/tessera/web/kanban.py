@@ -20,7 +20,7 @@ from tessera.fields import for_field
 from tessera.fields.choice import option_label
 from tessera.meta.model import App, Field, RecordType, View
 from tessera.web import common, present
-from tessera.web.i18n import label_locale
+from tessera.web.i18n import label_locale, user_zone
 
 #: Chinese of the strings added with link kanbans and polymorphic links
 TRANSLATIONS = Path(__file__).resolve().parent / "translations_polylink"
@@ -43,7 +43,7 @@ def totals(app: App, rt: RecordType, v: View, filt: dict | None, q: str | None) 
     measures = [("count", None)] + [("sum", f.key) for f in sum_fields(rt, v)]
     rows = common.engine_objects().queries.aggregate(
         app.id, rt.key, group_by=v.group_by, measures=measures, filter=filt, q=q,
-        user_id=common.who(),
+        user_id=common.who(), zone=user_zone(),
     )  # fmt: skip
     return {r["group"]: r for r in rows}
 

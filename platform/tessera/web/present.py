@@ -7,19 +7,21 @@ option colours and attachment downloads.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
+from tessera import timezones
 from tessera.errors import FieldValueError
 from tessera.fields import for_field, polylinks, richtext
 from tessera.fields.choice import option_label
 from tessera.meta.children import child_record_type, row_fields
 from tessera.meta.model import App, Field, RecordType
 from tessera.web import people
-from tessera.web.i18n import label, label_locale
+from tessera.web.i18n import label, label_locale, local_time, moment_title
 
 SYSTEM_LABELS = {"id": "ID", "created_at": "Created", "updated_at": "Updated", "version": "Version"}
 MAX_LINKED = 500
@@ -57,6 +59,15 @@ def title(rt: RecordType, row: dict[str, Any] | None) -> str:
         f = rt.field(rt.title)
         return for_field(f).format(f, value, label_locale())
     return f"{label(rt.label, rt.key)} #{row.get('id')}"
+
+
+def rt_label(app_id: str | None, rt_key: str | None) -> str:
+    """A record type's label in the reader's language, by app id and key (the key if gone)."""
+    app = current_app.extensions["tessera"].registry.apps.get(app_id or "")
+    if app is None or not app.has_record_type(rt_key or ""):
+        return rt_key or ""
+    rt = app.record_type(rt_key)
+    return label(rt.label, rt.key)
 
 
 def linked_rows(app: App, rt_key: str, ids: set[int]) -> dict[int, dict[str, Any]]:
@@ -255,6 +266,13 @@ def _lookup(app, rt, f, value, row) -> Markup:
     return value_html(app, target, target.field(f.opt("field")), value, {})
 
 
+def _datetime(app, rt, f, value, row) -> Markup:
+    """The moment in the reader's zone; the exact UTC time is the ``datetime`` attribute."""
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        timezones.to_local(value, dt.UTC).isoformat(), moment_title(value), local_time(value)
+    )
+
+
 NUMERIC_CELLS = frozenset({"number", "currency", "percent", "formula"})
 
 
@@ -285,6 +303,7 @@ def _table(app, rt, f, value, row) -> Markup:
 
 
 _RENDERERS = {
+    "datetime": _datetime,
     "table": _table,
     "lookup": _lookup,
     "select": _select,
@@ -306,7 +325,7 @@ _RENDERERS = {
 
 def _system(value: Any) -> Markup:
     if isinstance(value, datetime):
-        return escape(value.strftime("%Y-%m-%d %H:%M"))
+        return escape(local_time(value))
     if isinstance(value, date):
         return escape(value.isoformat())
     return escape("" if value is None else value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from tessera import tokens
+from tessera import tokens, users
 from tessera.access import people
 from tessera.users import UserError, time_zones
 from tessera.web import common
@@ -43,6 +43,18 @@ def show():
         session["locale"] = normalize(changes["locale"][1]) or "en"
     flash(_("Your profile is saved."), "ok")
     return redirect(url_for("profile.show"))
+
+
+@bp.post("/timezone")
+def browser_zone():
+    """The browser's zone, posted once after the first sign-in (kept unless one is set)."""
+    zone = ((request.get_json(silent=True) or {}).get("timezone") or "").strip()[:64]
+    session.pop("tz_probe", None)
+    user = people.get(_engine(), common.me())
+    if user.get("timezone") or zone not in time_zones():
+        return {"timezone": user.get("timezone")}
+    users.save_preferences(_engine(), user["id"], timezone=zone)
+    return {"timezone": zone}
 
 
 @bp.post("/password")

@@ -9,7 +9,7 @@ and writes only through ``Records``. Query-string settings: ``sort`` (``-field,f
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,13 +26,14 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.datastructures import MultiDict
 
-from tessera import prefs
+from tessera import prefs, timezones
 from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.meta.model import App, Field, RecordType, View, thaw
+from tessera.records.service import summary
 from tessera.storage.naming import SYSTEM_COLUMNS
-from tessera.web import charts, common, dashboards, present
+from tessera.web import charts, common, dashboards, inline_edit, present, table_sums
 from tessera.web.hostile import db_int, maybe_int, page_number
-from tessera.web.i18n import label
+from tessera.web.i18n import ago, label, translated, user_zone
 from tessera.web.kanban import lane_values, lanes_json, sum_fields, totals
 from tessera.web.kanban import lanes as lanes_of
 from tessera.web.security import safe_next
@@ -157,24 +158,35 @@ def table(app: App, rt: RecordType, v: View):
     size = int(v.options.get("page_size", PAGE_SIZE))
     page_no = page_number()
     sort = sort_arg(v)
+    group = table_sums.group_field(rt, v)
+    filt, q = combined_filter(v, quick_filter(rt)), request.args.get("q") or None
     page = common.engine_objects().queries.list(
         app.id,
         rt.key,
-        filter=combined_filter(v, quick_filter(rt)),
-        sort=sort or None,
-        q=request.args.get("q") or None,
+        filter=filt,
+        sort=_grouped_sort(group, sort) or None,
+        q=q,
         limit=size,
         offset=(page_no - 1) * size,
         user_id=common.who(),
+        zone=user_zone(),
         with_total=True,
     )
     columns = [c for c in v.columns if rt.has_field(c.split(".")[0])] or [f.key for f in rt.fields][
         :6
     ]
-    present.prime_links(app, rt, page.rows, columns)
+    present.prime_links(app, rt, page.rows, [*columns, *([group] if group else [])])
     pages = max(1, -(-page.total // size)) if page.total else 1
     return render_template(
         "view_table.html",
+        sums=table_sums.compute(app, rt, columns, filt, q, group),
+        group=group,
+        groupable=table_sums.groupable(rt),
+        group_key=table_sums.key_of,
+        editable=inline_edit.editable(app, rt, columns),
+        edit_value=inline_edit.edit_value,
+        select_options=inline_edit.select_options,
+        total_html=table_sums.shown,
         app=app,
         rt=rt,
         view=v,
@@ -191,6 +203,13 @@ def table(app: App, rt: RecordType, v: View):
         sort_link=_sort_link,
         filtered=bool(request.args.get("q") or any(k.startswith("f.") for k in request.args)),
     )
+
+
+def _grouped_sort(group: str | None, sort: str) -> str:
+    """Rows of one group together: the group field first, then the sort in force."""
+    if not group or sort.lstrip("-").split(",")[0] == group:
+        return sort
+    return f"{group},{sort}" if sort else group
 
 
 def _sort_link(column: str, current: str) -> tuple[str, str]:
@@ -227,6 +246,7 @@ def kanban(app: App, rt: RecordType, v: View):
     rows = common.engine_objects().queries.list(
         app.id, rt.key, filter=filt, q=q, sort=sort_arg(v) or None, limit=BOARD_LIMIT,
         user_id=common.who(),
+        zone=user_zone(),
     ).rows  # fmt: skip
     shown = [c for c in v.columns if rt.has_field(c.split(".")[0])]
     card_fields = [c for c in shown if c != rt.title][:4] or _card_fields(rt)
@@ -302,15 +322,15 @@ def _fresh_lanes(app: App, v: View, data) -> list[dict]:
 
 
 def _move_failed(app: App, v: View, exc: RecordError):
-    message = exc.message
-    if isinstance(exc, ValidationFailed):
-        message = "; ".join(f"{k}: {', '.join(m)}" for k, m in exc.fields.items()) or message
+    message = translated(exc.message)
+    if isinstance(exc, ValidationFailed) and exc.fields:
+        message = translated(summary(app.record_type(v.record_type), exc.fields))
     if isinstance(exc, Conflict) and getattr(exc, "details", None):
         d = exc.details
         message = _(
-            "%(who)s changed this card at %(when)s. Reload to see their change.",
+            "%(who)s changed this card %(when)s. Reload to see their change.",
             who=d.get("updated_by") or _("Someone"),
-            when=d.get("updated_at") or "?",
+            when=ago(d.get("updated_at")),
         )
     if common.wants_json():
         return {"error": {"code": exc.code, "message": message}}, exc.status
@@ -327,11 +347,13 @@ def calendar(app: App, rt: RecordType, v: View):
     """A month or week of records placed on their date; click a day to add one there."""
     f = rt.field(v.date_field)
     mode = "week" if request.args.get("mode") == "week" else "month"
-    anchor = _date_arg(request.args.get("date")) or datetime.now(UTC).date()
+    zone = user_zone()
+    today = timezones.today(zone)
+    anchor = _date_arg(request.args.get("date")) or today
     first, last = _range(anchor, mode)
     within = [
-        {"field": f.key, "op": "gte", "value": _bound(f, first)},
-        {"field": f.key, "op": "lt", "value": _bound(f, last + timedelta(days=1))},
+        {"field": f.key, "op": "gte", "value": _bound(f, first, zone)},
+        {"field": f.key, "op": "lt", "value": _bound(f, last + timedelta(days=1), zone)},
     ]
     rows = (
         common.engine_objects()
@@ -342,13 +364,14 @@ def calendar(app: App, rt: RecordType, v: View):
             sort=f.key,
             limit=BOARD_LIMIT,
             user_id=common.who(),
+            zone=user_zone(),
         )
         .rows
     )
     by_day: dict[date, list] = {}
     for r in rows:
         value = r.get(f.key)
-        day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+        day = timezones.to_local(value, zone).date() if isinstance(value, datetime) else value
         by_day.setdefault(day, []).append(r)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     weeks = [days[i : i + 7] for i in range(0, len(days), 7)]
@@ -362,7 +385,7 @@ def calendar(app: App, rt: RecordType, v: View):
         by_day=by_day,
         mode=mode,
         anchor=anchor,
-        today=datetime.now(UTC).date(),
+        today=today,
         date_field=f,
         prev_date=(anchor - step) if step else _shift_month(anchor, -1),
         next_date=(anchor + step) if step else _shift_month(anchor, 1),
@@ -397,8 +420,11 @@ def _shift_month(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _bound(f: Field, day: date) -> str:
-    return day.isoformat() if f.type == "date" else f"{day.isoformat()}T00:00:00+00:00"
+def _bound(f: Field, day: date, zone) -> str:
+    """A day's first instant in the reader's zone (a date field: the day itself)."""
+    if f.type == "date":
+        return day.isoformat()
+    return timezones.from_local(datetime.combine(day, time.min), zone).isoformat()
 
 
 # -- chart ---------------------------------------------------------------------------------

@@ -18,6 +18,13 @@
     }).finally(function () { busy(false); });
   }
 
+  // After the first sign-in: tell the server the browser's time zone (kept on the user).
+  var probe = document.body.getAttribute("data-tz-probe");
+  if (probe && window.Intl && Intl.DateTimeFormat) {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) send(probe, { timezone: zone });
+  }
+
   function flash(message, kind) {
     var main = document.getElementById("main");
     var box = main.querySelector(".flashes");
