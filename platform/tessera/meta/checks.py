@@ -489,6 +489,14 @@ class Checker(ChartChecks):
             self.add(f"{path}.field", f'"{name}" is not a field of {src}', suggest(name, theirs))
         elif agg in ("sum", "avg") and not self.numeric(target):
             self.add(f"{path}.field", f'cannot {agg} "{name}": it is a {target.get("type")}')
+        elif agg in ("min", "max") and not (
+            self.numeric(target) or target.get("type") in ("date", "datetime")
+        ):
+            self.add(
+                f"{path}.field",
+                f'cannot take the {agg} of "{name}": it is a {target.get("type")}',
+                "min and max take a number, currency, date or datetime field",
+            )
 
     @staticmethod
     def numeric(f: dict) -> bool:
