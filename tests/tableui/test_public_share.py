@@ -65,3 +65,15 @@ def test_rate_limit_template_errors_name_the_path():
     data["forms"] = [{**SIGNUP, "rate_limit": {"count": 0}}]
     with pytest.raises(TemplateError, match=r"forms\[0\]\.rate_limit"):
         app_from_data(data)
+
+
+def test_rate_limit_on_a_signed_in_form_is_refused():
+    import pytest
+
+    from tessera.errors import TemplateError
+    from tessera.meta import app_from_data
+
+    data = events_data()
+    data["forms"] = [{**SIGNUP, "public": False, "rate_limit": {"count": 9}}]
+    with pytest.raises(TemplateError, match=r"forms\[0\]\.rate_limit: rate_limit only applies"):
+        app_from_data(data)

@@ -489,6 +489,14 @@ class Checker(ChartChecks):
             self.add(f"{path}.field", f'"{name}" is not a field of {src}', suggest(name, theirs))
         elif agg in ("sum", "avg") and not self.numeric(target):
             self.add(f"{path}.field", f'cannot {agg} "{name}": it is a {target.get("type")}')
+        elif agg in ("min", "max") and not (
+            self.numeric(target) or target.get("type") in ("date", "datetime")
+        ):
+            self.add(
+                f"{path}.field",
+                f'cannot take the {agg} of "{name}": it is a {target.get("type")}',
+                "min and max take a number, currency, date or datetime field",
+            )
 
     @staticmethod
     def numeric(f: dict) -> bool:
@@ -716,6 +724,9 @@ class Checker(ChartChecks):
 
     def check_form(self, path: str, form: dict) -> None:
         """Section fields exist once each; visible_when names form fields."""
+        if form.get("rate_limit") is not None and not form.get("public"):
+            hint = "add public: true, or remove rate_limit (signed-in forms are not limited)"
+            self.add(f"{path}.rate_limit", "rate_limit only applies to a public form", hint)
         rt = self.record_type_exists(form, path)
         if rt is None:
             return

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 
-import segno
 from flask import Blueprint, Response, abort, render_template, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -35,6 +34,8 @@ def _link(app: App, form: Form) -> str:
 
 def qr_svg(text: str, scale: int = 6) -> str:
     """An SVG QR code of ``text`` (medium error correction: survives a smudged print)."""
+    import segno  # imported here: a checkout whose venv predates segno still starts
+
     buffer = io.BytesIO()
     segno.make(text, error="m").save(buffer, kind="svg", scale=scale, xmldecl=False, svgns=True)
     return buffer.getvalue().decode("utf-8")
