@@ -99,3 +99,44 @@ def test_merge_page_refuses_a_template_that_is_not_an_app(client, token):
     data = {"file": (BytesIO(b"id: crm\x00\nversion: 1\n"), "t.yaml"), "_csrf": token}
     resp = client.post("/builder/merge/crm", data=data, content_type="multipart/form-data")
     assert 400 <= resp.status_code < 500, resp.get_data(as_text=True)[-800:]
+
+
+def test_chart_records_and_pages_with_odd_arguments_are_not_a_500(client):
+    giant = str(GIANT)
+    odd = ["abc", giant, "-" + giant, "9999-12", "0001-01", "9999-W52", "2024-13", "²", "1.5e999"]
+    paths = [
+        f"/a/crm/v/{v}/records?x={x}"
+        for v in (
+            "target_attainment",
+            "forecast_by_month",
+            "pipeline_funnel",
+            "new_customers_by_source",
+            "my_target",
+        )
+        for x in odd
+    ]
+    paths += [f"/a/crm/v/new_customers_by_source/records?x=web&s={s}" for s in odd]
+    paths += [
+        f"/a/crm/v/{v}?date={d}&mode=week"
+        for v in ("my_day", "sales_dashboard", "follow_up_calendar")
+        for d in ("9999-12-31", "0001-01-01", giant)
+    ]
+    for path in paths:
+        resp = client.get(path)
+        assert resp.status_code < 500, (path, resp.get_data(as_text=True)[-800:])
+    resp = client.get("/a/crm/v/forecast_by_month/records?x=9999-12-01")
+    _refused(resp, "out of the range of dates")
+
+
+def test_superscript_digits_are_not_record_ids(client):
+    from tessera.errors import FieldValueError
+    from tessera.fields import polylinks
+    from tessera.fields.links import parse_id
+
+    assert polylinks.split("customer:²") is None
+    with pytest.raises(FieldValueError):
+        parse_id("²")
+    token = csrf(client, "/a/crm/r/follow_up/new")
+    form = {"customer": "²", "title": "x", "_csrf": token}
+    resp = client.post("/a/crm/r/follow_up/new", data=form)
+    assert resp.status_code < 500, resp.get_data(as_text=True)[-800:]

@@ -36,7 +36,8 @@ def parse_id(raw: Any) -> int:
     """A record id from 42, "42" or {"id": 42}."""
     if isinstance(raw, Mapping) and "id" in raw:
         raw = raw["id"]
-    if isinstance(raw, str) and raw.strip().isdigit():
+    # isascii: "²".isdigit() is True, yet int("²") fails
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
         raw = int(raw.strip())
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw <= MAX_ID:
         raise FieldValueError(Msg("not a record id (expected a positive whole number)"))

@@ -46,7 +46,7 @@ def split(value: Any) -> tuple[str, int] | None:
     if not isinstance(value, str) or SEPARATOR not in value:
         return None
     rt_key, _, rid = value.rpartition(SEPARATOR)
-    return (rt_key, int(rid)) if rid.isdigit() else None
+    return (rt_key, int(rid)) if rid.isascii() and rid.isdigit() else None
 
 
 def type_of(field: Field, raw: Any) -> str:

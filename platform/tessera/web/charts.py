@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_currency, format_decimal
-from flask import url_for
+from flask import abort, url_for
 from flask_babel import gettext as _
 
 from tessera.fields import for_field
@@ -396,7 +396,10 @@ def _value_filter(f: Field, raw: str, bucket: str | None) -> list[dict]:
         start = buckets.parse(raw)
         if start is None:
             return [{"field": f.key, "op": "is_empty"}, {"not": {"field": f.key, "op": "is_empty"}}]
-        first, end = buckets.period(start, bucket)
+        try:
+            first, end = buckets.period(start, bucket)
+        except (ValueError, OverflowError):  # a hand-typed 9999-12: its period ends past 9999
+            abort(400, _("The chart point “%(x)s” is out of the range of dates.", x=raw))
         return [
             {"field": f.key, "op": "gte", "value": _bound(f, first)},
             {"field": f.key, "op": "lt", "value": _bound(f, end)},
