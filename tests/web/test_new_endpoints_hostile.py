@@ -140,3 +140,12 @@ def test_superscript_digits_are_not_record_ids(client):
     form = {"customer": "²", "title": "x", "_csrf": token}
     resp = client.post("/a/crm/r/follow_up/new", data=form)
     assert resp.status_code < 500, resp.get_data(as_text=True)[-800:]
+
+
+def test_superscript_digits_in_admin_filters_are_refused_not_a_500(client):
+    from tessera.access.audit import Filters
+
+    assert Filters.parse({"user": "²"})[1] == ["user"]
+    token = csrf(client, "/a/crm/r/customer")
+    resp = client.post("/a/crm/r/customer/1/access/share", data={"with": "user:²", "_csrf": token})
+    _refused(resp, "Choose a user or a team")

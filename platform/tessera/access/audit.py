@@ -93,7 +93,7 @@ class Filters:
         """Filters from query arguments, and the problems with the ones that were ignored."""
         problems: list[str] = []
         user = (args.get("user") or "").strip()
-        user_id = int(user) if user.isdigit() else None
+        user_id = int(user) if user.isascii() and user.isdigit() else None
         if user and user_id is None:
             problems.append("user")
         since = _date(args.get("since"), problems, "since")

@@ -57,7 +57,11 @@ def share(app_id: str, rt_key: str, record_id: int):
     rt = common.record_type(app, rt_key)
     whom = request.form.get("with", "")
     kind, _sep, raw = whom.partition(":")
-    target = {"user_id" if kind == "user" else "team_id": int(raw)} if raw.isdigit() else {}
+    target = (
+        {"user_id" if kind == "user" else "team_id": int(raw)}
+        if raw.isascii() and raw.isdigit()
+        else {}
+    )
     if not target:
         abort(400, _("Choose a user or a team to share with."))
     level = request.form.get("level", "read")

@@ -127,7 +127,7 @@ def posted_roles() -> list[people.RoleRef]:
 
 def posted_ids(name: str) -> list[int]:
     """Whole numbers posted under ``name`` (others ignored)."""
-    return [int(v) for v in request.form.getlist(name) if v.isdigit()]
+    return [int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit()]
 
 
 # -- users ----------------------------------------------------------------------------------
@@ -410,7 +410,7 @@ def team_delete(team_id: int):
 
 
 def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
+    return int(value) if value and str(value).isascii() and str(value).isdigit() else None
 
 
 # -- audit log ------------------------------------------------------------------------------
