@@ -650,7 +650,7 @@ def edit(app_id: str):
 @bp.post("/<app_id>/draft")
 def save(app_id: str):
     """Store the posted draft (JSON ``{"data": {...}}``); answer with its problems."""
-    body = request.get_json(silent=True) or {}
+    body = common.json_object()
     data = body.get("data")
     if not isinstance(data, dict):
         return {"error": {"code": "bad_request", "message": _("Send the draft as data.")}}, 400
@@ -740,8 +740,10 @@ def discard(app_id: str):
 # ---------------------------------------------------------------- safe removal
 
 
-def _removal(body: dict[str, Any]):
+def _removal(body: Any):
     """(data, record type key, field key or None) of a usages/remove request, else abort 400."""
+    if not isinstance(body, dict):
+        abort(400, _("Send the draft as data and the record type to remove from."))
     data, rt_key, field_key = body.get("data"), body.get("record_type"), body.get("field")
     if not isinstance(data, dict) or not isinstance(rt_key, str):
         abort(400, _("Send the draft as data and the record type to remove from."))
@@ -753,7 +755,7 @@ def _removal(body: dict[str, Any]):
 @bp.post("/<app_id>/usages")
 def usages(app_id: str):
     """Everywhere a field (``field`` given) or record type is used in the posted draft."""
-    data, rt_key, field_key = _removal(request.get_json(silent=True) or {})
+    data, rt_key, field_key = _removal(common.json_object())
     if field_key is None:
         found = usage_finder.record_type_usages(data, rt_key)
     else:
@@ -764,8 +766,7 @@ def usages(app_id: str):
 @bp.post("/<app_id>/remove")
 def remove(app_id: str):
     """Remove a field or record type with all its uses from the draft; store and answer it."""
-    body = request.get_json(silent=True) or {}
-    data, rt_key, field_key = _removal(body)
+    data, rt_key, field_key = _removal(common.json_object())
     data["id"] = app_id
     if _installed(app_id) is None and load_draft(app_id) is None:
         abort(404, _("No app or draft called “%(app)s”.", app=app_id))
@@ -784,7 +785,7 @@ def remove(app_id: str):
 @bp.post("/<app_id>/workflows/test")
 def test_workflow(app_id: str):
     """Dry-run a workflow of the posted draft against a record (the newest when none given)."""
-    body = request.get_json(silent=True) or {}
+    body = common.json_object()
     data, key, record_id = body.get("data"), body.get("workflow"), body.get("record_id")
     if not isinstance(data, dict) or not isinstance(key, str):
         return {"error": _("Send the draft as data and the workflow to test.")}, 400

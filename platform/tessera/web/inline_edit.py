@@ -13,7 +13,7 @@ from contextlib import suppress
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from flask_babel import gettext as _
 
 from tessera.access.rules import rights
@@ -77,7 +77,7 @@ def save_cell(app_id: str, rt_key: str, record_id: int):
     """Save one cell: JSON ``{field, value, version}`` -> ``{html, version}`` or an error."""
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
-    body = request.get_json(silent=True) or {}
+    body = common.json_object()
     key, value = body.get("field"), body.get("value")
     if key not in editable(app, rt, [key] if isinstance(key, str) else []) or not isinstance(
         value, str | None

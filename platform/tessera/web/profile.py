@@ -48,7 +48,8 @@ def show():
 @bp.post("/timezone")
 def browser_zone():
     """The browser's zone, posted once after the first sign-in (kept unless one is set)."""
-    zone = ((request.get_json(silent=True) or {}).get("timezone") or "").strip()[:64]
+    zone = common.json_object().get("timezone")
+    zone = zone.strip()[:64] if isinstance(zone, str) else ""
     session.pop("tz_probe", None)
     user = people.get(_engine(), common.me())
     if user.get("timezone") or zone not in time_zones():
