@@ -65,6 +65,10 @@ def test_table_inline_edit_totals_cards_and_delete(browser, live_server, events,
     shot(page, f"tableui-conflict-{lang}")
     assert ("Someone else changed" if lang == "en" else "其他人修改了") in conflict, conflict
 
+    page.goto("/a/events/v/by_kind")
+    assert page.locator("tr.group-head").count() == 2  # adult, child: counts and subtotals
+    shot(page, f"tableui-groups-{lang}")
+
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/a/events/v/registrations")
     row = page.locator("tr[data-id]").first

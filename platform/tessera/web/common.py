@@ -107,16 +107,6 @@ def me() -> int | None:
     return g.user["id"] if g.get("user") else None
 
 
-def json_object() -> dict:
-    """The posted JSON object, or ``{}`` when the body is missing, not JSON or not an object.
-
-    Handlers then refuse the missing keys in words; a list or number body must never
-    reach ``.get`` (a 500).
-    """
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
-
-
 def wants_json() -> bool:
     """True for script requests (fetch with JSON)."""
     return request.is_json or request.accept_mimetypes.best == "application/json"

@@ -21,7 +21,7 @@ from tessera.errors import Conflict, Forbidden, ValidationFailed
 from tessera.meta.model import App, Field, RecordType
 from tessera.records import behaviour
 from tessera.web import common, present
-from tessera.web.hostile import maybe_int
+from tessera.web.hostile import json_object, maybe_int
 from tessera.web.i18n import label, local_time, translated
 
 bp = Blueprint("inline", __name__)
@@ -77,7 +77,7 @@ def save_cell(app_id: str, rt_key: str, record_id: int):
     """Save one cell: JSON ``{field, value, version}`` -> ``{html, version}`` or an error."""
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
-    body = common.json_object()
+    body = json_object()
     key, value = body.get("field"), body.get("value")
     if key not in editable(app, rt, [key] if isinstance(key, str) else []) or not isinstance(
         value, str | None
