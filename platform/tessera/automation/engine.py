@@ -716,10 +716,14 @@ class RunState:
 
         With ``close`` (the run's last step) the run row is finished in the same
         transaction too, instead of a lease renewal now and a commit of its own after:
-        one transaction per simple run's bookkeeping. A record write through the records
-        service joins this transaction (``conn=``); when ``update_record`` meets a newer
-        version of the record, the record is read again and the values re-evaluated
-        (AUTOMATION_CONFLICT_TRIES times).
+        one transaction and one update of the run row for a simple run's bookkeeping.
+        That update is the fence then: it matches only while this executor owns the run,
+        so an executor that lost its lease rolls its effect back; a rival claiming the
+        run meanwhile waits on the row lock and then finds it finished.
+
+        A record write through the records service joins this transaction (``conn=``);
+        when ``update_record`` meets a newer version of the record, the record is read
+        again and the values re-evaluated (AUTOMATION_CONFLICT_TRIES times).
         """
         name = action["do"]
         tries = max(1, int(self.engine.config.get("AUTOMATION_CONFLICT_TRIES", 20)))
@@ -728,7 +732,8 @@ class RunState:
                 with self.tessera.engine.begin() as conn:
                     if effect != "record":
                         relaxed(conn)  # an internal write losing a crash is redone: no loss
-                    self._fence(conn)
+                    if not close:  # else the closing update below is the fence
+                        self._fence(conn)
                     ctx.conn = conn
                     output = self._local(impl, ctx, params)
                     self._apply(name, action, output)

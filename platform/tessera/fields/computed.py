@@ -14,7 +14,10 @@
   computed ``7 / 3`` must still be storable. JSON/format follow the result type.
 - rollup: ``aggregate`` (count | sum | min | max | avg) of ``field`` over the records of
   type ``from`` whose link ``via`` points here, kept current by the records layer.
-  count is a ``BigInteger``, the others ``Numeric(18, scale)`` (scale default 2).
+  count is a ``BigInteger``, the others ``Numeric(18, scale)`` (scale default 2) —
+  except min/max over a date or datetime field, which the compiler marks with
+  ``result: date|datetime`` so the column, parsing and display follow that type
+  ("last contact", "last purchase").
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from tessera.meta.model import Field, freeze
 
 RESULTS = ("number", "text", "boolean", "date", "currency")
 AGGREGATES = ("count", "sum", "min", "max", "avg")
+TEMPORAL_RESULTS = ("date", "datetime")
 
 
 def next_label(field: Field, n: int) -> str:
@@ -213,26 +217,45 @@ class RollupType(FieldType):
         """Decimal places kept (count: 0)."""
         return 0 if self.aggregate(field) == "count" else int(field.opt("scale", 2))
 
+    @staticmethod
+    def temporal(field: Field) -> FieldType | None:
+        """The date/datetime type a min/max rollup over such a field takes after."""
+        result = field.opt("result")
+        return get(result) if result in TEMPORAL_RESULTS else None
+
+    def operators_for(self, field: Field) -> frozenset[str]:
+        """Date operators (relative dates too) for a temporal min/max, else numeric ones."""
+        kind = self.temporal(field)
+        return kind.operators if kind is not None else NUMBER_OPERATORS
+
     def column_type(self, field: Field) -> sa.types.TypeEngine:
-        """BigInteger for count, Numeric(18, scale) otherwise."""
+        """BigInteger for count, the source's type for a temporal min/max, else Numeric."""
+        if (kind := self.temporal(field)) is not None:
+            return kind.column_type(field)
         if self.aggregate(field) == "count":
             return sa.BigInteger()
         return sa.Numeric(18, self.scale(field), asdecimal=True)
 
     def coerce(self, field: Field, raw: Any) -> Any:
-        """The aggregate as int (count) or Decimal rounded to the scale."""
+        """The aggregate as int (count), a date/datetime, or Decimal rounded to the scale."""
         if raw is None or raw == "":
             return None
+        if (kind := self.temporal(field)) is not None:
+            return kind.coerce(field, raw)
         return _rounded(raw, self.scale(field))
 
     def to_json(self, field: Field, value: Any) -> Any:
-        """count: int; others: decimal string."""
+        """count: int; dates: ISO text; others: decimal string."""
+        if value is not None and (kind := self.temporal(field)) is not None:
+            return kind.to_json(field, value)
         return value if value is None or isinstance(value, int) else str(value)
 
     def format(self, field: Field, value: Any, locale: str = "en") -> str:
         """Grouped thousands: ``1,234.50``; with the currency code when one is set."""
         if value is None:
             return ""
+        if (kind := self.temporal(field)) is not None:
+            return kind.format(field, value, locale)
         text = f"{value:,}" if isinstance(value, int) else f"{value:,.{self.scale(field)}f}"
         code = field.opt("currency")
         return f"{code} {text}" if code else text

@@ -489,6 +489,14 @@ class Checker(ChartChecks):
             self.add(f"{path}.field", f'"{name}" is not a field of {src}', suggest(name, theirs))
         elif agg in ("sum", "avg") and not self.numeric(target):
             self.add(f"{path}.field", f'cannot {agg} "{name}": it is a {target.get("type")}')
+        elif agg in ("min", "max") and not (
+            self.numeric(target) or target.get("type") in ("date", "datetime")
+        ):
+            self.add(
+                f"{path}.field",
+                f'cannot take the {agg} of "{name}": it is a {target.get("type")}',
+                "min and max take a number, currency, date or datetime field",
+            )
 
     @staticmethod
     def numeric(f: dict) -> bool:
@@ -693,6 +701,18 @@ class Checker(ChartChecks):
                 msg = f'cannot total "{name}" in lane headers: it is a {total.get("type")}'
                 self.add(f"{path}.sums[{i}]", msg, "name number, currency or formula fields")
 
+    def view_table(self, path: str, view: dict, rt: str) -> None:
+        """A table's group_by names a select, boolean, link (to one type) or user field."""
+        if view.get("group_by") is None:
+            return
+        f = self.field_exists(view.get("group_by"), f"{path}.group_by", rt)
+        if f is not None and not _row_group_field(f):
+            ok = [k for k, v in self.fields(rt).items() if _row_group_field(v)]
+            hint = f"fields that can group rows: {', '.join(ok)}" if ok else None
+            what = f'"{f["key"]}" is a {f.get("type")}'
+            msg = f"a table groups rows by a select, boolean, link or user field; {what}"
+            self.add(f"{path}.group_by", msg, hint)
+
     def view_calendar(self, path: str, view: dict, rt: str) -> None:
         """A calendar places records by a date or datetime field."""
         for key in ("date_field", "end_field"):
@@ -704,6 +724,9 @@ class Checker(ChartChecks):
 
     def check_form(self, path: str, form: dict) -> None:
         """Section fields exist once each; visible_when names form fields."""
+        if form.get("rate_limit") is not None and not form.get("public"):
+            hint = "add public: true, or remove rate_limit (signed-in forms are not limited)"
+            self.add(f"{path}.rate_limit", "rate_limit only applies to a public form", hint)
         rt = self.record_type_exists(form, path)
         if rt is None:
             return
@@ -906,3 +929,10 @@ def semantic_problems(data: Any) -> list[Problem]:
     if not isinstance(data, dict):
         return []
     return Checker(data).run()
+
+
+def _row_group_field(f: dict) -> bool:
+    """True for a field a table view can group its rows by."""
+    return f.get("type") in ("select", "boolean", "user") or (
+        f.get("type") == "link" and isinstance(f.get("to"), str)
+    )

@@ -22,7 +22,7 @@ Decisions made here (so every layer sees the same thing):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tessera.meta.model import (
@@ -240,6 +240,30 @@ def _permission(rt_key: str, data: Mapping[str, Any]) -> Permission:
     )
 
 
+def _typed_rollups(record_types: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Mark min/max rollups over a date/datetime field with ``result`` (their column type).
+
+    A rollup's storage follows the field it aggregates, which lives on another record
+    type (or in a table field's rows): only the whole app knows it.
+    """
+    types = {rt["key"]: {f["key"]: f for f in rt.get("fields", ())} for rt in record_types}
+    out = []
+    for rt in record_types:
+        fields = []
+        for f in rt.get("fields", ()):
+            if f.get("type") == "rollup" and f.get("aggregate") in ("min", "max"):
+                if "table" in f:
+                    rows = types[rt["key"]].get(f["table"], {}).get("fields", ())
+                    source = {c["key"]: c for c in rows}.get(f.get("field"), {})
+                else:
+                    source = types.get(f.get("from"), {}).get(f.get("field"), {})
+                if source.get("type") in ("date", "datetime"):
+                    f = {**f, "result": source["type"]}
+            fields.append(f)
+        out.append({**rt, "fields": fields})
+    return out
+
+
 def compile_app(data: Mapping[str, Any], source_name: str = "<data>") -> App:
     """Validated template data -> App (call validate_data first; this trusts its input)."""
     forms = tuple(compile_form(f) for f in data.get("forms", ()))
@@ -248,7 +272,7 @@ def compile_app(data: Mapping[str, Any], source_name: str = "<data>") -> App:
         id=data["id"],
         version=data["version"],
         label=label(data.get("label"), data["id"]),
-        record_types=tuple(compile_record_type(rt) for rt in data["record_types"]),
+        record_types=tuple(compile_record_type(rt) for rt in _typed_rollups(data["record_types"])),
         views=tuple(compile_view(v) for v in data.get("views", ())),
         forms=forms,
         workflows=tuple(compile_workflow(w, by_key) for w in data.get("workflows", ())),

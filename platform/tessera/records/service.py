@@ -29,6 +29,7 @@ from tessera.records import behaviour, log, refs
 from tessera.records import rows as table_rows
 from tessera.records.actor import SYSTEM, Actor
 from tessera.records.guard import Guard, guard_for
+from tessera.records.impact import Blockers, DeleteImpact, Tally
 from tessera.records.values import Errors, clean_input, compute_formulas
 from tessera.storage.system import reserve_sequence, users
 
@@ -655,14 +656,44 @@ class Records:
             self._delete(conn, app, rt, table, current, actor, now, budget=[MAX_CASCADE])
         self._committed()
 
-    def _delete(self, conn, app, rt, table, current, actor, now, budget) -> None:
+    def delete_impact(
+        self, app_id: str, rt_key: str, record_id: int, actor: Actor = SYSTEM
+    ) -> DeleteImpact:
+        """What deleting the record would also delete or unlink, or why it is refused.
+
+        Runs the real delete with a tally and rolls it back, so the counts follow the
+        very rules :meth:`delete` applies (see ``records.impact``).
+        """
+        app, rt, table = self.resolve(app_id, rt_key)
+        tally = Tally()
+        with self.registry.engine.connect() as conn:
+            tx = conn.begin()
+            try:
+                guard = guard_for(conn, app, rt, actor)
+                if guard:
+                    guard.existing(conn, table, record_id, "delete")
+                current = self._current(conn, app, rt, table, record_id, None)
+                budget = [MAX_CASCADE]
+                self._delete(conn, app, rt, table, current, actor, self.clock(), budget, tally)
+            except Conflict as exc:
+                impact = DeleteImpact.of(tally, rt.key)
+                impact.refused, impact.blockers = exc.message, getattr(exc, "blockers", None)
+                return impact
+            finally:
+                tx.rollback()
+        return DeleteImpact.of(tally, rt.key)
+
+    def _delete(self, conn, app, rt, table, current, actor, now, budget, tally=None) -> None:
         budget[0] -= 1
         if budget[0] < 0:
             raise Conflict(
                 Msg("delete would cascade to more than %(n)s records; refused", n=MAX_CASCADE)
             )
+        target = (rt.key, current["id"])
         for src_rt, link in self._incoming(app, rt.key):
-            self._on_delete(conn, app, src_rt, link, (rt.key, current["id"]), actor, now, budget)
+            self._on_delete(conn, app, src_rt, link, target, actor, now, budget, tally)
+        if tally is not None:  # counted before the database cascades its own rows away
+            tally.before_delete(conn, self.registry, app, rt, current["id"])
         conn.execute(table.delete().where(table.c.id == current["id"]))
         before = log.json_values(
             rt, {f.key: current.get(f.key) for f in rt.fields if f.key in current}
@@ -694,7 +725,7 @@ class Records:
                 if f.type == "link" and f.opt("to") == rt_key and f.key != PARENT:
                     yield child, f
 
-    def _on_delete(self, conn, app, src_rt, link, target, actor, now, budget) -> None:
+    def _on_delete(self, conn, app, src_rt, link, target, actor, now, budget, tally) -> None:
         """Apply ``link``'s on_delete rule to the records linking to ``target`` (type, id)."""
         src_table = self.registry.table(app.id, src_rt.key)
         rule = link.opt("on_delete", "restrict")
@@ -703,16 +734,20 @@ class Records:
         if rule == "restrict":
             blockers = conn.execute(query.limit(6)).mappings().all()
             if blockers:
-                raise Conflict(
+                exc = Conflict(
                     _restrict_message(app, src_rt, link, blockers),
                     {"_record": [_linked_from(app, src_rt, b) for b in blockers[:5]]},
                 )
+                exc.blockers = _blockers(app, src_rt, link, blockers)  # for words in the UI
+                raise exc
             return
         for row in conn.execute(query).mappings().all():
             child = self.attach(conn, app, src_rt, [dict(row)])[0]
             if rule == "cascade":
-                self._delete(conn, app, src_rt, src_table, child, actor, now, budget)
+                self._delete(conn, app, src_rt, src_table, child, actor, now, budget, tally)
             else:
+                if tally is not None:
+                    tally.cleared[(src_rt.key, link.key)] += 1
                 self._apply_update(
                     conn, app, src_rt, src_table, child, {link.key: None}, {}, actor, now
                 )
@@ -1008,6 +1043,14 @@ def _linked_from(app: App, src_rt: RecordType, blocker) -> Msg:
             field=field_label(owner[1]),
         )
     return Msg("linked from %(rt)s #%(id)s", rt=_rt(src_rt), id=blocker["id"])
+
+
+def _blockers(app: App, src_rt: RecordType, link, rows) -> Blockers:
+    """The restrict link refusing a delete (a table's rows name their parent record type)."""
+    owner = find_child(app, src_rt.key)
+    if owner is not None:
+        return Blockers(owner[0], link, [dict(r) for r in rows], table_field=owner[1])
+    return Blockers(src_rt, link, [dict(r) for r in rows])
 
 
 def _restrict_message(app: App, src_rt: RecordType, link, blockers) -> Msg | str:

@@ -34,16 +34,19 @@ def init_app(app: Flask) -> None:
         builder,
         dashboards,
         dataio,
+        deletion,
         errorpages,
         forms,
         headers,
         hostile,
         i18n,
+        inline_edit,
         kanban,
         merge,
         present,
         profile,
         public,
+        public_share,
         records,
         security,
         shell,
@@ -60,7 +63,8 @@ def init_app(app: Flask) -> None:
         "BABEL_TRANSLATION_DIRECTORIES",
         f"{i18n.TRANSLATIONS};{dataio.TRANSLATIONS};{access.TRANSLATIONS};{merge.TRANSLATIONS};"
         f"{builder.TRANSLATIONS};{kanban.TRANSLATIONS};{dashboards.TRANSLATIONS};"
-        f"{forms.TRANSLATIONS};{FIELDBEH_TRANSLATIONS};{public.TRANSLATIONS}",
+        f"{forms.TRANSLATIONS};{FIELDBEH_TRANSLATIONS};{public.TRANSLATIONS};"
+        f"{deletion.TRANSLATIONS}",
     )
     i18n.init_app(app)
     security.init_app(app)
@@ -83,6 +87,8 @@ def init_app(app: Flask) -> None:
     dataio.init_app(app)
     app.register_blueprint(builder.bp)
     app.register_blueprint(merge.bp)
+    app.register_blueprint(inline_edit.bp)
+    app.register_blueprint(public_share.bp)
     automation.init_app(app)
 
 

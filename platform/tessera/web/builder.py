@@ -50,6 +50,7 @@ from tessera.storage import installer, migrate
 from tessera.web import builder_flows, common
 from tessera.web.builder_palette import palette
 from tessera.web.builder_words import problem_words, usage_answer
+from tessera.web.hostile import json_object, maybe_int
 
 bp = Blueprint("builder", __name__, url_prefix="/builder")
 TRANSLATIONS = Path(__file__).resolve().parent / "translations_builder"
@@ -650,7 +651,7 @@ def edit(app_id: str):
 @bp.post("/<app_id>/draft")
 def save(app_id: str):
     """Store the posted draft (JSON ``{"data": {...}}``); answer with its problems."""
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     data = body.get("data")
     if not isinstance(data, dict):
         return {"error": {"code": "bad_request", "message": _("Send the draft as data.")}}, 400
@@ -753,7 +754,7 @@ def _removal(body: dict[str, Any]):
 @bp.post("/<app_id>/usages")
 def usages(app_id: str):
     """Everywhere a field (``field`` given) or record type is used in the posted draft."""
-    data, rt_key, field_key = _removal(request.get_json(silent=True) or {})
+    data, rt_key, field_key = _removal(json_object())
     if field_key is None:
         found = usage_finder.record_type_usages(data, rt_key)
     else:
@@ -764,7 +765,7 @@ def usages(app_id: str):
 @bp.post("/<app_id>/remove")
 def remove(app_id: str):
     """Remove a field or record type with all its uses from the draft; store and answer it."""
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     data, rt_key, field_key = _removal(body)
     data["id"] = app_id
     if _installed(app_id) is None and load_draft(app_id) is None:
@@ -784,18 +785,18 @@ def remove(app_id: str):
 @bp.post("/<app_id>/workflows/test")
 def test_workflow(app_id: str):
     """Dry-run a workflow of the posted draft against a record (the newest when none given)."""
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     data, key, record_id = body.get("data"), body.get("workflow"), body.get("record_id")
     if not isinstance(data, dict) or not isinstance(key, str):
         return {"error": _("Send the draft as data and the workflow to test.")}, 400
     if record_id in ("", None):
         record_id = None
-    elif not str(record_id).isdigit():
+    elif isinstance(record_id, bool) or (maybe_int(record_id) or 0) < 1:
         return {"error": _("A record is chosen by its number.")}, 400
     data["id"] = app_id
     try:
         result = builder_flows.test_draft_workflow(
-            common.engine_objects(), data, key, int(record_id) if record_id else None
+            common.engine_objects(), data, key, maybe_int(record_id) if record_id else None
         )
     except TemplateError:
         error = _("Fix the problems of the draft first.")

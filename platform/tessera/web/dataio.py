@@ -35,6 +35,7 @@ from tessera.dataio.readers import FileProblem, open_table
 from tessera.errors import Conflict, TesseraError
 from tessera.fields import for_field
 from tessera.web import common
+from tessera.web.hostile import maybe_int
 from tessera.web.i18n import label_locale, user_zone
 
 bp = Blueprint("dataio", __name__)
@@ -320,12 +321,14 @@ def merge_records(app_id: str, rt_key: str):
     """Merge the posted records into the chosen survivor."""
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
-    ids = [int(i) for i in request.form.getlist("ids")]
-    keep = request.form.get("keep", type=int)
+    ids = [maybe_int(i) for i in request.form.getlist("ids")]
+    if None in ids:
+        abort(400, _("Records to merge are named by their numbers (ids)."))
+    keep = request.form.get("keep", type=maybe_int)
     chosen = {
-        f.key: int(request.form[f"value.{f.key}"])
+        f.key: number
         for f in rt.fields
-        if request.form.get(f"value.{f.key}", "").isdigit()
+        if (number := maybe_int(request.form.get(f"value.{f.key}", ""))) is not None
     }
     if keep is None or keep not in ids:
         flash(_("Choose the record to keep."), "error")

@@ -70,6 +70,20 @@ def page_number(name: str = "page") -> int:
     return min(max(1, page), MAX_PAGE)
 
 
+def json_object() -> dict[str, Any]:
+    """The JSON body as an object (an empty or non-JSON body counts as ``{}``), else abort 400.
+
+    Handlers read keys with ``.get``: a list, number or string body is refused here, with a
+    message, instead of failing later.
+    """
+    body = request.get_json(silent=True)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        abort(400, _("The request body must be a JSON object ({…}), not a list or a value."))
+    return body
+
+
 def bad_text(value: Any) -> bool:
     """True for a string holding NUL or a lone surrogate."""
     return isinstance(value, str) and _BAD_CHARS.search(value) is not None

@@ -109,6 +109,8 @@ def _theirs(app_id: str, text: str):
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         return None, [Problem("", _("The template is not valid YAML: %(e)s", e=str(exc)))]
+    except RecursionError:  # "[[[[…" thousands deep: no template nests like that
+        return None, [Problem("", _("The template is nested too deeply to be a template."))]
     try:
         app = app_from_data(data, "<uploaded template>")
     except TemplateError as exc:

@@ -3,7 +3,7 @@ tokens (created with optional scopes and expiry, shown once, revoked here)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from tessera import tokens, users
@@ -11,6 +11,7 @@ from tessera.access import people
 from tessera.users import UserError, time_zones
 from tessera.web import common
 from tessera.web.admin_people import NO_STORE, message
+from tessera.web.hostile import json_object
 from tessera.web.i18n import normalize
 
 bp = Blueprint("profile", __name__, url_prefix="/me")
@@ -48,7 +49,10 @@ def show():
 @bp.post("/timezone")
 def browser_zone():
     """The browser's zone, posted once after the first sign-in (kept unless one is set)."""
-    zone = ((request.get_json(silent=True) or {}).get("timezone") or "").strip()[:64]
+    zone = json_object().get("timezone") or ""
+    if not isinstance(zone, str):
+        abort(400, _("Send the time zone as text, e.g. Europe/Berlin."))
+    zone = zone.strip()[:64]
     session.pop("tz_probe", None)
     user = people.get(_engine(), common.me())
     if user.get("timezone") or zone not in time_zones():

@@ -1,23 +1,24 @@
 """Public forms (``form.public: true``): anyone with the link may submit, no sign-in.
 
 Spam defences: a honeypot field people never see (a filled one is thanked and dropped),
-and a per-IP limit of ``PUBLIC_FORM_LIMIT`` submissions per ``PUBLIC_FORM_WINDOW``
-seconds for each form (in process memory: per web process, reset on restart).
+and a per-IP limit for each form: its ``rate_limit: {count, per}``, else
+``PUBLIC_FORM_LIMIT`` submissions per ``PUBLIC_FORM_WINDOW`` seconds, counted in Redis
+(shared by every web process; the embedded store without ``REDIS_URL``).
 Submissions go through the records service as ``Actor(kind="user", user_id=None,
 ref="public-form:<form>")``; after the save the form's ``form.submitted`` workflows are started.
 """
 
 from __future__ import annotations
 
-import threading
+import secrets
 import time
-from collections import deque
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
-from tessera import prefill
+from tessera import prefill, signin
 from tessera.errors import ValidationFailed
 from tessera.meta.model import App, Form
 from tessera.records.actor import Actor
@@ -31,28 +32,53 @@ HONEYPOT = "website_url"
 
 
 class RateLimiter:
-    """Sliding-window counter of hits per key (thread-safe, in memory)."""
+    """Sliding-window counter of hits per key in Redis, shared by every web process.
 
-    def __init__(self) -> None:
-        self._hits: dict[str, deque] = {}
-        self._lock = threading.Lock()
+    The store is the sign-in throttle's: Redis at ``REDIS_URL``, else a private
+    in-process one. Each hit is a member of a sorted set scored by its time; one
+    transaction drops the old hits, adds this one and counts.
+    """
+
+    def __init__(self, redis: Any = None) -> None:
+        if redis is None:
+            import fakeredis
+
+            redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        self.redis = redis
 
     def allow(self, key: str, limit: int, window: float, now: float | None = None) -> bool:
         """Record a hit for ``key``; False when it already had ``limit`` hits in ``window``."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            if len(hits) >= limit:
-                return False
-            hits.append(now)
-            return True
+        now = time.time() if now is None else now
+        name = "tessera:public:" + key
+        member = f"{now}:{secrets.token_hex(4)}"
+        with self.redis.pipeline() as pipe:
+            pipe.zremrangebyscore(name, "-inf", now - window)
+            pipe.zadd(name, {member: now})
+            pipe.zcard(name)
+            pipe.expire(name, int(window) + 1)
+            count = pipe.execute()[2]
+        if count > limit:
+            self.redis.zrem(name, member)  # a refused try does not use up the window
+            return False
+        return True
 
 
 def limiter() -> RateLimiter:
-    """This Flask app's limiter."""
-    return current_app.extensions.setdefault("tessera_public_limiter", RateLimiter())
+    """This Flask app's limiter (on the sign-in throttle's Redis)."""
+    found = current_app.extensions.get("tessera_public_limiter")
+    if found is None:
+        found = RateLimiter(signin.throttle(current_app).redis)
+        current_app.extensions["tessera_public_limiter"] = found
+    return found
+
+
+def form_limit(form: Form) -> tuple[int, int]:
+    """(submissions, seconds) for one public form: its ``rate_limit``, else the app's."""
+    cfg = current_app.config
+    declared = form.options.get("rate_limit") or {}
+    count = int(declared.get("count", cfg["PUBLIC_FORM_LIMIT"]))
+    per = int(declared.get("per", cfg["PUBLIC_FORM_WINDOW"] if not declared else 60))
+    return count, per
 
 
 def public_form(app_id: str, form_key: str) -> tuple[App, Form]:
@@ -76,8 +102,7 @@ def submit(app_id: str, form_key: str):
     if request.form.get(HONEYPOT):
         return render_template("public_done.html", app=app, form=form)  # a bot: drop quietly
     key = f"{app.id}/{form.key}/{request.remote_addr}"
-    cfg = current_app.config
-    if not limiter().allow(key, cfg["PUBLIC_FORM_LIMIT"], cfg["PUBLIC_FORM_WINDOW"]):
+    if not limiter().allow(key, *form_limit(form)):
         message = _("Too many submissions from your address. Please wait a minute and try again.")
         return _page(app, spec, forms.posted_values(spec, request.form), notice=message), 429
     return _create(app, form, spec, preset)

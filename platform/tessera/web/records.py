@@ -24,7 +24,17 @@ from tessera.fields import for_field, polylinks
 from tessera.fields.files import check_metadata, upload_path
 from tessera.meta.children import row_fields
 from tessera.meta.model import App, RecordType
-from tessera.web import automation, common, forms, people, present, timeline, uploads
+from tessera.web import (
+    automation,
+    common,
+    deletion,
+    forms,
+    people,
+    present,
+    resume,
+    timeline,
+    uploads,
+)
 from tessera.web.hostile import db_int, maybe_int
 from tessera.web.i18n import label, translated
 from tessera.web.row_changes import table_changes
@@ -211,6 +221,9 @@ def new(app_id: str, rt_key: str):
     spec = forms.spec(app, rt, forms.find_form(app, rt, request.args.get("form")), _locked(app, rt))
     back = safe_next(request.values.get("next"), "")
     if request.method == "GET":
+        kept = resume.restore(common.me())
+        if kept is not None:
+            return _render_form(app, spec, _posted(spec, None, kept), back=back, resumed=True)
         values = forms.initial(spec, None, request.args, me=common.me())
         return _render_form(app, spec, values, back=back)
     raw, errors = forms.read_submission(
@@ -242,6 +255,10 @@ def edit(app_id: str, rt_key: str, record_id: int):
     form = forms.find_form(app, rt, request.args.get("form"))
     spec = forms.spec(app, rt, form, _locked(app, rt), editing=True, record=record)
     if request.method == "GET":
+        kept = resume.restore(common.me())
+        if kept is not None:  # the version they started from: a change meanwhile conflicts
+            values, version = _posted(spec, record, kept), kept.get("version", type=db_int)
+            return _render_form(app, spec, values, record=record, version=version, resumed=True)
         return _render_form(app, spec, forms.initial(spec, record), record=record)
     raw, errors = forms.read_submission(
         spec, request.form, request.files, _instance(), record, on_saved=uploads.saved
@@ -278,10 +295,10 @@ def _instance() -> str:
     return str(common.engine_objects().instance_path)
 
 
-def _posted(spec: forms.FormSpec, record: dict | None = None) -> dict:
+def _posted(spec: forms.FormSpec, record: dict | None = None, posted=None) -> dict:
     """The posted strings; fixed (read-only) fields keep the record's or default value."""
     shown = forms.initial(spec, record, me=common.me())
-    return {**shown, **forms.posted_values(spec, request.form)}
+    return {**shown, **forms.posted_values(spec, request.form if posted is None else posted)}
 
 
 def _drop_hidden(app: App, spec: forms.FormSpec, raw: dict, current: dict | None) -> dict:
@@ -300,11 +317,21 @@ def _conflict(app: App, rt: RecordType, record_id: int, version: int | None, exc
 
 
 def _render_form(
-    app, spec, values, *, errors=None, record=None, conflict=None, version=None, back=""
+    app,
+    spec,
+    values,
+    *,
+    errors=None,
+    record=None,
+    conflict=None,
+    version=None,
+    back="",
+    resumed=False,
 ):
     rt = spec.rt
     return render_template(
         "record_form.html",
+        resumed=resumed,
         app=app,
         rt=rt,
         spec=spec,
@@ -391,9 +418,37 @@ def _poly_choices(app: App, f, current: Any) -> list[dict]:
 
 
 # -- delete, lookup, download ----------------------------------------------------------------
-@bp.post("/a/<app_id>/r/<rt_key>/<int:record_id>/delete")
+def confirm_delete(app_id: str, rt_key: str, record_id: int):
+    """Ask before deleting, naming what would go with the record (or who blocks it)."""
+    app = common.meta(app_id)
+    rt = common.record_type(app, rt_key)
+    objects = common.engine_objects()
+    record = objects.records.get(app.id, rt.key, record_id, common.who())
+    impact = objects.records.delete_impact(app.id, rt.key, record_id, common.actor())
+    full = objects.registry.apps[app.id]
+    blockers = impact.blockers
+    return render_template(
+        "record_delete.html",
+        app=app,
+        rt=rt,
+        record=record,
+        impact=impact,
+        consequences=deletion.consequences(full, impact),
+        blocker=deletion.blocker_sentence(full, blockers) if blockers else None,
+        blocker_links=deletion.blocker_links(full, blockers) if blockers else [],
+        next=safe_next(request.args.get("next"), ""),
+    )
+
+
+@bp.route("/a/<app_id>/r/<rt_key>/<int:record_id>/delete", methods=["GET", "POST"])
 def delete(app_id: str, rt_key: str, record_id: int):
-    """Delete a record (links' on_delete rules apply); refusals are shown, not raised."""
+    """Delete a record (links' on_delete rules apply); refusals are shown, not raised.
+
+    GET asks first (one route for both: a second rule would answer 405, not 404, to an
+    id beyond the database's range).
+    """
+    if request.method == "GET":
+        return confirm_delete(app_id, rt_key, record_id)
     app = common.meta(app_id)
     rt = common.record_type(app, rt_key)
     try:

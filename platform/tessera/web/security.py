@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from tessera.web import people
+from tessera.web import people, resume
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EXEMPT_BLUEPRINTS = frozenset({"api", "hooks"})  # hooks: incoming webhooks (secret)
@@ -55,6 +55,8 @@ def check_csrf():
     )
     if request.accept_mimetypes.best == "application/json" or request.is_json:
         return {"error": {"code": "csrf", "message": message}}, 400
+    if resume.resumable():  # Save on an expired form: keep the values, sign in, come back
+        return resume.stash_and_sign_in()
     return render_template("error.html", status=400, message=message), 400
 
 
@@ -94,6 +96,8 @@ def require_login():
     if g.get("user") is None:
         if request.accept_mimetypes.best == "application/json" or request.is_json:
             return {"error": {"code": "unauthorized", "message": _("Sign in first.")}}, 401
+        if resume.resumable():
+            return resume.stash_and_sign_in()
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return None
 

@@ -31,7 +31,7 @@ from tessera.errors import Conflict, NotFound, RecordError, ValidationFailed
 from tessera.meta.model import App, Field, RecordType, View, thaw
 from tessera.records.service import summary
 from tessera.storage.naming import SYSTEM_COLUMNS
-from tessera.web import charts, common, dashboards, present
+from tessera.web import charts, common, dashboards, inline_edit, present, table_sums
 from tessera.web.hostile import db_int, maybe_int, page_number
 from tessera.web.i18n import ago, label, translated, user_zone
 from tessera.web.kanban import lane_values, lanes_json, sum_fields, totals
@@ -158,12 +158,14 @@ def table(app: App, rt: RecordType, v: View):
     size = int(v.options.get("page_size", PAGE_SIZE))
     page_no = page_number()
     sort = sort_arg(v)
+    group = table_sums.group_field(rt, v)
+    filt, q = combined_filter(v, quick_filter(rt)), request.args.get("q") or None
     page = common.engine_objects().queries.list(
         app.id,
         rt.key,
-        filter=combined_filter(v, quick_filter(rt)),
-        sort=sort or None,
-        q=request.args.get("q") or None,
+        filter=filt,
+        sort=_grouped_sort(group, sort) or None,
+        q=q,
         limit=size,
         offset=(page_no - 1) * size,
         user_id=common.who(),
@@ -173,10 +175,18 @@ def table(app: App, rt: RecordType, v: View):
     columns = [c for c in v.columns if rt.has_field(c.split(".")[0])] or [f.key for f in rt.fields][
         :6
     ]
-    present.prime_links(app, rt, page.rows, columns)
+    present.prime_links(app, rt, page.rows, [*columns, *([group] if group else [])])
     pages = max(1, -(-page.total // size)) if page.total else 1
     return render_template(
         "view_table.html",
+        sums=table_sums.compute(app, rt, columns, filt, q, group),
+        group=group,
+        groupable=table_sums.groupable(rt),
+        group_key=table_sums.key_of,
+        editable=inline_edit.editable(app, rt, columns),
+        edit_value=inline_edit.edit_value,
+        select_options=inline_edit.select_options,
+        total_html=table_sums.shown,
         app=app,
         rt=rt,
         view=v,
@@ -193,6 +203,13 @@ def table(app: App, rt: RecordType, v: View):
         sort_link=_sort_link,
         filtered=bool(request.args.get("q") or any(k.startswith("f.") for k in request.args)),
     )
+
+
+def _grouped_sort(group: str | None, sort: str) -> str:
+    """Rows of one group together: the group field first, then the sort in force."""
+    if not group or sort.lstrip("-").split(",")[0] == group:
+        return sort
+    return f"{group},{sort}" if sort else group
 
 
 def _sort_link(column: str, current: str) -> tuple[str, str]:
