@@ -81,9 +81,14 @@ def test_a_workflow_condition_step_and_trigger_are_uses():
     new, _ = remove_field(crm(), "follow_up", "next_at")
     assert "follow_up_reminder" not in {w["key"] for w in new["workflows"]}
     # a step whose text mentions the field is taken out, the rest of the workflow stays
-    new, uses = remove_field(crm(), "customer", "owner")
-    dormant = next(w for w in new["workflows"] if w["key"] == "dormant_customers")
-    assert [a["do"] for a in dormant["actions"]] == ["update_record"]
+    data = crm()
+    rfm = next(w for w in data["workflows"] if w["key"] == "customer_rfm")
+    told = {"do": "notify", "to": "role:sales_manager", "message": "{{ record.owner.name }}"}
+    rfm["actions"].insert(0, told)
+    kept = [a["do"] for a in rfm["actions"][1:]]
+    new, uses = remove_field(data, "customer", "owner")
+    rfm = next(w for w in new["workflows"] if w["key"] == "customer_rfm")
+    assert [a["do"] for a in rfm["actions"]] == kept
     assert validate_data(new) == []
 
 
@@ -106,8 +111,8 @@ def test_removing_a_record_type_takes_links_views_forms_workflows_and_roles():
     new, uses = remove_record_type(data, "customer")
     where = _where(uses)
     assert ("views", "customers", "record_type") in where
-    assert ("forms", "web_lead", "record_type") in where
-    assert ("workflows", "dormant_customers", "record_type") in where
+    assert ("forms", "customer_form", "record_type") in where
+    assert ("workflows", "dormant_win_back", "record_type") in where
     assert ("record_types", "follow_up", "link_field") in where
     assert ("roles", "finance", "permission") in where
     assert "customer" not in {r["key"] for r in new["record_types"]}
@@ -144,3 +149,17 @@ def test_a_polymorphic_link_keeps_its_other_targets():
     new, _ = remove_record_type(new, "opportunity")
     follow = next(r for r in new["record_types"] if r["key"] == "follow_up")
     assert next(f for f in follow["fields"] if f["key"] == "regarding")["to"] == "customer"
+
+
+def test_a_dashboard_tile_of_a_removed_view_goes_and_an_empty_dashboard_too():
+    data = crm()
+    data["views"].append(
+        {"key": "only_funnel", "type": "dashboard", "widgets": [{"view": "pipeline_funnel"}]}
+    )
+    new, uses = remove_field(data, "opportunity", "stage")
+    keys = {v["key"] for v in new["views"]}
+    assert "pipeline_funnel" not in keys and "only_funnel" not in keys
+    shown = {w["view"] for v in new["views"] for w in v.get("widgets") or []}
+    assert shown <= keys
+    assert ("views", "only_funnel", "widget") in _where(uses)
+    assert validate_data(new) == []

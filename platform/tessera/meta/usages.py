@@ -557,6 +557,32 @@ class _Remover:
         self._roles(rt_key, None, None)
         self.data["record_types"].remove(rt)
 
+    # -- dashboards ---------------------------------------------------------------------
+    def orphaned_widgets(self) -> None:
+        """Take out dashboard tiles whose view went; a dashboard left empty goes too."""
+        for _ in range(3):  # a removed dashboard may itself be a tile of another
+            keys = {v.get("key") for v in self._list("views")}
+            gone = False
+            for view in list(self._list("views")):
+                widgets = view.get("widgets")
+                if view.get("type") != "dashboard" or not isinstance(widgets, list):
+                    continue
+                i = self._list("views").index(view)
+                kept = [w for w in widgets if not isinstance(w, dict) or w.get("view") in keys]
+                if len(kept) == len(widgets):
+                    continue
+                view["widgets"] = kept
+                effect = "changed" if kept else "removed"
+                self._note("views", view, "widget", effect, f"views[{i}].widgets",
+                           holder_type="dashboard")  # fmt: skip
+                if not kept:
+                    self.data["views"].remove(view)
+                    gone = True
+            if not gone:
+                break
+        if self.data.get("home") not in {v.get("key") for v in self._list("views")}:
+            self.data.pop("home", None)
+
 
 def _mentions(step: Any, pattern: re.Pattern) -> bool:
     """Whether any text of a step (its templates) mentions ``record.<field>``."""
@@ -573,6 +599,7 @@ def remove_field(data: dict[str, Any], rt_key: str, field_key: str) -> tuple[dic
     """A copy of ``data`` without the field and its uses, and the uses it had."""
     r = _Remover(data)
     r.remove_field(rt_key, field_key)
+    r.orphaned_widgets()
     return r.data, _renumber(data, r.usages)
 
 
@@ -580,6 +607,7 @@ def remove_record_type(data: dict[str, Any], rt_key: str) -> tuple[dict, list[Us
     """A copy of ``data`` without the record type and its uses, and the uses it had."""
     r = _Remover(data)
     r.remove_record_type(rt_key)
+    r.orphaned_widgets()
     return r.data, _renumber(data, r.usages)
 
 

@@ -33,6 +33,7 @@ def _view_kind(view_type: str) -> str:
         "kanban": _("board"),
         "calendar": _("calendar"),
         "chart": _("chart"),
+        "dashboard": _("dashboard"),
     }.get(view_type, _("view"))
 
 
@@ -86,6 +87,12 @@ def usage_sentence(data: dict[str, Any], u: Usage) -> str:
         return _("%(who)s draws one bar per value of it: the chart will be removed.", who=_cap(who))
     if k == "value":
         return _("%(who)s adds it up: the chart will count records instead.", who=_cap(who))
+    if k == "widget":
+        if u.effect == "removed":
+            return _(
+                "%(who)s shows only views that go: the dashboard will be removed.", who=_cap(who)
+            )
+        return _("%(who)s shows a view that goes: that tile will be taken out.", who=_cap(who))
     if k in ("color_by",):
         return _("%(who)s colours by it: the colouring will be taken out.", who=_cap(who))
     if k == "section":
