@@ -20,7 +20,7 @@ def _customise(tessera) -> dict:
     """Relabel customer.company here (as the builder does); return the author's data."""
     author = copy.deepcopy(installer.export(tessera.engine, "crm"))
     mine = copy.deepcopy(author)
-    mine["version"] = "1.1.1"
+    mine["version"] = "2.0.1"
     _field(mine, "customer", "company")["label"] = {"en": "Firm", "zh-CN": "商号"}
     installer.upgrade(tessera.engine, app_from_data(mine), None, local_edit=True)
     tessera.registry.reload()
@@ -29,7 +29,7 @@ def _customise(tessera) -> dict:
 
 def _theirs(author: dict) -> str:
     data = copy.deepcopy(author)
-    data["version"] = "1.2.0"
+    data["version"] = "2.1.0"
     _field(data, "customer", "company")["label"] = {"en": "Organisation", "zh-CN": "机构"}
     rt = next(r for r in data["record_types"] if r["key"] == "customer")
     rt["fields"].append({"key": "website", "type": "url", "label": {"en": "Website"}})
@@ -52,11 +52,11 @@ def test_conflict_listed_with_choices_then_preview_and_apply(client, tessera):
     data = {"source": "upload", "template": text, f"choice:{PATH}": "theirs"}
     preview = post(client, "/builder/merge/crm", data).get_data(as_text=True)
     assert "add field customer.website (url)" in preview and 'id="m-apply"' in preview
-    assert installer.export(tessera.engine, "crm")["version"] == "1.1.1"
+    assert installer.export(tessera.engine, "crm")["version"] == "2.0.1"
     done = post(client, "/builder/merge/crm", {**data, "action": "apply"})
     assert done.status_code == 302
     merged = installer.export(tessera.engine, "crm")
-    assert merged["version"] == "1.2.0"
+    assert merged["version"] == "2.1.0"
     assert _field(merged, "customer", "company")["label"]["en"] == "Organisation"
     assert _field(merged, "customer", "website")["type"] == "url"
 

@@ -183,7 +183,8 @@ def _number(value: Any) -> int | float:
     if isinstance(value, int | float):
         return value
     text = str(value).strip()
-    return int(text) if text.lstrip("-").isdigit() else float(text)
+    digits = text.removeprefix("-")
+    return int(text) if digits.isascii() and digits.isdigit() else float(text)
 
 
 def _jsonable_number(value: Any) -> Any:
@@ -225,7 +226,9 @@ def _users_for(conn: sa.Connection, item: Any, app_id: str | None = None) -> lis
     text = str(item).strip() if item is not None else ""
     if text in ("", "None"):
         return []
-    if isinstance(item, int) or text.isdigit():
+    if isinstance(item, int) or (text.isascii() and text.isdigit()):
+        if not 0 < int(text) < 2**63:  # no such user; a bigger number overflows the column
+            return []
         query = sa.select(users.c.id).where(users.c.id == int(text), active)
     elif text.startswith("role:"):
         query = sa.select(users.c.id).where(role_holders(text[5:], app_id)).order_by(users.c.id)
