@@ -21,4 +21,16 @@ def test_demo_creates_a_user_per_role_who_sees_their_share(runner, flask_app):
     mine = t.queries.list("crm", "customer", user_id=rep["id"], with_total=True).total
     team = t.queries.list("crm", "customer", user_id=mgr["id"], with_total=True).total
     everyone = t.queries.list("crm", "customer", with_total=True).total
-    assert 0 < mine < team < everyone  # the rep: own + pool; the manager: both reps'
+    rep2 = users.authenticate(t.engine, "demo_sales_rep2", made["demo_sales_rep2"])
+
+    def owned_by(*owners) -> int:
+        flt = {"field": "owner", "op": "in", "value": list(owners)}
+        if owners == (None,):
+            flt = {"field": "owner", "op": "is_empty"}
+        return t.queries.list("crm", "customer", filter=flt, with_total=True).total
+
+    own, pool = owned_by(rep["id"]), owned_by(None)
+    assert 0 < own and 0 < pool and owned_by(rep2["id"]) > 0
+    assert mine == own + pool  # the rep: their own customers and the pool
+    assert team == owned_by(rep["id"], rep2["id"])  # the manager: both reps'
+    assert mine < everyone and team < everyone

@@ -63,7 +63,7 @@ def test_api_create_applies_defaults_and_refuses_read_only(desk):
     assert error["fields"] == {
         "first_reply_at": ["is read-only: only workflows and imports set it"]
     }
-    assert "first_reply_at" in error["message"]
+    assert "First reply at" in error["message"]  # named by its label
 
     resp = desk.api.post(BASE, json={"title": "Printer", "body": "<p>Hi<script>x()</script></p>"})
     assert resp.status_code == 201, resp.get_json()
