@@ -30,7 +30,7 @@ def test_demo_creates_a_user_per_role_who_sees_their_share(runner, flask_app):
         return t.queries.list("crm", "customer", filter=flt, with_total=True).total
 
     own, pool = owned_by(rep["id"]), owned_by(None)
-    assert 0 < own and 0 < pool and owned_by(rep2["id"]) > 0
+    assert own > 0 and pool > 0 and owned_by(rep2["id"]) > 0
     assert mine == own + pool  # the rep: their own customers and the pool
     assert team == owned_by(rep["id"], rep2["id"])  # the manager: both reps'
     assert mine < everyone and team < everyone
