@@ -5,6 +5,7 @@ Screenshots in English and Chinese: tests/artifacts/fieldbeh-*.png."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -88,7 +89,9 @@ def test_tabs_columns_read_only_consent_and_rich_text(desk_page):
     assert tabs.all_inner_texts() == ["Main", "Details"]
     assert page.locator(".grid.cols-2").first.is_visible()
     fixed = page.locator("[data-field=opened_at] .fixed-value")
-    assert "UTC" in fixed.inner_text() and page.locator("input[name=opened_at]").count() == 0
+    # shown as text in the reader's zone (the default "now"), never as an input
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d( UTC)?", fixed.inner_text().strip())
+    assert page.locator("input[name=opened_at]").count() == 0
     assert page.locator("#f-owner option:checked").inner_text() == "Alice Admin"  # $me
     page.fill("#f-title", "Broken printer")
     page.fill("#f-effort", "1h 30m")

@@ -84,7 +84,7 @@ def test_build_an_event_registration_app_in_25_actions(browser, live_server, loc
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     w, tag = WORDS[locale], "en" if locale == "en" else "zh"
-    app_id = "events" if locale == "en" else "huodong"
+    app_id = "signup" if locale == "en" else "huodong"
     _sign_in(page, locale)
     ui = Counter(page)
 
@@ -280,11 +280,11 @@ def test_a_rename_reaches_workflows_and_views(page, live_server):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     _sign_in(page, "en")
     page.goto("/builder/crm#rt-0")
-    row = '[data-path="record_types[0].fields[7]"]'
+    row = '[data-path="record_types[0].fields[12]"]'
     assert page.locator(f"{row} .b-fkey").inner_text() == "status"
     page.click(f"{row} summary .b-fkey")
-    page.fill('[data-path="record_types[0].fields[7].key"] input', "activity")
-    page.press('[data-path="record_types[0].fields[7].key"] input', "Tab")
+    page.fill('[data-path="record_types[0].fields[12].key"] input', "activity")
+    page.press('[data-path="record_types[0].fields[12].key"] input', "Tab")
     _saved(page)
     assert page.locator("#b-problems").is_hidden(), page.locator("#b-problems").inner_text()
     # validation rules and indexes are made here too
@@ -302,15 +302,16 @@ def test_a_rename_reaches_workflows_and_views(page, live_server):
         ).scalar_one()
     data = prefs.load_draft(t.engine, uid, "crm")["data"]
     try:
-        flow = next(w for w in data["workflows"] if w["key"] == "dormant_customers")
-        assert flow["when"]["all"][0]["field"] == "activity"
-        assert flow["actions"][0]["values"] == {"activity": "dormant"}
+        flow = next(w for w in data["workflows"] if w["key"] == "nightly_classification")
+        values = flow["actions"][-1]["values"]
+        assert "activity" in values and "status" not in values
         dormant = next(v for v in data["views"] if v["key"] == "dormant")
-        assert dormant["filter"]["field"] == "activity"
+        assert dormant["filter"]["any"][0]["field"] == "activity"
         customer = data["record_types"][0]
         assert customer["validations"][0]["message"] == {"en": "Name it"}
         assert customer["validations"][0]["when"]["all"][0]["field"] == "code"
-        assert len(customer["indexes"]) == 4
+        assert len(customer["indexes"]) == 7
+        assert ["activity", "last_purchase_at"] in customer["indexes"]
         assert errors == []
     finally:
         prefs.drop_draft(t.engine, uid, "crm")

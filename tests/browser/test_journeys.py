@@ -90,7 +90,7 @@ def test_drag_a_kanban_card(page, live_server):
     assert page.locator(f".lane[data-value='proposal'] .kcard[data-id='{deal['id']}']").count() == 1
     shot(page, "kanban")
     stored = _records(live_server).get("crm", "opportunity", deal["id"])
-    assert stored["stage"] == "proposal" and stored["version"] == 2
+    assert stored["stage"] == "proposal" and stored["version"] >= 2  # workflows may follow
     page.reload()
     assert page.locator(f".lane[data-value='proposal'] .kcard[data-id='{deal['id']}']").count() == 1
 

@@ -54,8 +54,13 @@ def zone_server(tmp_path_factory):
         }
     )
     t = app.extensions["tessera"]
-    text = (REPO / "templates_builtin" / "crm" / "template.yaml").read_text()
-    text = text.replace("\nworkflows:\n", "\n" + REMINDER, 1)
+    crm = REPO / "templates_builtin" / "crm"
+    for part in crm.glob("*.yaml"):  # the template includes its views, forms, workflows...
+        body = part.read_text()
+        if part.name == "workflows.yaml":
+            body = body.replace("\nworkflows:\n", "\n" + REMINDER, 1)
+        (folder / part.name).write_text(body)
+    text = (crm / "template.yaml").read_text()
     (folder / "crm.yaml").write_text(text)
     installer.install(t.engine, load_app(folder / "crm.yaml"), text)
     t.registry.reload()

@@ -113,8 +113,12 @@ def test_sign_in_throttling_is_shared_by_the_web_processes(deployment):
     # every process now refuses the account, the right password included: the two
     # failures it must wait after were counted (in Redis) by whichever process saw them
     right = {**wrong, "password": "password123"}
-    answers = c.parallel([("POST", "/login", right if i % 3 == 0 else wrong, form)
-                          for i in range(10)])  # fmt: skip
-    assert [a[0] for a in answers] == [429] * 10
+    # the kernel may hand a burst to one process: send bursts until both have answered
+    for _ in range(8):
+        answers = c.parallel([("POST", "/login", right if i % 3 == 0 else wrong, form)
+                              for i in range(10)])  # fmt: skip
+        assert [a[0] for a in answers] == [429] * 10
+        assert all(int(a[1]["Retry-After"]) > 0 for a in answers)
+        if len(c.pids("/login", 429, "POST", since)) == 2:
+            break
     assert len(c.pids("/login", 429, "POST", since)) == 2, "one process answered every attempt"
-    assert all(int(a[1]["Retry-After"]) > 0 for a in answers)
