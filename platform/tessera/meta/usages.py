@@ -583,6 +583,23 @@ class _Remover:
         if self.data.get("home") not in {v.get("key") for v in self._list("views")}:
             self.data.pop("home", None)
 
+    def orphaned_summaries(self) -> None:
+        """Take removed fields out of record types' key numbers (``summary:``)."""
+        for i, rt in enumerate(self._list("record_types")):
+            summary = rt.get("summary")
+            if not isinstance(summary, list):
+                continue
+            keys = {f.get("key") for f in rt.get("fields") or [] if isinstance(f, dict)}
+            kept = [k for k in summary if k in keys]
+            if len(kept) != len(summary):
+                path = f"record_types[{i}].summary"
+                self._note("record_types", rt, "summary", "changed", path,
+                           record_type=str(rt.get("key")))  # fmt: skip
+                if kept:
+                    rt["summary"] = kept
+                else:
+                    rt.pop("summary")
+
 
 def _mentions(step: Any, pattern: re.Pattern) -> bool:
     """Whether any text of a step (its templates) mentions ``record.<field>``."""
@@ -600,6 +617,7 @@ def remove_field(data: dict[str, Any], rt_key: str, field_key: str) -> tuple[dic
     r = _Remover(data)
     r.remove_field(rt_key, field_key)
     r.orphaned_widgets()
+    r.orphaned_summaries()
     return r.data, _renumber(data, r.usages)
 
 
@@ -608,6 +626,7 @@ def remove_record_type(data: dict[str, Any], rt_key: str) -> tuple[dict, list[Us
     r = _Remover(data)
     r.remove_record_type(rt_key)
     r.orphaned_widgets()
+    r.orphaned_summaries()
     return r.data, _renumber(data, r.usages)
 
 

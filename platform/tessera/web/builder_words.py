@@ -87,6 +87,8 @@ def usage_sentence(data: dict[str, Any], u: Usage) -> str:
         return _("%(who)s draws one bar per value of it: the chart will be removed.", who=_cap(who))
     if k == "value":
         return _("%(who)s adds it up: the chart will count records instead.", who=_cap(who))
+    if k == "summary":
+        return _("%(who)s shows it among its key numbers: it will be taken out.", who=_cap(who))
     if k == "widget":
         if u.effect == "removed":
             return _(
