@@ -13,11 +13,15 @@ from tessera.storage import installer
 
 
 def _drain(t, rounds: int = 20) -> None:
+    """Relay and work until two rounds in a row find nothing (one idle round can be a
+    relay that lost its lease turn on a loaded machine)."""
     auto = t.automation
+    idle = 0
     for _ in range(rounds):
         relayed = auto.relay_once()
         worked = auto.make_worker().work(burst=True, logging_level="WARNING")
-        if not relayed and not worked:
+        idle = 0 if relayed or worked else idle + 1
+        if idle == 2:
             return
 
 
