@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from tessera.automation import actions as action_registry
@@ -126,9 +125,9 @@ def actions_spec() -> dict[str, dict[str, Any]]:
 
 
 def _latest_record(tessera: Any, app_id: str, rt_key: str) -> int | None:
-    table = tessera.registry.table(app_id, rt_key)
-    with tessera.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.max(table.c.id))).scalar()
+    """The newest record's id, through the query layer (the web layer writes no SQL)."""
+    rows = tessera.queries.list(app_id, rt_key, sort="-id", limit=1, fields=["id"]).rows
+    return rows[0]["id"] if rows else None
 
 
 def test_draft_workflow(
