@@ -125,6 +125,13 @@ def time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def time_zone_of(engine: sa.Engine, user_id: int) -> str | None:
+    """The user's own time zone (a known IANA name), or None when they have none."""
+    with engine.connect() as conn:
+        zone = conn.execute(sa.select(users.c.timezone).where(users.c.id == user_id)).scalar()
+    return zone if zone in time_zones() else None
+
+
 def bump_session_gen(conn: sa.Connection, user_id: int) -> None:
     """End every session of ``user_id`` (moves ``users.session_gen`` on), in the caller's
     transaction: a session cookie issued under an older generation is refused."""

@@ -47,6 +47,7 @@ from tessera.query import conditions
 from tessera.records.actor import Actor
 from tessera.storage.events import audit_log, outbox
 from tessera.storage.system import users
+from tessera.users import time_zone_of
 
 log = logging.getLogger("tessera.automation")
 FINAL = ("done", "skipped", "stopped")
@@ -531,8 +532,7 @@ class RunState:
         owner = values.get("owner") if rt.has_field("owner") else None
         name = None
         if isinstance(owner, int):
-            with self.tessera.engine.connect() as conn:
-                name = conn.execute(sa.select(users.c.timezone).where(users.c.id == owner)).scalar()
+            name = time_zone_of(self.tessera.engine, owner)
         config = self.tessera.config
         return timezones.zone(name, config.get("AUTOMATION_TIMEZONE") or config.get("TIME_ZONE"))
 

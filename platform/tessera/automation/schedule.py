@@ -26,8 +26,7 @@ from tessera.errors import NotFound
 from tessera.meta.model import Workflow, thaw
 from tessera.query import conditions
 from tessera.query.policy import scoped_select
-from tessera.storage.system import users
-from tessera.users import time_zones
+from tessera.users import time_zone_of
 
 log = logging.getLogger("tessera.automation")
 plans = tables.schedules
@@ -50,9 +49,7 @@ def _owner_zone(auto, app_id: str, wf: Workflow, record: Mapping[str, Any]) -> s
     user_id = user_id or record.get("created_by")
     if not isinstance(user_id, int):
         return None
-    with auto.tessera.engine.connect() as conn:
-        zone = conn.execute(sa.select(users.c.timezone).where(users.c.id == user_id)).scalar()
-    return zone if zone in time_zones() else None
+    return time_zone_of(auto.tessera.engine, user_id)
 
 
 def _add_plan(auto, conn, app_id: str, wf: Workflow, record_id: int | None, due: datetime) -> int:
